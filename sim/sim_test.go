@@ -1,0 +1,201 @@
+package sim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/hearsay-mesh/hearsay/membership"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+)
+
+// gossipCore is a tiny core for testing the simulator: on each tick it
+// sends a counter to a random known peer; on receipt it remembers the
+// largest counter and the sender.
+type gossipCore struct {
+	membership.Outbox
+	rng     *rand.Rand
+	peers   []membership.NodeID
+	max     uint64
+	got     int
+	downs   []membership.NodeID
+	counter uint64
+}
+
+func (g *gossipCore) Protocol() membership.ProtocolID { return "/test/gossip" }
+func (g *gossipCore) NewMessage() proto.Message       { return &wrapperspb.UInt64Value{} }
+func (g *gossipCore) TickInterval() time.Duration     { return 100 * time.Millisecond }
+func (g *gossipCore) Step(_ time.Duration, _ membership.NodeID, m proto.Message) error {
+	v, ok := m.(*wrapperspb.UInt64Value)
+	if !ok {
+		return fmt.Errorf("unexpected %T", m)
+	}
+	g.got++
+	if v.Value > g.max {
+		g.max = v.Value
+	}
+	return nil
+}
+func (g *gossipCore) Tick(time.Duration) {
+	g.counter++
+	to := g.peers[g.rng.IntN(len(g.peers))]
+	g.Send(to, &wrapperspb.UInt64Value{Value: g.counter})
+}
+func (g *gossipCore) PeerDown(_ time.Duration, p membership.NodeID) { g.downs = append(g.downs, p) }
+
+type gossipProc struct{ core *gossipCore }
+
+func (p *gossipProc) Cores() []membership.Core              { return []membership.Core{p.core} }
+func (p *gossipProc) Route(time.Duration, membership.Event) {}
+
+func newGossipSim(t *testing.T, cfg Config, n int) *Sim {
+	t.Helper()
+	s, err := New(cfg, n, func(id membership.NodeID, index int, rng *rand.Rand) Process {
+		var peers []membership.NodeID
+		for j := 0; j < n; j++ {
+			if j != index {
+				peers = append(peers, NodeName(j))
+			}
+		}
+		return &gossipProc{core: &gossipCore{rng: rng, peers: peers}}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func runHash(t *testing.T, seed uint64) (uint64, uint64) {
+	cfg := DefaultConfig(seed)
+	cfg.Loss, cfg.Duplicate, cfg.Reorder = 0.05, 0.05, 0.1
+	cfg.TraceContent = true
+	s := newGossipSim(t, cfg, 30)
+	s.At(2*time.Second, func() { s.Crash(3) })
+	s.At(3*time.Second, func() { s.Partition([]int{0, 1, 2, 4, 5}) })
+	s.At(4*time.Second, func() { s.Heal(); s.Restart(3) })
+	s.Run(6 * time.Second)
+	return s.TraceHash(), s.Events()
+}
+
+func TestSameSeedSameTrace(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	h1, n1 := runHash(t, seed)
+	h2, n2 := runHash(t, seed)
+	if h1 != h2 || n1 != n2 {
+		t.Fatalf("seed %d: two runs differ: hash %x/%x events %d/%d", seed, h1, h2, n1, n2)
+	}
+	h3, _ := runHash(t, seed+1)
+	if h3 == h1 {
+		t.Fatalf("seed %d and %d gave the same trace hash %x", seed, seed+1, h1)
+	}
+}
+
+func TestLossDuplicationCounted(t *testing.T) {
+	cfg := DefaultConfig(7)
+	cfg.Loss, cfg.Duplicate = 0.2, 0.1
+	s := newGossipSim(t, cfg, 10)
+	s.Run(10 * time.Second)
+	st := s.Stats().Protocol("/test/gossip")
+	if st.Sent == 0 || st.Lost == 0 || st.Duplicated == 0 {
+		t.Fatalf("expected sends, losses and duplicates: %+v", st)
+	}
+	lossRate := float64(st.Lost) / float64(st.Sent)
+	if lossRate < 0.15 || lossRate > 0.25 {
+		t.Fatalf("loss rate %.3f, configured 0.2", lossRate)
+	}
+	if got := st.Delivered + uint64(s.InFlight()); got != st.Sent-st.Lost+st.Duplicated {
+		t.Fatalf("delivered %d + in flight %d != sent %d - lost %d + duplicated %d", st.Delivered, s.InFlight(), st.Sent, st.Lost, st.Duplicated)
+	}
+}
+
+func TestCrashedTargetGivesPeerDown(t *testing.T) {
+	s := newGossipSim(t, DefaultConfig(1), 3)
+	s.Crash(2)
+	s.Run(5 * time.Second)
+	g := s.Process(0).(*gossipProc).core
+	if len(g.downs) == 0 {
+		t.Fatal("node 0 never saw PeerDown for crashed node 2")
+	}
+	for _, d := range g.downs {
+		if d != NodeName(2) {
+			t.Fatalf("PeerDown for %s, only n2 is down", d)
+		}
+	}
+	if s.Stats().Protocol("/test/gossip").Unreachable == 0 {
+		t.Fatal("no unreachable deliveries counted")
+	}
+}
+
+func TestPartitionBlocksUntilHeal(t *testing.T) {
+	s := newGossipSim(t, DefaultConfig(3), 4)
+	s.Partition([]int{0, 1}, []int{2, 3})
+	s.Run(3 * time.Second)
+	if s.Reachable(0, 2) || !s.Reachable(0, 1) {
+		t.Fatal("partition reachability wrong")
+	}
+	before := s.Stats().Protocol("/test/gossip").Unreachable
+	if before == 0 {
+		t.Fatal("no message was blocked by the partition")
+	}
+	s.Heal()
+	g := s.Process(2).(*gossipProc).core
+	got := g.got
+	s.Run(6 * time.Second)
+	if g.got == got {
+		t.Fatal("node 2 received nothing after heal")
+	}
+}
+
+func TestFIFOPerLinkWithoutReorder(t *testing.T) {
+	cfg := DefaultConfig(11)
+	cfg.Latency = Uniform{Min: time.Millisecond, Max: 200 * time.Millisecond}
+	s, err := New(cfg, 2, func(id membership.NodeID, index int, rng *rand.Rand) Process {
+		return &orderProc{core: &orderCore{peer: NodeName(1 - index)}}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Run(20 * time.Second)
+	for i := 0; i < 2; i++ {
+		c := s.Process(i).(*orderProc).core
+		if c.got < 100 {
+			t.Fatalf("node %d got only %d messages", i, c.got)
+		}
+		if c.outOfOrder != 0 {
+			t.Fatalf("node %d saw %d out-of-order messages on a FIFO link", i, c.outOfOrder)
+		}
+	}
+}
+
+type orderCore struct {
+	membership.Outbox
+	peer            membership.NodeID
+	next, last      uint64
+	got, outOfOrder int
+}
+
+func (c *orderCore) Protocol() membership.ProtocolID { return "/test/order" }
+func (c *orderCore) NewMessage() proto.Message       { return &wrapperspb.UInt64Value{} }
+func (c *orderCore) TickInterval() time.Duration     { return 10 * time.Millisecond }
+func (c *orderCore) Step(_ time.Duration, _ membership.NodeID, m proto.Message) error {
+	v := m.(*wrapperspb.UInt64Value).Value
+	if v < c.last {
+		c.outOfOrder++
+	}
+	c.last = v
+	c.got++
+	return nil
+}
+func (c *orderCore) Tick(time.Duration) {
+	c.next++
+	c.Send(c.peer, &wrapperspb.UInt64Value{Value: c.next})
+}
+func (c *orderCore) PeerDown(time.Duration, membership.NodeID) {}
+
+type orderProc struct{ core *orderCore }
+
+func (p *orderProc) Cores() []membership.Core              { return []membership.Core{p.core} }
+func (p *orderProc) Route(time.Duration, membership.Event) {}
