@@ -1,0 +1,381 @@
+package crdt
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// EncodingVersion is the first byte of every encoded object.
+const EncodingVersion byte = 1
+
+// Kind is the second byte of every encoded object: which type follows.
+type Kind byte
+
+// Kinds of encoded objects.
+const (
+	KindContext    Kind = 1
+	KindGCounter   Kind = 2
+	KindPNCounter  Kind = 3
+	KindGSet       Kind = 4
+	KindTwoPSet    Kind = 5
+	KindLWW        Kind = 6
+	KindMVRegister Kind = 7
+	KindORSet      Kind = 8
+	KindORMap      Kind = 9
+)
+
+// Decoding limits: a decoder refuses input beyond them.
+const (
+	// MaxNodeIDLen is the longest node ID accepted.
+	MaxNodeIDLen = 256
+	// MaxNesting is the deepest nesting of maps accepted.
+	MaxNesting = 32
+)
+
+// ErrMalformed is wrapped by every decoding error.
+var ErrMalformed = errors.New("crdt: malformed encoding")
+
+// Writer builds the body of an encoded object. Node IDs are written as
+// indexes into a per-object dictionary, assigned in order of first use, so a
+// node ID appears once per object. Embedded types use it in Encode.
+type Writer struct {
+	buf   []byte
+	dict  map[NodeID]uint64
+	nodes []NodeID
+}
+
+func newWriter() *Writer { return &Writer{dict: map[NodeID]uint64{}} }
+
+// Uvarint appends u.
+func (w *Writer) Uvarint(u uint64) { w.buf = binary.AppendUvarint(w.buf, u) }
+
+// Varint appends i (zig-zag).
+func (w *Writer) Varint(i int64) { w.buf = binary.AppendVarint(w.buf, i) }
+
+// String appends a length-prefixed string.
+func (w *Writer) String(s string) {
+	w.Uvarint(uint64(len(s)))
+	w.buf = append(w.buf, s...)
+}
+
+// Node appends a node ID as a dictionary index.
+func (w *Writer) Node(n NodeID) {
+	i, ok := w.dict[n]
+	if !ok {
+		i = uint64(len(w.nodes))
+		w.dict[n] = i
+		w.nodes = append(w.nodes, n)
+	}
+	w.Uvarint(i)
+}
+
+// Dot appends a dot.
+func (w *Writer) Dot(d Dot) {
+	w.Node(d.Node)
+	w.Uvarint(d.Counter)
+}
+
+// Timestamp appends an HLC timestamp.
+func (w *Writer) Timestamp(t Timestamp) {
+	w.Varint(t.Wall)
+	w.Uvarint(uint64(t.Logical))
+}
+
+// finish frames the body: version, kind, node dictionary, body.
+func (w *Writer) finish(k Kind) []byte {
+	out := make([]byte, 0, len(w.buf)+8+8*len(w.nodes))
+	out = append(out, EncodingVersion, byte(k))
+	out = binary.AppendUvarint(out, uint64(len(w.nodes)))
+	for _, n := range w.nodes {
+		out = binary.AppendUvarint(out, uint64(len(n)))
+		out = append(out, n...)
+	}
+	return append(out, w.buf...)
+}
+
+// Reader decodes the body of an encoded object. Errors are sticky: after the
+// first error every method returns zero values and Err reports it, so a
+// decoder may read a whole structure and check Err once (but must check it
+// before trusting a count it loops on; Count does this for you).
+type Reader struct {
+	b     []byte
+	nodes []NodeID
+	err   error
+	depth int
+}
+
+// Err returns the first error met, or nil.
+func (r *Reader) Err() error { return r.err }
+
+// Fail records a decoding error (the first one wins).
+func (r *Reader) Fail(format string, args ...any) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: %s", ErrMalformed, fmt.Sprintf(format, args...))
+	}
+}
+
+// Uvarint reads an unsigned varint.
+func (r *Reader) Uvarint() uint64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.Fail("bad uvarint")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// Varint reads a signed varint.
+func (r *Reader) Varint() int64 {
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.Fail("bad varint")
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// Count reads a collection length and checks it against the bytes left,
+// given that each element takes at least minBytes bytes, so a hostile count
+// cannot force a huge allocation.
+func (r *Reader) Count(minBytes int) int {
+	v := r.Uvarint()
+	if r.err != nil {
+		return 0
+	}
+	if minBytes < 1 {
+		minBytes = 1
+	}
+	if v > uint64(len(r.b)/minBytes) {
+		r.Fail("count %d exceeds input", v)
+		return 0
+	}
+	return int(v)
+}
+
+// String reads a length-prefixed string.
+func (r *Reader) String() string {
+	n := r.Count(1)
+	if r.err != nil {
+		return ""
+	}
+	s := string(r.b[:n])
+	r.b = r.b[n:]
+	return s
+}
+
+// Node reads a node dictionary index.
+func (r *Reader) Node() NodeID {
+	i := r.Uvarint()
+	if r.err != nil {
+		return ""
+	}
+	if i >= uint64(len(r.nodes)) {
+		r.Fail("node index %d out of range", i)
+		return ""
+	}
+	return r.nodes[i]
+}
+
+// Dot reads a dot; counters must be at least 1.
+func (r *Reader) Dot() Dot {
+	d := Dot{Node: r.Node(), Counter: r.Uvarint()}
+	if r.err == nil && d.Counter == 0 {
+		r.Fail("dot counter 0")
+	}
+	return d
+}
+
+// Timestamp reads an HLC timestamp.
+func (r *Reader) Timestamp() Timestamp {
+	w := r.Varint()
+	l := r.Uvarint()
+	if l > 1<<32-1 {
+		r.Fail("logical clock overflow")
+	}
+	return Timestamp{Wall: w, Logical: uint32(l)}
+}
+
+// Enter and Leave bracket a nested structure; Enter fails beyond MaxNesting.
+func (r *Reader) Enter() bool {
+	r.depth++
+	if r.depth > MaxNesting {
+		r.Fail("nesting deeper than %d", MaxNesting)
+	}
+	return r.err == nil
+}
+
+// Leave ends a nested structure opened with Enter.
+func (r *Reader) Leave() { r.depth-- }
+
+// openReader checks the frame (version, kind) and reads the node dictionary.
+func openReader(b []byte, k Kind) *Reader {
+	r := &Reader{b: b}
+	if len(b) < 2 {
+		r.Fail("short input")
+		return r
+	}
+	if b[0] != EncodingVersion {
+		r.Fail("unknown version %d", b[0])
+		return r
+	}
+	if Kind(b[1]) != k {
+		r.Fail("kind %d, want %d", b[1], k)
+		return r
+	}
+	r.b = b[2:]
+	n := r.Count(2)
+	seen := make(map[NodeID]bool, n)
+	for range n {
+		s := r.String()
+		if r.err != nil {
+			return r
+		}
+		if len(s) == 0 || len(s) > MaxNodeIDLen {
+			r.Fail("node ID length %d", len(s))
+			return r
+		}
+		if seen[NodeID(s)] {
+			r.Fail("duplicate node ID in dictionary")
+			return r
+		}
+		seen[NodeID(s)] = true
+		r.nodes = append(r.nodes, NodeID(s))
+	}
+	return r
+}
+
+// close checks that the whole input was consumed.
+func (r *Reader) close() error {
+	if r.err == nil && len(r.b) != 0 {
+		r.Fail("%d trailing bytes", len(r.b))
+	}
+	return r.err
+}
+
+// writeContext writes a context: sorted version vector, sorted cloud.
+func (w *Writer) writeContext(c *CausalContext) {
+	vv := c.VersionVector()
+	ns := make([]NodeID, 0, len(vv))
+	for n := range vv {
+		ns = append(ns, n)
+	}
+	slices.Sort(ns)
+	w.Uvarint(uint64(len(ns)))
+	for _, n := range ns {
+		w.Node(n)
+		w.Uvarint(vv[n])
+	}
+	cl := c.Cloud()
+	w.Uvarint(uint64(len(cl)))
+	for _, d := range cl {
+		w.Dot(d)
+	}
+}
+
+// readContext reads a context written by writeContext. Non-canonical input
+// (unsorted, duplicate or redundant entries) is rejected, so that decoding
+// and re-encoding gives the same bytes.
+func (r *Reader) readContext() *CausalContext {
+	c := NewCausalContext()
+	n := r.Count(2)
+	var prev NodeID
+	for i := range n {
+		node := r.Node()
+		v := r.Uvarint()
+		if r.err != nil {
+			return c
+		}
+		if v == 0 || (i > 0 && node <= prev) {
+			r.Fail("non-canonical version vector")
+			return c
+		}
+		prev = node
+		c.vv[node] = v
+	}
+	n = r.Count(2)
+	var prevDot Dot
+	for i := range n {
+		d := r.Dot()
+		if r.err != nil {
+			return c
+		}
+		if (i > 0 && compareDots(prevDot, d) >= 0) || d.Counter <= c.vv[d.Node]+1 {
+			r.Fail("non-canonical causal context cloud")
+			return c
+		}
+		prevDot = d
+		c.cloud[d] = struct{}{}
+	}
+	// A cloud dot adjacent to another cloud dot is fine; one adjacent to the
+	// vector was rejected above, so the context is already normal.
+	return c
+}
+
+// Encode returns the canonical encoding of the context.
+func (c *CausalContext) Encode() []byte {
+	w := newWriter()
+	w.writeContext(c)
+	return w.finish(KindContext)
+}
+
+// DecodeCausalContext decodes an encoding made by CausalContext.Encode.
+func DecodeCausalContext(b []byte) (*CausalContext, error) {
+	r := openReader(b, KindContext)
+	c := r.readContext()
+	if err := r.close(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// writeDots writes a sorted dot list with a payload writer per entry.
+func writeFun[V any](w *Writer, s dotFun[V], val func(V)) {
+	w.Uvarint(uint64(len(s)))
+	for _, e := range s {
+		w.Dot(e.Dot)
+		if val != nil {
+			val(e.Val)
+		}
+	}
+}
+
+// readFun reads a dot list written by writeFun; dots must be strictly
+// increasing and contained in ctx (a store never holds a dot its context
+// has not seen).
+func readFun[V any](r *Reader, ctx *CausalContext, val func() V) dotFun[V] {
+	n := r.Count(2)
+	if n == 0 {
+		return nil
+	}
+	s := make(dotFun[V], 0, n)
+	for range n {
+		d := r.Dot()
+		var v V
+		if val != nil {
+			v = val()
+		}
+		if r.err != nil {
+			return nil
+		}
+		if len(s) > 0 && compareDots(s[len(s)-1].Dot, d) >= 0 {
+			r.Fail("dots not strictly increasing")
+			return nil
+		}
+		if !ctx.Contains(d) {
+			r.Fail("dot not covered by causal context")
+			return nil
+		}
+		s = append(s, entry[V]{d, v})
+	}
+	return s
+}

@@ -1,0 +1,289 @@
+package crdt
+
+import "slices"
+
+// SetPolicy decides concurrent add versus remove of the same element.
+type SetPolicy byte
+
+const (
+	// AddWins: an add concurrent with a remove survives. A removed element
+	// leaves nothing behind except its dots in the causal context.
+	AddWins SetPolicy = 0
+	// RemoveWins: a remove concurrent with an add wins. Each remove leaves
+	// one remove dot per element (until a later add replaces it), since the
+	// remove must be remembered to defeat concurrent adds.
+	RemoveWins SetPolicy = 1
+)
+
+type dotSet = dotFun[struct{}]
+
+// SetField is an observed-remove set store: element -> dots of the adds
+// that put it there (DotMap<E, DotSet> in the paper), plus element -> dots
+// of removes under RemoveWins.
+type SetField struct {
+	policy SetPolicy
+	adds   map[string]dotSet
+	rms    map[string]dotSet
+}
+
+func newSetField(p SetPolicy) *SetField {
+	return &SetField{policy: p, adds: map[string]dotSet{}, rms: map[string]dotSet{}}
+}
+
+// Tag implements Embedded.
+func (f *SetField) Tag() Tag {
+	if f.policy == RemoveWins {
+		return TagRWSet
+	}
+	return TagAWSet
+}
+
+// Policy returns the set's policy.
+func (f *SetField) Policy() SetPolicy { return f.policy }
+
+// Contains reports whether e is present.
+func (f *SetField) Contains(e string) bool {
+	_, ok := f.adds[e]
+	if ok && f.policy == RemoveWins {
+		_, removed := f.rms[e]
+		return !removed
+	}
+	return ok
+}
+
+// Elements returns the present elements, sorted.
+func (f *SetField) Elements() []string {
+	out := make([]string, 0, len(f.adds))
+	for e := range f.adds {
+		if f.Contains(e) {
+			out = append(out, e)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Len returns the number of present elements.
+func (f *SetField) Len() int {
+	if f.policy == AddWins {
+		return len(f.adds)
+	}
+	n := 0
+	for e := range f.adds {
+		if f.Contains(e) {
+			n++
+		}
+	}
+	return n
+}
+
+func joinDotMap(m map[string]dotSet, c *CausalContext, o map[string]dotSet, oc *CausalContext) {
+	for k, s := range m {
+		if _, ok := o[k]; ok {
+			continue
+		}
+		if ns := s.filter(oc); len(ns) == 0 {
+			delete(m, k)
+		} else if len(ns) != len(s) {
+			m[k] = ns
+		}
+	}
+	for k, os := range o {
+		if ns := joinFun(m[k], c, os, oc); len(ns) == 0 {
+			delete(m, k)
+		} else {
+			m[k] = ns
+		}
+	}
+}
+
+// Join implements Embedded.
+func (f *SetField) Join(ctx *CausalContext, other Embedded, otherCtx *CausalContext) Embedded {
+	o, ok := other.(*SetField)
+	if !ok || o == nil {
+		o = newSetField(f.policy)
+	}
+	joinDotMap(f.adds, ctx, o.adds, otherCtx)
+	joinDotMap(f.rms, ctx, o.rms, otherCtx)
+	return f
+}
+
+// Dots implements Embedded.
+func (f *SetField) Dots(fn func(Dot)) {
+	for _, m := range []map[string]dotSet{f.adds, f.rms} {
+		for _, s := range m {
+			for _, e := range s {
+				fn(e.Dot)
+			}
+		}
+	}
+}
+
+// Empty implements Embedded.
+func (f *SetField) Empty() bool { return len(f.adds) == 0 && len(f.rms) == 0 }
+
+// Clone implements Embedded.
+func (f *SetField) Clone() Embedded { return f.clone() }
+
+func (f *SetField) clone() *SetField {
+	c := &SetField{policy: f.policy, adds: make(map[string]dotSet, len(f.adds)), rms: make(map[string]dotSet, len(f.rms))}
+	for k, v := range f.adds {
+		c.adds[k] = v
+	}
+	for k, v := range f.rms {
+		c.rms[k] = v
+	}
+	return c
+}
+
+// Encode implements Embedded: adds, then removes, each sorted by element.
+func (f *SetField) Encode(w *Writer) {
+	for _, m := range []map[string]dotSet{f.adds, f.rms} {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		w.Uvarint(uint64(len(keys)))
+		for _, k := range keys {
+			w.String(k)
+			writeFun(w, m[k], nil)
+		}
+	}
+}
+
+func decodeSetField(p SetPolicy) DecodeFunc {
+	return func(r *Reader, ctx *CausalContext, _ *Registry) (Embedded, error) {
+		return readSetField(r, ctx, p), nil
+	}
+}
+
+func readSetField(r *Reader, ctx *CausalContext, p SetPolicy) *SetField {
+	f := newSetField(p)
+	for i, m := range []map[string]dotSet{f.adds, f.rms} {
+		n := r.Count(3)
+		prev := ""
+		for j := range n {
+			k := r.String()
+			s := readFun[struct{}](r, ctx, nil)
+			if r.err != nil {
+				return f
+			}
+			if (j > 0 && k <= prev) || len(s) == 0 || (i == 1 && p == AddWins) {
+				r.Fail("non-canonical set")
+				return f
+			}
+			prev = k
+			m[k] = s
+		}
+	}
+	return f
+}
+
+// dotsOf adds the dots of e's entries to ctx.
+func (f *SetField) dotsOf(e string, ctx *CausalContext) {
+	f.adds[e].addDots(ctx)
+	f.rms[e].addDots(ctx)
+}
+
+// add computes the delta of adding e as node.
+func (f *SetField) add(node NodeID, ctx *CausalContext, e string) (*SetField, *CausalContext) {
+	d := ctx.Next(node)
+	dctx := contextOf(d)
+	f.dotsOf(e, dctx)
+	delta := newSetField(f.policy)
+	delta.adds[e] = dotSet{{Dot: d}}
+	return delta, dctx
+}
+
+// remove computes the delta of removing e as node.
+func (f *SetField) remove(node NodeID, ctx *CausalContext, e string) (*SetField, *CausalContext) {
+	dctx := NewCausalContext()
+	delta := newSetField(f.policy)
+	if f.policy == RemoveWins {
+		d := ctx.Next(node)
+		dctx.Add(d)
+		delta.rms[e] = dotSet{{Dot: d}}
+	}
+	f.dotsOf(e, dctx)
+	return delta, dctx
+}
+
+// ORSet is an observed-remove set of strings (add-wins by default,
+// remove-wins as an option) with its own causal context. All replicas of
+// one set must use the same policy.
+type ORSet struct {
+	node NodeID
+	ctx  *CausalContext
+	f    *SetField
+}
+
+// NewORSet returns an empty set whose mutators act as node.
+func NewORSet(node NodeID, p SetPolicy) *ORSet {
+	return &ORSet{node: node, ctx: NewCausalContext(), f: newSetField(p)}
+}
+
+// Add inserts e and returns the delta.
+func (s *ORSet) Add(e string) *ORSet {
+	f, c := s.f.add(s.node, s.ctx, e)
+	return s.apply(f, c)
+}
+
+// Remove removes e (the adds this replica has observed) and returns the
+// delta.
+func (s *ORSet) Remove(e string) *ORSet {
+	f, c := s.f.remove(s.node, s.ctx, e)
+	return s.apply(f, c)
+}
+
+func (s *ORSet) apply(f *SetField, c *CausalContext) *ORSet {
+	d := &ORSet{node: s.node, ctx: c, f: f}
+	s.Join(d)
+	return d
+}
+
+// Contains reports whether e is present.
+func (s *ORSet) Contains(e string) bool { return s.f.Contains(e) }
+
+// Elements returns the present elements, sorted.
+func (s *ORSet) Elements() []string { return s.f.Elements() }
+
+// Len returns the number of present elements.
+func (s *ORSet) Len() int { return s.f.Len() }
+
+// Context returns the set's causal context (do not modify).
+func (s *ORSet) Context() *CausalContext { return s.ctx }
+
+// Join merges o (a state or a delta) into s. o is not modified and s keeps
+// no reference to o's mutable parts.
+func (s *ORSet) Join(o *ORSet) {
+	s.f.Join(s.ctx, o.f, o.ctx)
+	s.ctx.Join(o.ctx)
+}
+
+// Clone returns an independent copy.
+func (s *ORSet) Clone() *ORSet { return &ORSet{node: s.node, ctx: s.ctx.Clone(), f: s.f.clone()} }
+
+// Encode returns the canonical encoding: policy, context, store.
+func (s *ORSet) Encode() []byte {
+	w := newWriter()
+	w.Uvarint(uint64(s.f.policy))
+	w.writeContext(s.ctx)
+	s.f.Encode(w)
+	return w.finish(KindORSet)
+}
+
+// DecodeORSet decodes a set; node is the identity for its mutators.
+func DecodeORSet(b []byte, node NodeID) (*ORSet, error) {
+	r := openReader(b, KindORSet)
+	p := SetPolicy(r.Uvarint())
+	if p != AddWins && p != RemoveWins {
+		r.Fail("bad set policy")
+	}
+	ctx := r.readContext()
+	f := readSetField(r, ctx, p)
+	if err := r.close(); err != nil {
+		return nil, err
+	}
+	return &ORSet{node: node, ctx: ctx, f: f}, nil
+}
