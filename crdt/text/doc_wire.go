@@ -1,0 +1,345 @@
+package text
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Origin kinds in the doc encoding's flags column: left origin in bits 0-1,
+// right origin in bits 2-3.
+const (
+	oNone     = 0 // document start (left) or end (right)
+	oAdjacent = 1 // the character next to the run in document order
+	oSame     = 2 // another character of the run's agent: seq delta follows
+	oOther    = 3 // agent rank and seq follow
+)
+
+// Encode writes the document state canonically: replicas holding the same
+// operations produce the same bytes, whatever order they received them in.
+// Layout (all integers varints, zigzag where signed):
+//
+//	version byte
+//	agents: count, then (length, bytes) per name, sorted by name
+//	runs in document order, as columns, after the run count:
+//	  agent ranks as (rank, repeat) pairs
+//	  length
+//	  seq, as signed delta from the end of that agent's previous run
+//	  origin kinds, one byte per run, as (kind, repeat) pairs
+//	  left origin values (oSame: seq delta back from the run start;
+//	  oOther: rank, seq), then right origin values likewise
+//	deleted ranges sorted by (rank, seq): count, then rank delta, seq (delta
+//	  from the previous range end within one agent), length
+//	visible text: UTF-8 length, bytes
+//
+// Deleted text is not stored.
+func (d *Doc) Encode() []byte {
+	order := d.agentsByName()
+	rank := make([]uint32, len(d.agents))
+	b := []byte{Version}
+	b = putUvarint(b, uint64(len(order)))
+	for i, a := range order {
+		rank[a] = uint32(i)
+		b = putString(b, d.agents[a].name)
+	}
+	var runs []run
+	d.eachRun(func(r run) { runs = append(runs, r) })
+	b = putUvarint(b, uint64(len(runs)))
+	// Agent column.
+	for i := 0; i < len(runs); {
+		j := i + 1
+		for j < len(runs) && runs[j].a == runs[i].a {
+			j++
+		}
+		b = putUvarint(b, uint64(rank[runs[i].a]))
+		b = putUvarint(b, uint64(j-i))
+		i = j
+	}
+	// Seq and length columns.
+	for _, r := range runs {
+		b = putUvarint(b, uint64(r.n))
+	}
+	expect := make([]uint32, len(d.agents))
+	for _, r := range runs {
+		b = putZigzag(b, int64(r.s)-int64(expect[r.a]))
+		expect[r.a] = r.s + r.n
+	}
+	// Origin kinds.
+	kinds := make([]byte, len(runs))
+	for i := range runs {
+		var prev, next dot = none, none
+		if i > 0 {
+			prev = runs[i-1].last()
+		}
+		if i+1 < len(runs) {
+			next = runs[i+1].at(0)
+		}
+		kinds[i] = originKind(runs[i].left, prev, runs[i].a) | originKind(runs[i].right, next, runs[i].a)<<2
+	}
+	for i := 0; i < len(kinds); {
+		j := i + 1
+		for j < len(kinds) && kinds[j] == kinds[i] {
+			j++
+		}
+		b = append(b, kinds[i])
+		b = putUvarint(b, uint64(j-i))
+		i = j
+	}
+	for side := range 2 {
+		for i, r := range runs {
+			o, k := r.left, kinds[i]&3
+			if side == 1 {
+				o, k = r.right, kinds[i]>>2
+			}
+			switch k {
+			case oSame:
+				b = putZigzag(b, int64(r.s)-int64(o.s))
+			case oOther:
+				b = putUvarint(b, uint64(rank[o.a]))
+				b = putUvarint(b, uint64(o.s))
+			}
+		}
+	}
+	// Deleted ranges.
+	dels := d.deletedRanges()
+	b = putUvarint(b, uint64(len(dels)))
+	prevRank, prevEnd := uint32(0), uint32(0)
+	for _, r := range dels {
+		rk := rank[d.byName[r.ID.Agent]]
+		if rk != prevRank {
+			prevEnd = 0
+		}
+		b = putUvarint(b, uint64(rk-prevRank))
+		b = putUvarint(b, uint64(r.ID.Seq-prevEnd))
+		b = putUvarint(b, uint64(r.Len))
+		prevRank, prevEnd = rk, r.ID.Seq+r.Len
+	}
+	return putString(b, d.Text())
+}
+
+func originKind(o, adjacent dot, self uint32) byte {
+	switch {
+	case o.isNone():
+		return oNone
+	case o == adjacent:
+		return oAdjacent
+	case o.a == self:
+		return oSame
+	}
+	return oOther
+}
+
+// Decode reads what Encode wrote into a new replica for the local agent self.
+// It returns an error wrapping ErrCorrupt for any malformed input, and never
+// panics.
+func Decode(data []byte, self string) (*Doc, error) {
+	if self == "" {
+		return nil, ErrAgent
+	}
+	r := &reader{b: data}
+	r.version()
+	names := make([]string, r.count("agent"))
+	for i := range names {
+		names[i] = r.str()
+		if r.err == nil && (names[i] == "" || i > 0 && names[i] <= names[i-1]) {
+			r.fail("agent names empty or not sorted")
+		}
+	}
+	nA := uint64(len(names))
+	runs := make([]run, r.count("run"))
+	for i := 0; i < len(runs) && r.err == nil; {
+		a := r.u32(nA, "agent")
+		rep := r.uvarint()
+		if rep == 0 || rep > uint64(len(runs)-i) {
+			r.fail("agent repeat %d", rep)
+		}
+		for ; rep > 0 && r.err == nil; rep-- {
+			runs[i].a = a
+			i++
+		}
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	for i := range runs {
+		runs[i].n = r.u32(noAgent, "length")
+		if r.err == nil && runs[i].n == 0 {
+			r.fail("zero run length")
+		}
+	}
+	expect := make([]uint64, nA)
+	for i := range runs {
+		ru := &runs[i]
+		s := int64(expect[ru.a]) + r.zigzag()
+		if r.err != nil {
+			return nil, r.err
+		}
+		if s < 0 || s+int64(ru.n) >= noAgent {
+			return nil, corrupt("seq %d out of range", s)
+		}
+		ru.s = uint32(s)
+		expect[ru.a] = uint64(s) + uint64(ru.n)
+	}
+	totals, err := tile(runs, len(names))
+	if r.err == nil && err != nil {
+		r.err = err
+	}
+	decodeOrigins(r, runs, totals)
+	dels := decodeDeletes(r, totals)
+	content := r.str()
+	if err := r.done(); err != nil {
+		return nil, err
+	}
+	if !utf8.ValidString(content) {
+		return nil, corrupt("text not UTF-8")
+	}
+	return build(self, names, totals, runs, dels, content)
+}
+
+func decodeOrigins(r *reader, runs []run, totals []uint32) {
+	kinds := make([]byte, len(runs))
+	for i := 0; i < len(kinds) && r.err == nil; {
+		k := r.bytes(1)
+		rep := r.uvarint()
+		if r.err != nil {
+			return
+		}
+		if k[0] > 15 || rep == 0 || rep > uint64(len(kinds)-i) {
+			r.fail("origin kinds")
+			return
+		}
+		for ; rep > 0; rep-- {
+			kinds[i] = k[0]
+			i++
+		}
+	}
+	nA := uint64(len(totals))
+	for side := range 2 {
+		for i := range runs {
+			ru := &runs[i]
+			o, k := &ru.left, kinds[i]&3
+			if side == 1 {
+				o, k = &ru.right, kinds[i]>>2
+			}
+			switch k {
+			case oNone:
+				*o = none
+			case oAdjacent:
+				switch {
+				case side == 0 && i > 0:
+					*o = runs[i-1].last()
+				case side == 1 && i+1 < len(runs):
+					*o = runs[i+1].at(0)
+				default:
+					r.fail("adjacent origin at document edge")
+				}
+			case oSame:
+				s := int64(ru.s) - r.zigzag()
+				*o = dot{a: ru.a, s: uint32(max(0, min(s, noAgent-1)))}
+				if s < 0 || s >= int64(totals[ru.a]) {
+					r.fail("origin seq %d out of range", s)
+				}
+			case oOther:
+				a := r.u32(nA, "agent")
+				*o = dot{a: a, s: r.u32(uint64(totals[a]), "origin seq")}
+			}
+			if r.err != nil {
+				return
+			}
+		}
+	}
+}
+
+type delRange struct{ a, s, n uint32 }
+
+func decodeDeletes(r *reader, totals []uint32) []delRange {
+	out := make([]delRange, r.count("deleted range"))
+	rk, end := uint64(0), uint64(0)
+	for i := range out {
+		step := r.uvarint()
+		if step > 0 {
+			end = 0
+		}
+		rk += step
+		s := end + r.uvarint()
+		n := r.uvarint()
+		if r.err != nil {
+			return nil
+		}
+		if rk >= uint64(len(totals)) || n == 0 || s+n > uint64(totals[rk]) {
+			r.fail("deleted range out of bounds")
+			return nil
+		}
+		out[i] = delRange{a: uint32(rk), s: uint32(s), n: uint32(n)}
+		end = s + n
+	}
+	return out
+}
+
+// tile checks that each agent's runs cover its seqs 0..total-1 exactly once,
+// and returns the totals.
+func tile(runs []run, nAgents int) ([]uint32, error) {
+	type span struct{ s, n uint32 }
+	per := make([][]span, nAgents)
+	for _, r := range runs {
+		per[r.a] = append(per[r.a], span{r.s, r.n})
+	}
+	totals := make([]uint32, nAgents)
+	for a, spans := range per {
+		sortSpans(spans, func(x span) uint32 { return x.s })
+		var next uint32
+		for _, sp := range spans {
+			if sp.s != next {
+				return nil, corrupt("agent %d seqs do not tile at %d", a, next)
+			}
+			next += sp.n
+		}
+		if next == 0 {
+			return nil, corrupt("agent %d holds no characters", a)
+		}
+		totals[a] = next
+	}
+	return totals, nil
+}
+
+// build assembles a Doc from validated columns.
+func build(self string, names []string, totals []uint32, runs []run, dels []delRange, content string) (*Doc, error) {
+	d := &Doc{byName: map[string]uint32{}}
+	d.initTree()
+	for i, n := range names {
+		d.intern(n)
+		d.agents[i].text = make([]rune, totals[i])
+		d.agents[i].leafOf = make([]uint32, totals[i])
+	}
+	d.self = d.intern(self)
+	l := d.order[0]
+	for _, ru := range runs {
+		if len(l.runs) >= leafCap*3/4 {
+			nl := &leaf{id: uint32(len(d.arena)), idx: len(d.order), runs: make([]run, 0, leafCap+2)}
+			d.arena = append(d.arena, nl)
+			d.order = append(d.order, nl)
+			l = nl
+		}
+		l.runs = append(l.runs, ru)
+		d.setLeaf(l, &ru)
+		l.vis += int(ru.n)
+		d.vis += int(ru.n)
+	}
+	for _, x := range dels {
+		d.applyDelete(op{del: true, a: x.a, s: x.s, n: x.n})
+	}
+	if utf8.RuneCountInString(content) != d.vis {
+		return nil, corrupt("text has %d characters, runs %d", utf8.RuneCountInString(content), d.vis)
+	}
+	rd := strings.NewReader(content)
+	for _, l := range d.order {
+		for i := range l.runs {
+			if ru := &l.runs[i]; !ru.del {
+				t := d.agents[ru.a].text[ru.s : ru.s+ru.n]
+				for j := range t {
+					t[j], _, _ = rd.ReadRune()
+				}
+			}
+		}
+	}
+	return d, nil
+}

@@ -1,0 +1,245 @@
+package text
+
+// The document is a list of leaves in document order, each holding up to
+// leafCap runs and the count of its visible characters. Lookups by visible
+// position walk the leaves from a cached cursor (sequential typing hits the
+// same leaf), lookups by ID go through agent.leafOf and then scan one leaf.
+
+const leafCap = 64
+
+type leaf struct {
+	id   uint32 // index in Doc.arena, stable
+	idx  int    // index in Doc.order, changes when leaves are added before it
+	vis  int    // visible characters in runs
+	runs []run
+}
+
+// cursor is a place in the document: before character off of run ri of leaf
+// l. The end of the document is (last leaf, len(runs), 0).
+type cursor struct {
+	l   *leaf
+	ri  int
+	off uint32
+}
+
+// visCache remembers a leaf and the number of visible characters before it.
+type visCache struct {
+	l     *leaf
+	start int
+}
+
+func (d *Doc) initTree() {
+	l := &leaf{runs: make([]run, 0, leafCap+2)}
+	d.arena = []*leaf{l}
+	d.order = []*leaf{l}
+	d.cache = visCache{l: l}
+}
+
+func (d *Doc) end() cursor {
+	l := d.order[len(d.order)-1]
+	return cursor{l: l, ri: len(l.runs)}
+}
+
+func (d *Doc) isEnd(c cursor) bool {
+	return c.ri == len(c.l.runs) && c.l.idx == len(d.order)-1
+}
+
+// norm moves a cursor sitting after the last run of a leaf to the next leaf.
+func (d *Doc) norm(c cursor) cursor {
+	for c.ri == len(c.l.runs) && c.l.idx < len(d.order)-1 {
+		c = cursor{l: d.order[c.l.idx+1]}
+	}
+	return c
+}
+
+// itemAt is the character at c, or none at the end.
+func (d *Doc) itemAt(c cursor) dot {
+	if c.ri == len(c.l.runs) {
+		return none
+	}
+	return c.l.runs[c.ri].at(c.off)
+}
+
+// before is the character just before c, or none at the start.
+func (d *Doc) before(c cursor) dot {
+	if c.off > 0 {
+		return c.l.runs[c.ri].at(c.off - 1)
+	}
+	if c.ri > 0 {
+		return c.l.runs[c.ri-1].last()
+	}
+	for i := c.l.idx - 1; i >= 0; i-- {
+		if p := d.order[i]; len(p.runs) > 0 {
+			return p.runs[len(p.runs)-1].last()
+		}
+	}
+	return none
+}
+
+// after is the cursor just after the character at c (c not at the end).
+func (d *Doc) after(c cursor) cursor {
+	c.off++
+	if c.off == c.l.runs[c.ri].n {
+		c.ri++
+		c.off = 0
+	}
+	return d.norm(c)
+}
+
+// locate finds the character x, which the Doc must hold.
+func (d *Doc) locate(x dot) cursor {
+	l := d.arena[d.agents[x.a].leafOf[x.s]]
+	for i := range l.runs {
+		if r := &l.runs[i]; r.contains(x) {
+			return cursor{l: l, ri: i, off: x.s - r.s}
+		}
+	}
+	panic("text: index out of sync with leaves") // an invariant, not input
+}
+
+// compare orders two normalised cursors.
+func compare(a, b cursor) int {
+	switch {
+	case a.l.idx != b.l.idx:
+		return cmpInt(a.l.idx, b.l.idx)
+	case a.ri != b.ri:
+		return cmpInt(a.ri, b.ri)
+	default:
+		return cmpInt(int(a.off), int(b.off))
+	}
+}
+
+func cmpInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// visibleAt finds the p-th visible character (0-based, p < d.vis).
+func (d *Doc) visibleAt(p int) cursor {
+	l, start := d.cache.l, d.cache.start
+	for p < start {
+		l = d.order[l.idx-1]
+		start -= l.vis
+	}
+	for p >= start+l.vis {
+		start += l.vis
+		l = d.order[l.idx+1]
+	}
+	d.cache = visCache{l: l, start: start}
+	rem := uint32(p - start)
+	for i := range l.runs {
+		r := &l.runs[i]
+		if r.del {
+			continue
+		}
+		if rem < r.n {
+			return cursor{l: l, ri: i, off: rem}
+		}
+		rem -= r.n
+	}
+	panic("text: visible counts out of sync")
+}
+
+// addVis records a change of visible characters in leaf l.
+func (d *Doc) addVis(l *leaf, delta int) {
+	l.vis += delta
+	d.vis += delta
+	if l.idx < d.cache.l.idx {
+		d.cache.start += delta
+	}
+}
+
+func (d *Doc) setLeaf(l *leaf, r *run) {
+	idx := d.agents[r.a].leafOf[r.s : r.s+r.n]
+	for i := range idx {
+		idx[i] = l.id
+	}
+}
+
+func insertAt(rs []run, i int, r run) []run {
+	rs = append(rs, run{})
+	copy(rs[i+1:], rs[i:])
+	rs[i] = r
+	return rs
+}
+
+// insertRun places r (whose characters the agent arrays already hold) at c.
+func (d *Doc) insertRun(c cursor, r run) {
+	l, ri := c.l, c.ri
+	if c.off > 0 {
+		a, b := l.runs[ri].split(c.off)
+		l.runs[ri] = a
+		ri++
+		l.runs = insertAt(l.runs, ri, b)
+	} else if ri == 0 && l.idx > 0 {
+		l = d.order[l.idx-1]
+		ri = len(l.runs)
+	}
+	if ri > 0 && canAppend(&l.runs[ri-1], &r) {
+		l.runs[ri-1].n += r.n
+	} else {
+		l.runs = insertAt(l.runs, ri, r)
+	}
+	d.setLeaf(l, &r)
+	d.addVis(l, int(r.visible()))
+	if len(l.runs) > leafCap {
+		d.splitLeaf(l)
+	}
+}
+
+// markDeleted deletes k characters starting at c, all within run c.ri, which
+// must be visible.
+func (d *Doc) markDeleted(c cursor, k uint32) {
+	l, ri := c.l, c.ri
+	if c.off > 0 {
+		a, b := l.runs[ri].split(c.off)
+		l.runs[ri] = a
+		ri++
+		l.runs = insertAt(l.runs, ri, b)
+	}
+	if k < l.runs[ri].n {
+		a, b := l.runs[ri].split(k)
+		l.runs[ri] = a
+		l.runs = insertAt(l.runs, ri+1, b)
+	}
+	l.runs[ri].del = true
+	d.addVis(l, -int(k))
+	// Rejoin deleted neighbours split from the same run.
+	if ri+1 < len(l.runs) && canAppend(&l.runs[ri], &l.runs[ri+1]) {
+		l.runs[ri].n += l.runs[ri+1].n
+		l.runs = append(l.runs[:ri+1], l.runs[ri+2:]...)
+	}
+	if ri > 0 && canAppend(&l.runs[ri-1], &l.runs[ri]) {
+		l.runs[ri-1].n += l.runs[ri].n
+		l.runs = append(l.runs[:ri], l.runs[ri+1:]...)
+	}
+	if len(l.runs) > leafCap {
+		d.splitLeaf(l)
+	}
+}
+
+// splitLeaf moves the second half of l's runs to a new leaf after it.
+func (d *Doc) splitLeaf(l *leaf) {
+	half := len(l.runs) / 2
+	nl := &leaf{id: uint32(len(d.arena)), runs: make([]run, 0, leafCap+2)}
+	d.arena = append(d.arena, nl)
+	nl.runs = append(nl.runs, l.runs[half:]...)
+	l.runs = l.runs[:half]
+	for i := range nl.runs {
+		r := &nl.runs[i]
+		nl.vis += int(r.visible())
+		d.setLeaf(nl, r)
+	}
+	l.vis -= nl.vis
+	d.order = append(d.order, nil)
+	copy(d.order[l.idx+2:], d.order[l.idx+1:])
+	d.order[l.idx+1] = nl
+	for i := l.idx + 1; i < len(d.order); i++ {
+		d.order[i].idx = i
+	}
+}
