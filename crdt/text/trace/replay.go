@@ -1,0 +1,183 @@
+package trace
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+
+	"github.com/hearsay-mesh/hearsay/crdt/text"
+)
+
+// applyTxn applies a transaction's patches to d as local edits and returns
+// the merged delta (only if keep).
+func applyTxn(d *text.Doc, x Txn, keep bool) (text.Delta, error) {
+	var out text.Delta
+	for _, p := range x.Patches {
+		if p.Del > 0 {
+			dl, err := d.Delete(p.Pos, p.Del)
+			if err != nil {
+				return out, err
+			}
+			if keep {
+				out.Merge(dl)
+			}
+		}
+		if p.Ins != "" {
+			dl, err := d.Insert(p.Pos, p.Ins)
+			if err != nil {
+				return out, err
+			}
+			if keep {
+				out.Merge(dl)
+			}
+		}
+	}
+	return out, nil
+}
+
+// AgentName is the replica name used for trace agent i.
+func AgentName(i int) string { return fmt.Sprintf("agent%d", i) }
+
+// ReplaySequential replays a sequential trace as local edits of one replica.
+// With keep, it also returns each transaction's delta (the start content's
+// insert, if any, first).
+func ReplaySequential(t *Trace, keep bool) (*text.Doc, []text.Delta, error) {
+	d, err := text.New(AgentName(0))
+	if err != nil {
+		return nil, nil, err
+	}
+	var deltas []text.Delta
+	if keep {
+		deltas = make([]text.Delta, 0, len(t.Txns)+1)
+	}
+	if t.StartContent != "" {
+		x, err := d.Insert(0, t.StartContent)
+		if err != nil {
+			return nil, nil, err
+		}
+		if keep {
+			deltas = append(deltas, x)
+		}
+	}
+	for i, x := range t.Txns {
+		dl, err := applyTxn(d, x, keep)
+		if err != nil {
+			return nil, nil, fmt.Errorf("txn %d: %w", i, err)
+		}
+		if keep {
+			deltas = append(deltas, dl)
+		}
+	}
+	return d, deltas, nil
+}
+
+// Concurrent is the outcome of replaying a concurrent trace.
+type Concurrent struct {
+	Replicas []*text.Doc // one per agent, each holding every transaction
+	Deltas   []text.Delta
+}
+
+// ReplayConcurrent replays a concurrent trace with one replica per agent.
+// Before each transaction, the agent's replica receives the transactions of
+// its parents' history it has not seen; at the end every replica receives
+// the rest. With rng nil both happen in trace order; otherwise each batch is
+// delivered in a random order, with random duplicates, which the replicas
+// must buffer and sort out.
+func ReplayConcurrent(t *Trace, rng *rand.Rand) (*Concurrent, error) {
+	n := len(t.Txns)
+	out := &Concurrent{Deltas: make([]text.Delta, n)}
+	seen := make([][]bool, t.NumAgents)
+	for a := range t.NumAgents {
+		d, err := text.New(AgentName(a))
+		if err != nil {
+			return nil, err
+		}
+		out.Replicas = append(out.Replicas, d)
+		seen[a] = make([]bool, n)
+	}
+	last := make([]int, t.NumAgents)
+	for a := range last {
+		last[a] = -1
+	}
+	var stack, batch []int
+	for i, x := range t.Txns {
+		a, d := x.Agent, out.Replicas[x.Agent]
+		// Collect the unseen part of the parents' history.
+		batch = batch[:0]
+		stack = append(stack[:0], x.Parents...)
+		reached := last[a] < 0
+		for len(stack) > 0 {
+			p := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			reached = reached || p == last[a]
+			if seen[a][p] {
+				continue
+			}
+			seen[a][p] = true
+			batch = append(batch, p)
+			stack = append(stack, t.Txns[p].Parents...)
+		}
+		if !reached {
+			return nil, fmt.Errorf("txn %d: agent %d's previous txn %d is not an ancestor", i, a, last[a])
+		}
+		if err := deliver(d, out.Deltas, batch, rng); err != nil {
+			return nil, fmt.Errorf("txn %d: %w", i, err)
+		}
+		if d.Parked() != 0 {
+			return nil, fmt.Errorf("txn %d: replica %d has %d parked ops after receiving the parents", i, a, d.Parked())
+		}
+		dl, err := applyTxn(d, x, true)
+		if err != nil {
+			return nil, fmt.Errorf("txn %d: %w", i, err)
+		}
+		out.Deltas[i] = dl
+		seen[a][i] = true
+		last[a] = i
+	}
+	for a, d := range out.Replicas {
+		batch = batch[:0]
+		for i := range n {
+			if !seen[a][i] {
+				batch = append(batch, i)
+			}
+		}
+		if err := deliver(d, out.Deltas, batch, rng); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// deliver applies deltas[batch...] to d: in trace order without rng, else
+// shuffled with about one in eight duplicated.
+func deliver(d *text.Doc, deltas []text.Delta, batch []int, rng *rand.Rand) error {
+	slices.Sort(batch)
+	if rng != nil {
+		for _, i := range batch {
+			if rng.IntN(8) == 0 {
+				batch = append(batch, i)
+			}
+		}
+		rng.Shuffle(len(batch), func(i, j int) { batch[i], batch[j] = batch[j], batch[i] })
+	}
+	for _, i := range batch {
+		if err := d.Apply(deltas[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ApplyRemote applies deltas in order to a fresh replica, as a peer would.
+func ApplyRemote(deltas []text.Delta) (*text.Doc, error) {
+	d, err := text.New("remote")
+	if err != nil {
+		return nil, err
+	}
+	for i, x := range deltas {
+		if err := d.Apply(x); err != nil {
+			return nil, fmt.Errorf("delta %d: %w", i, err)
+		}
+	}
+	return d, nil
+}
