@@ -1,0 +1,200 @@
+package transport
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+)
+
+// maxBatch bounds how many queued frames are written before a flush.
+const maxBatch = 64
+
+// sender owns the outbound stream of one (peer, protocol): it dials and
+// opens the stream lazily, then drains its queue into it until stopped or
+// a write fails. Exactly one goroutine (run) touches the stream's writer.
+type sender struct {
+	t     *Transport
+	key   senderKey
+	stats *counters
+	queue chan []byte
+
+	ctx    context.Context // cancelled by stop
+	cancel context.CancelFunc
+	flush  chan struct{} // closed by requestFlush
+	done   chan struct{} // closed when run returns
+
+	mu        sync.Mutex
+	str       network.Stream
+	flushOnce sync.Once
+}
+
+func newSender(t *Transport, k senderKey, st *counters) *sender {
+	ctx, cancel := context.WithCancel(t.ctx)
+	return &sender{
+		t: t, key: k, stats: st,
+		queue:  make(chan []byte, t.cfg.QueueLen),
+		ctx:    ctx,
+		cancel: cancel,
+		flush:  make(chan struct{}),
+		done:   make(chan struct{}),
+	}
+}
+
+// stop makes run return promptly, dropping what is queued. The stream is
+// reset, which also unblocks a write in progress.
+func (s *sender) stop() {
+	s.cancel()
+	s.mu.Lock()
+	if s.str != nil {
+		_ = s.str.Reset()
+	}
+	s.mu.Unlock()
+}
+
+// requestFlush makes run write what is queued, close the stream and return.
+func (s *sender) requestFlush() {
+	s.flushOnce.Do(func() { close(s.flush) })
+}
+
+func (s *sender) run() {
+	defer s.t.wg.Done()
+	defer close(s.done)
+	str, err := s.open()
+	if err != nil {
+		s.fail("open stream", err, 0)
+		return
+	}
+	tag := "hearsay:" + string(s.key.proto)
+	s.t.h.ConnManager().Protect(s.key.peer, tag)
+	defer s.t.h.ConnManager().Unprotect(s.key.peer, tag)
+
+	w := bufio.NewWriter(str)
+	for {
+		select {
+		case b := <-s.queue:
+			if n, err := s.writeBatch(w, str, b); err != nil {
+				_ = str.Reset()
+				s.fail("write", err, n)
+				return
+			}
+		case <-s.flush:
+			if n, err := s.writeBatch(w, str, nil); err != nil {
+				_ = str.Reset()
+				s.fail("flush", err, n)
+				return
+			}
+			s.closeGracefully(str)
+			return
+		case <-s.ctx.Done():
+			_ = str.Reset()
+			s.fail("stopped", s.ctx.Err(), 0)
+			return
+		}
+	}
+}
+
+// closeGracefully half-closes the stream and waits (bounded) for the peer's
+// reader to close its side, which it does after reading our last frame; then
+// Disconnect can close the connection without losing what was flushed.
+func (s *sender) closeGracefully(str network.Stream) {
+	_ = str.CloseWrite()
+	_ = str.SetReadDeadline(time.Now().Add(s.t.cfg.FlushTimeout))
+	_, _ = io.Copy(io.Discard, io.LimitReader(str, 1<<16))
+	_ = str.Close()
+}
+
+// open dials the peer if needed and opens the stream, bounded by DialTimeout.
+func (s *sender) open() (network.Stream, error) {
+	ctx, cancel := context.WithTimeout(s.ctx, s.t.cfg.DialTimeout)
+	defer cancel()
+	str, err := s.t.h.NewStream(ctx, s.key.peer, s.key.proto)
+	if err != nil && ctx.Err() == nil && s.t.h.Network().Connectedness(s.key.peer) == network.Connected {
+		// Both sides dialed at once and our dial lost, but the peer's
+		// connection is up: use it.
+		str, err = s.t.h.NewStream(ctx, s.key.peer, s.key.proto)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The read side stays open only to see the peer's close (closeGracefully).
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx.Err() != nil {
+		_ = str.Reset()
+		return nil, s.ctx.Err()
+	}
+	s.str = str
+	return str, nil
+}
+
+// writeBatch writes first (if non-nil) and whatever else is queued, up to
+// maxBatch frames (all of it when flushing), then flushes. It returns how
+// many frames were lost on error.
+func (s *sender) writeBatch(w *bufio.Writer, str network.Stream, first []byte) (int, error) {
+	_ = str.SetWriteDeadline(time.Now().Add(s.t.cfg.WriteTimeout))
+	n := 0
+	if first != nil {
+		if err := WriteFrame(w, first, s.t.cfg.MaxFrameSize); err != nil {
+			return 1, err
+		}
+		n++
+	}
+	flushing := first == nil
+	for flushing || n < maxBatch {
+		var b []byte
+		select {
+		case b = <-s.queue:
+		default:
+		}
+		if b == nil {
+			break
+		}
+		if err := WriteFrame(w, b, s.t.cfg.MaxFrameSize); err != nil {
+			return n + 1, err
+		}
+		n++
+	}
+	if err := w.Flush(); err != nil {
+		return n, err
+	}
+	s.stats.sent.Add(uint64(n))
+	return 0, nil
+}
+
+// fail removes the sender, counts lost frames (lost plus all still queued)
+// and, unless it was stopped on purpose, reports the peer down.
+func (s *sender) fail(op string, err error, lost int) {
+	s.t.removeSender(s)
+	lost += s.drain()
+	s.stats.droppedFailed.Add(uint64(lost))
+	if s.ctx.Err() != nil {
+		// Stopped by Close, Disconnect or a disconnect notification; the
+		// latter already reported PeerDown.
+		if lost > 0 {
+			s.t.log.Debug("dropped queued messages on stop", "peer", s.key.peer.String(), "protocol", string(s.key.proto), "dropped", lost)
+		}
+		return
+	}
+	reason := fmt.Errorf("%s %s: %w", op, s.key.proto, err)
+	s.t.log.Warn("peer send failed", "peer", s.key.peer.String(), "protocol", string(s.key.proto), "reason", reason.Error(), "dropped", lost)
+	s.t.emit(PeerDown{Peer: s.key.peer, Reason: reason})
+}
+
+// drain empties the queue (the sender is already out of the map, so no
+// Send can add to it) and returns how many messages it held.
+func (s *sender) drain() int {
+	n := 0
+	for {
+		select {
+		case <-s.queue:
+			n++
+		default:
+			return n
+		}
+	}
+}

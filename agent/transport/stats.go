@@ -1,0 +1,38 @@
+package transport
+
+import (
+	"sync/atomic"
+
+	"github.com/libp2p/go-libp2p/core/protocol"
+)
+
+// ProtocolStats are cumulative counters for one registered protocol.
+type ProtocolStats struct {
+	Sent              uint64 // frames written and flushed to a stream
+	Received          uint64 // frames decoded and handed to the Inbound channel
+	DroppedQueueFull  uint64 // messages Send refused because the stream's queue was full
+	DroppedSendFailed uint64 // queued messages discarded because dial, stream open or write failed, or the peer went down
+	RejectedTooLarge  uint64 // messages Send refused because they encode to more than MaxFrameSize
+	BadFrames         uint64 // inbound streams reset for an oversized, truncated or undecodable frame
+}
+
+// Stats is a snapshot of the transport's counters.
+type Stats struct {
+	Protocols     map[protocol.ID]ProtocolStats
+	EventsDropped uint64 // PeerUp/PeerDown events lost because EventQueueLen was reached
+}
+
+type counters struct {
+	sent, received, droppedFull, droppedFailed, tooLarge, badFrames atomic.Uint64
+}
+
+func (c *counters) snapshot() ProtocolStats {
+	return ProtocolStats{
+		Sent:              c.sent.Load(),
+		Received:          c.received.Load(),
+		DroppedQueueFull:  c.droppedFull.Load(),
+		DroppedSendFailed: c.droppedFailed.Load(),
+		RejectedTooLarge:  c.tooLarge.Load(),
+		BadFrames:         c.badFrames.Load(),
+	}
+}
