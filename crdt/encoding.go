@@ -100,8 +100,9 @@ func (w *Writer) finish(k Kind) []byte {
 // decoder may read a whole structure and check Err once (but must check it
 // before trusting a count it loops on; Count does this for you).
 type Reader struct {
-	b     []byte
-	nodes []NodeID
+	b       []byte
+	nodes   []NodeID
+	nextNew int // dictionary entries must be first used in order
 	err   error
 	depth int
 }
@@ -122,8 +123,8 @@ func (r *Reader) Uvarint() uint64 {
 		return 0
 	}
 	v, n := binary.Uvarint(r.b)
-	if n <= 0 {
-		r.Fail("bad uvarint")
+	if n <= 0 || (n > 1 && r.b[n-1] == 0) {
+		r.Fail("bad or overlong uvarint")
 		return 0
 	}
 	r.b = r.b[n:]
@@ -136,8 +137,8 @@ func (r *Reader) Varint() int64 {
 		return 0
 	}
 	v, n := binary.Varint(r.b)
-	if n <= 0 {
-		r.Fail("bad varint")
+	if n <= 0 || (n > 1 && r.b[n-1] == 0) {
+		r.Fail("bad or overlong varint")
 		return 0
 	}
 	r.b = r.b[n:]
@@ -179,9 +180,12 @@ func (r *Reader) Node() NodeID {
 	if r.err != nil {
 		return ""
 	}
-	if i >= uint64(len(r.nodes)) {
-		r.Fail("node index %d out of range", i)
+	if i >= uint64(len(r.nodes)) || i > uint64(r.nextNew) {
+		r.Fail("node index %d out of range or out of first-use order", i)
 		return ""
+	}
+	if i == uint64(r.nextNew) {
+		r.nextNew++
 	}
 	return r.nodes[i]
 }
@@ -258,6 +262,9 @@ func openReader(b []byte, k Kind) *Reader {
 func (r *Reader) close() error {
 	if r.err == nil && len(r.b) != 0 {
 		r.Fail("%d trailing bytes", len(r.b))
+	}
+	if r.err == nil && r.nextNew != len(r.nodes) {
+		r.Fail("unused node IDs in dictionary")
 	}
 	return r.err
 }
