@@ -1,0 +1,299 @@
+package agent
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"time"
+
+	"github.com/hearsay-mesh/hearsay/agent/transport"
+	"github.com/hearsay-mesh/hearsay/hyparview"
+	"github.com/hearsay-mesh/hearsay/membership"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	"github.com/libp2p/go-libp2p/core/protocol"
+)
+
+// Agent is one running hearsay node.
+type Agent struct {
+	cfg   Config
+	log   *slog.Logger
+	host  host.Host
+	tr    *transport.Transport
+	self  membership.Node
+	start time.Time
+
+	hv      *hyparview.HyParView
+	cores   []membership.Core
+	byProto map[protocol.ID]membership.Core
+
+	cmds chan func(now time.Duration)
+	done chan struct{}
+}
+
+// New builds an agent: identity, host, transport and cores. It does not
+// start the loop; call Run.
+func New(cfg Config) (*Agent, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("agent: data dir: %w", err)
+	}
+	hcfg := transport.DefaultHostConfig(cfg.DataDir)
+	hcfg.ListenAddrs = cfg.Listen
+	h, err := transport.NewHost(hcfg, cfg.Log)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := transport.New(h, cfg.Transport, cfg.Log)
+	if err != nil {
+		h.Close()
+		return nil, err
+	}
+	a := &Agent{
+		cfg:     cfg,
+		log:     cfg.Log.With("self", h.ID().String()),
+		host:    h,
+		tr:      tr,
+		start:   time.Now(),
+		byProto: map[protocol.ID]membership.Core{},
+		cmds:    make(chan func(time.Duration), 64),
+		done:    make(chan struct{}),
+	}
+	a.self = nodeOf(peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()})
+	a.hv, err = hyparview.New(a.self, cfg.HyParView, newRand())
+	if err != nil {
+		a.closeNet()
+		return nil, err
+	}
+	a.addCore(a.hv)
+	return a, nil
+}
+
+func newRand() *rand.Rand {
+	var b [16]byte
+	if _, err := crand.Read(b[:]); err != nil {
+		panic("agent: crypto/rand failed: " + err.Error())
+	}
+	return rand.New(rand.NewPCG(binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])))
+}
+
+func (a *Agent) addCore(c membership.Core) {
+	p := protocol.ID(c.Protocol())
+	a.cores = append(a.cores, c)
+	a.byProto[p] = c
+	a.tr.Register(p, c.NewMessage)
+}
+
+// ID is the agent's libp2p peer ID.
+func (a *Agent) ID() peer.ID { return a.host.ID() }
+
+// Addrs are the agent's full multiaddrs (with /p2p/), ready for --join.
+func (a *Agent) Addrs() []string {
+	info := peer.AddrInfo{ID: a.host.ID(), Addrs: a.host.Addrs()}
+	mas, err := peer.AddrInfoToP2pAddrs(&info)
+	if err != nil {
+		return nil
+	}
+	out := make([]string, len(mas))
+	for i, m := range mas {
+		out[i] = m.String()
+	}
+	return out
+}
+
+func (a *Agent) now() time.Duration { return time.Since(a.start) }
+
+// Run drives the node until ctx is cancelled, then leaves gracefully
+// (DISCONNECT to every neighbour, queued frames flushed) and returns nil.
+func (a *Agent) Run(ctx context.Context) error {
+	defer close(a.done)
+	defer a.closeNet()
+	for _, j := range a.cfg.Join {
+		info, err := parseJoin(j)
+		if err != nil {
+			return err
+		}
+		if info.ID == a.host.ID() {
+			continue
+		}
+		a.tr.AddAddrs(info, peerstore.PermanentAddrTTL)
+		a.hv.Join(a.now(), nodeOf(info))
+	}
+	a.flush()
+	return a.loop(ctx)
+}
+
+func (a *Agent) loop(ctx context.Context) error {
+	ticks := make(chan int, len(a.cores))
+	tickCtx, stopTicks := context.WithCancel(ctx)
+	defer stopTicks()
+	for i, c := range a.cores {
+		go ticker(tickCtx, c.TickInterval(), i, ticks)
+	}
+	inbound, events := a.tr.Inbound(), a.tr.Events()
+	for {
+		select {
+		case <-ctx.Done():
+			a.leave()
+			return nil
+		case i := <-ticks:
+			a.cores[i].Tick(a.now())
+		case in, ok := <-inbound:
+			if !ok {
+				return errors.New("agent: transport closed")
+			}
+			a.step(in)
+		case ev, ok := <-events:
+			if !ok {
+				return errors.New("agent: transport closed")
+			}
+			if d, isDown := ev.(transport.PeerDown); isDown {
+				a.log.Debug("peer down", "peer", d.Peer.String(), "reason", d.Reason)
+				now := a.now()
+				for _, c := range a.cores {
+					c.PeerDown(now, membership.NodeID(d.Peer))
+				}
+			}
+		case f := <-a.cmds:
+			f(a.now())
+		}
+		a.flush()
+	}
+}
+
+// ticker posts core index i to ticks every interval; a tick that finds
+// the loop busy is skipped rather than queued.
+func ticker(ctx context.Context, every time.Duration, i int, ticks chan<- int) {
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			select {
+			case ticks <- i:
+			default:
+			}
+		}
+	}
+}
+
+func (a *Agent) step(in transport.Inbound) {
+	c, ok := a.byProto[in.Proto]
+	if !ok {
+		return
+	}
+	if err := c.Step(a.now(), membership.NodeID(in.From), in.Msg); err != nil {
+		a.log.Warn("rejected message", "peer", in.From.String(), "protocol", string(in.Proto), "err", err)
+	}
+}
+
+// flush drains every core's outputs until none is left.
+func (a *Agent) flush() {
+	for round := 0; round < 100; round++ {
+		busy := false
+		for _, c := range a.cores {
+			r := c.Ready()
+			if r.Empty() {
+				continue
+			}
+			busy = true
+			p := protocol.ID(c.Protocol())
+			for _, s := range r.Sends {
+				a.send(p, s)
+			}
+			for _, ev := range r.Events {
+				a.route(ev)
+			}
+		}
+		if !busy {
+			return
+		}
+	}
+	a.log.Error("cores keep producing outputs; flush stopped after 100 rounds")
+}
+
+func (a *Agent) send(p protocol.ID, s membership.Send) {
+	pid := peer.ID(s.To)
+	if len(a.host.Peerstore().Addrs(pid)) == 0 && a.host.Network().Connectedness(pid) != 1 {
+		if n, ok := a.hv.Lookup(s.To); ok {
+			if info, err := addrInfoOf(n); err == nil {
+				a.tr.AddAddrs(info, peerstore.AddressTTL)
+			}
+		}
+	}
+	if err := a.tr.Send(pid, p, s.Msg); err != nil {
+		a.log.Debug("send failed", "peer", pid.String(), "protocol", string(p), "err", err)
+		if !errors.Is(err, transport.ErrQueueFull) {
+			now := a.now()
+			for _, c := range a.cores {
+				c.PeerDown(now, s.To)
+			}
+		}
+	}
+}
+
+// route hands an event to the layers above.
+func (a *Agent) route(ev membership.Event) {
+	switch e := ev.(type) {
+	case membership.NeighborUp:
+		pid := peer.ID(e.Node.ID)
+		a.host.ConnManager().Protect(pid, "hyparview-active")
+		a.log.Info("neighbor up", "peer", pid.String())
+	case membership.NeighborDown:
+		pid := peer.ID(e.Node.ID)
+		a.host.ConnManager().Unprotect(pid, "hyparview-active")
+		a.log.Info("neighbor down", "peer", pid.String(), "failed", e.Failed)
+	}
+}
+
+// leave says goodbye to the neighbours and flushes what was queued.
+func (a *Agent) leave() {
+	active := a.hv.Active()
+	a.hv.Leave(a.now())
+	a.flush()
+	for _, n := range active {
+		if err := a.tr.Disconnect(peer.ID(n.ID)); err != nil {
+			a.log.Debug("disconnect", "peer", peer.ID(n.ID).String(), "err", err)
+		}
+	}
+	a.log.Info("left the overlay", "neighbors", len(active))
+}
+
+func (a *Agent) closeNet() {
+	a.tr.Close()
+	a.host.Close()
+}
+
+// Do runs f on the agent's loop and waits for it; it fails if the agent
+// stopped or ctx ends first.
+func (a *Agent) Do(ctx context.Context, f func(now time.Duration)) error {
+	fin := make(chan struct{})
+	select {
+	case a.cmds <- func(now time.Duration) { f(now); close(fin) }:
+	case <-a.done:
+		return errors.New("agent: stopped")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-fin:
+		return nil
+	case <-a.done:
+		return errors.New("agent: stopped")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

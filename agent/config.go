@@ -1,0 +1,91 @@
+package agent
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/hearsay-mesh/hearsay/agent/transport"
+	"github.com/hearsay-mesh/hearsay/hyparview"
+	"github.com/multiformats/go-multiaddr"
+)
+
+// Config configures one agent.
+type Config struct {
+	// DataDir holds the node's identity and state. Created if missing.
+	DataDir string
+	// Listen are the multiaddrs the host listens on.
+	Listen []string
+	// Join are multiaddrs with a /p2p/ component of nodes to join through.
+	Join []string
+	// RPCListen is the host:port of the local JSON-RPC endpoint; empty
+	// disables it. Only loopback addresses are accepted.
+	RPCListen string
+	// HyParView configures the overlay.
+	HyParView hyparview.Config
+	// Transport configures the stream layer.
+	Transport transport.Config
+	// Log receives the agent's structured logs.
+	Log *slog.Logger
+}
+
+// DefaultDataDir is $XDG_DATA_HOME/hearsay, else ~/.local/share/hearsay.
+func DefaultDataDir() string {
+	if x := os.Getenv("XDG_DATA_HOME"); x != "" {
+		return filepath.Join(x, "hearsay")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(".", "hearsay-data")
+	}
+	return filepath.Join(home, ".local", "share", "hearsay")
+}
+
+// DefaultListen is TCP and QUIC on port 4001 on all interfaces.
+var defaultListen = []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}
+
+// DefaultListen returns the default listen multiaddrs.
+func DefaultListen() []string { return append([]string(nil), defaultListen...) }
+
+// DefaultConfig returns an agent configuration with the defaults.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:   DefaultDataDir(),
+		Listen:    DefaultListen(),
+		RPCListen: "127.0.0.1:7781",
+		HyParView: hyparview.DefaultConfig(),
+		Transport: transport.DefaultConfig(),
+		Log:       slog.Default(),
+	}
+}
+
+// Validate names the first bad field.
+func (c Config) Validate() error {
+	if c.DataDir == "" {
+		return fmt.Errorf("agent: DataDir is empty")
+	}
+	if len(c.Listen) == 0 {
+		return fmt.Errorf("agent: Listen is empty; want at least one multiaddr")
+	}
+	for _, l := range c.Listen {
+		if _, err := multiaddr.NewMultiaddr(l); err != nil {
+			return fmt.Errorf("agent: Listen address %q: %w", l, err)
+		}
+	}
+	for _, j := range c.Join {
+		if _, err := parseJoin(j); err != nil {
+			return fmt.Errorf("agent: Join address %q: %w", j, err)
+		}
+	}
+	if err := c.HyParView.Validate(); err != nil {
+		return fmt.Errorf("agent: HyParView: %w", err)
+	}
+	if err := c.Transport.Validate(); err != nil {
+		return fmt.Errorf("agent: Transport: %w", err)
+	}
+	if c.Log == nil {
+		return fmt.Errorf("agent: Log is nil")
+	}
+	return nil
+}

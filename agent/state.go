@@ -1,0 +1,62 @@
+package agent
+
+import (
+	"context"
+	"time"
+
+	"github.com/hearsay-mesh/hearsay/membership"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+)
+
+// Info describes the agent for the API.
+type Info struct {
+	ID      string   `json:"id"`
+	Addrs   []string `json:"addrs"`
+	Version string   `json:"version"`
+	Uptime  float64  `json:"uptime_seconds"`
+}
+
+// Info returns the agent's identity and addresses.
+func (a *Agent) Info(version string) Info {
+	return Info{ID: a.host.ID().String(), Addrs: a.Addrs(), Version: version, Uptime: time.Since(a.start).Seconds()}
+}
+
+// Peers are the overlay's views.
+type Peers struct {
+	Active  []PeerInfo `json:"active"`
+	Passive []PeerInfo `json:"passive"`
+	// ActiveMax is the configured active view size, so a client can tell
+	// whether the view is full.
+	ActiveMax int `json:"active_max"`
+}
+
+// Peers reads the HyParView views on the loop.
+func (a *Agent) Peers(ctx context.Context) (Peers, error) {
+	var p Peers
+	err := a.Do(ctx, func(time.Duration) {
+		p.Active = infos(a.hv.Active())
+		p.Passive = infos(a.hv.Passive())
+		p.ActiveMax = a.cfg.HyParView.ActiveSize
+	})
+	return p, err
+}
+
+func infos(ns []membership.Node) []PeerInfo {
+	out := make([]PeerInfo, len(ns))
+	for i, n := range ns {
+		out[i] = peerInfoOf(n)
+	}
+	return out
+}
+
+// JoinPeer asks the overlay to join through addr (a multiaddr with /p2p/).
+func (a *Agent) JoinPeer(ctx context.Context, addr string) error {
+	info, err := parseJoin(addr)
+	if err != nil {
+		return err
+	}
+	return a.Do(ctx, func(now time.Duration) {
+		a.tr.AddAddrs(info, peerstore.PermanentAddrTTL)
+		a.hv.Join(now, nodeOf(info))
+	})
+}

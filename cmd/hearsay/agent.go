@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/hearsay-mesh/hearsay/agent"
+	"github.com/hearsay-mesh/hearsay/rpc"
+	"github.com/urfave/cli/v2"
+)
+
+func dataDirFlag() *cli.StringFlag {
+	return &cli.StringFlag{
+		Name:    "data-dir",
+		Usage:   "directory for the identity and state",
+		Value:   agent.DefaultDataDir(),
+		EnvVars: []string{"HEARSAY_DATA_DIR"},
+	}
+}
+
+func agentCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "agent",
+		Usage: "run a hearsay agent",
+		Flags: []cli.Flag{
+			&cli.StringSliceFlag{
+				Name:    "listen",
+				Usage:   "multiaddr to listen on (repeatable)",
+				Value:   cli.NewStringSlice(agent.DefaultListen()...),
+				EnvVars: []string{"HEARSAY_LISTEN"},
+			},
+			&cli.StringSliceFlag{
+				Name:    "join",
+				Usage:   "multiaddr with /p2p/<peer ID> of a node to join through (repeatable)",
+				EnvVars: []string{"HEARSAY_JOIN"},
+			},
+			dataDirFlag(),
+			&cli.StringFlag{
+				Name:    "rpc-listen",
+				Usage:   "loopback host:port of the JSON-RPC endpoint (empty disables it)",
+				Value:   "127.0.0.1:7781",
+				EnvVars: []string{"HEARSAY_RPC_LISTEN"},
+			},
+			&cli.StringFlag{
+				Name:    "log-format",
+				Usage:   "text, json or auto",
+				Value:   "auto",
+				EnvVars: []string{"HEARSAY_LOG_FORMAT"},
+			},
+			&cli.StringFlag{
+				Name:    "log-level",
+				Usage:   "debug, info, warn or error",
+				Value:   "info",
+				EnvVars: []string{"HEARSAY_LOG_LEVEL"},
+			},
+		},
+		Action: runAgent,
+	}
+}
+
+func runAgent(c *cli.Context) error {
+	log, err := newLogger(c.App.ErrWriter, c.String("log-format"), c.String("log-level"))
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	cfg := agent.DefaultConfig()
+	cfg.DataDir = c.String("data-dir")
+	cfg.Listen = c.StringSlice("listen")
+	cfg.Join = c.StringSlice("join")
+	cfg.RPCListen = c.String("rpc-listen")
+	cfg.Log = log
+	if err := cfg.Validate(); err != nil {
+		return withCode(exitUsage, err)
+	}
+	a, err := agent.New(cfg)
+	if err != nil {
+		return err
+	}
+	out := c.App.Writer
+	fmt.Fprintf(out, "peer ID: %s\n", a.ID())
+	for _, addr := range a.Addrs() {
+		fmt.Fprintln(out, addr)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if cfg.RPCListen != "" {
+		srv, err := rpc.Listen(cfg.RPCListen, cfg.DataDir, version, a, log)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "rpc: http://%s/\n", srv.Addr())
+		go func() {
+			if err := srv.Serve(); err != nil {
+				log.Error("rpc server", "err", err)
+			}
+		}()
+		defer srv.Close()
+	}
+	if f, ok := out.(*os.File); ok {
+		f.Sync()
+	}
+	return a.Run(ctx)
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/hearsay-mesh/hearsay/rpc"
+	"github.com/urfave/cli/v2"
+)
+
+func formatFlag() *cli.StringFlag {
+	return &cli.StringFlag{Name: "format", Usage: "table or json", Value: "table", EnvVars: []string{"HEARSAY_FORMAT"}}
+}
+
+// withClient dials the local agent and runs f with a bounded context.
+func withClient(c *cli.Context, f func(ctx context.Context, cl *rpc.Client) error) error {
+	switch c.String("format") {
+	case "table", "json":
+	default:
+		return withCode(exitUsage, fmt.Errorf("--format %q: want table or json", c.String("format")))
+	}
+	cl, err := rpc.Dial(c.String("data-dir"))
+	if err != nil {
+		return withCode(exitNoAgent, err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(c.Context, 10*time.Second)
+	defer cancel()
+	if err := f(ctx, cl); err != nil {
+		return withCode(exitRPCFailed, err)
+	}
+	return nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func peersCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "peers",
+		Usage: "show the local agent's active and passive views",
+		Flags: []cli.Flag{dataDirFlag(), formatFlag()},
+		Action: func(c *cli.Context) error {
+			return withClient(c, func(ctx context.Context, cl *rpc.Client) error {
+				p, err := cl.Peers(ctx)
+				if err != nil {
+					return err
+				}
+				if c.String("format") == "json" {
+					return printJSON(c.App.Writer, p)
+				}
+				tw := tabwriter.NewWriter(c.App.Writer, 2, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "VIEW\tPEER\tADDRS")
+				for _, x := range p.Active {
+					fmt.Fprintf(tw, "active\t%s\t%v\n", x.ID, x.Addrs)
+				}
+				for _, x := range p.Passive {
+					fmt.Fprintf(tw, "passive\t%s\t%v\n", x.ID, x.Addrs)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+}
+
+func infoCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "info",
+		Usage: "show the local agent's identity and addresses",
+		Flags: []cli.Flag{dataDirFlag(), formatFlag()},
+		Action: func(c *cli.Context) error {
+			return withClient(c, func(ctx context.Context, cl *rpc.Client) error {
+				info, err := cl.Info(ctx)
+				if err != nil {
+					return err
+				}
+				if c.String("format") == "json" {
+					return printJSON(c.App.Writer, info)
+				}
+				fmt.Fprintf(c.App.Writer, "peer ID: %s\nversion: %s\nuptime:  %.0fs\n", info.ID, info.Version, info.Uptime)
+				for _, a := range info.Addrs {
+					fmt.Fprintln(c.App.Writer, a)
+				}
+				return nil
+			})
+		},
+	}
+}

@@ -1,0 +1,141 @@
+package rpc
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"time"
+
+	"github.com/creachadair/jrpc2"
+	"github.com/creachadair/jrpc2/handler"
+	"github.com/creachadair/jrpc2/jhttp"
+	"github.com/hearsay-mesh/hearsay/agent"
+)
+
+// Backend is what the API serves; *agent.Agent provides it.
+type Backend interface {
+	Info(version string) agent.Info
+	Peers(ctx context.Context) (agent.Peers, error)
+	JoinPeer(ctx context.Context, addr string) error
+}
+
+// Server is the HTTP JSON-RPC endpoint.
+type Server struct {
+	ln     net.Listener
+	srv    *http.Server
+	bridge jhttp.Bridge
+	token  string
+	log    *slog.Logger
+}
+
+// Listen opens the endpoint on addr (loopback only), writes the cookie and
+// the address files into dataDir, and returns a server ready to Serve.
+func Listen(addr, dataDir, version string, b Backend, log *slog.Logger) (*Server, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("rpc: listen address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("rpc: listen address %q is not loopback; the API is local only", addr)
+	}
+	tok, err := WriteCookie(dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("rpc: cookie: %w", err)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("rpc: %w", err)
+	}
+	if err := writePrivate(filepath.Join(dataDir, AddrFile), ln.Addr().String()); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	s := &Server{ln: ln, token: tok, log: log}
+	s.bridge = jhttp.NewBridge(methods(b, version), &jhttp.BridgeOptions{
+		Server: &jrpc2.ServerOptions{Concurrency: 4},
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/", s.guard(s.bridge))
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: 16 << 10}
+	return s, nil
+}
+
+// Addr is the endpoint's address.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Serve answers requests until Close.
+func (s *Server) Serve() error {
+	err := s.srv.Serve(s.ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Close stops the server.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	s.bridge.Close()
+	return err
+}
+
+// maxBody bounds a request body.
+const maxBody = 4 << 20
+
+func (s *Server) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if o := r.Header.Get("Origin"); o != "" && !sameLoopbackOrigin(o, r.Host) {
+			http.Error(w, "foreign Origin refused", http.StatusForbidden)
+			return
+		}
+		want := "Bearer " + s.token
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte(want)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="hearsay"`)
+			http.Error(w, "missing or wrong token: read it from rpc.cookie in the agent's data directory", http.StatusUnauthorized)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func sameLoopbackOrigin(origin, host string) bool {
+	u, err := url.Parse(origin)
+	if err != nil {
+		return false
+	}
+	return u.Host == host
+}
+
+func methods(b Backend, version string) handler.Map {
+	return handler.Map{
+		"agent_info": handler.New(func(ctx context.Context) (agent.Info, error) {
+			return b.Info(version), nil
+		}),
+		"mesh_peers": handler.New(func(ctx context.Context) (agent.Peers, error) {
+			return b.Peers(ctx)
+		}),
+		"mesh_join": handler.New(func(ctx context.Context, p JoinParams) (bool, error) {
+			if p.Addr == "" {
+				return false, jrpc2.Errorf(jrpc2.InvalidParams, "addr: required, a multiaddr ending in /p2p/<peer ID>")
+			}
+			if err := b.JoinPeer(ctx, p.Addr); err != nil {
+				return false, jrpc2.Errorf(jrpc2.InvalidParams, "addr: %v", err)
+			}
+			return true, nil
+		}),
+	}
+}
+
+// JoinParams are mesh_join's parameters.
+type JoinParams struct {
+	Addr string `json:"addr"`
+}
