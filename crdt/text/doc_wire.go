@@ -24,11 +24,11 @@ const (
 //	  agent ranks as (rank, repeat) pairs
 //	  length
 //	  seq, as signed delta from the end of that agent's previous run
-//	  origin kinds, one byte per run, as (kind, repeat) pairs
-//	  left origin values (oSame: seq delta back from the run start;
-//	  oOther: rank, seq), then right origin values likewise
-//	deleted ranges sorted by (rank, seq): count, then rank delta, seq (delta
-//	  from the previous range end within one agent), length
+//	  origin kinds, 4 bits per run, two runs per byte (low nibble first)
+//	  left origin values (oSame: seq as delta from the previous oSame left
+//	  origin; oOther: rank, seq), then right origin values likewise
+//	deleted ranges, per agent in rank order: count, then per range seq (as
+//	  gap from the previous range's end) and length
 //	visible text: UTF-8 length, bytes
 //
 // Deleted text is not stored.
@@ -75,16 +75,15 @@ func (d *Doc) Encode() []byte {
 		}
 		kinds[i] = originKind(runs[i].left, prev, runs[i].a) | originKind(runs[i].right, next, runs[i].a)<<2
 	}
-	for i := 0; i < len(kinds); {
-		j := i + 1
-		for j < len(kinds) && kinds[j] == kinds[i] {
-			j++
+	for i := 0; i < len(kinds); i += 2 {
+		k := kinds[i]
+		if i+1 < len(kinds) {
+			k |= kinds[i+1] << 4
 		}
-		b = append(b, kinds[i])
-		b = putUvarint(b, uint64(j-i))
-		i = j
+		b = append(b, k)
 	}
 	for side := range 2 {
+		prev := int64(0)
 		for i, r := range runs {
 			o, k := r.left, kinds[i]&3
 			if side == 1 {
@@ -92,26 +91,29 @@ func (d *Doc) Encode() []byte {
 			}
 			switch k {
 			case oSame:
-				b = putZigzag(b, int64(r.s)-int64(o.s))
+				b = putZigzag(b, int64(o.s)-prev)
+				prev = int64(o.s)
 			case oOther:
 				b = putUvarint(b, uint64(rank[o.a]))
 				b = putUvarint(b, uint64(o.s))
 			}
 		}
 	}
-	// Deleted ranges.
+	// Deleted ranges, per agent in rank order.
 	dels := d.deletedRanges()
-	b = putUvarint(b, uint64(len(dels)))
-	prevRank, prevEnd := uint32(0), uint32(0)
-	for _, r := range dels {
-		rk := rank[d.byName[r.ID.Agent]]
-		if rk != prevRank {
-			prevEnd = 0
+	for _, a := range order {
+		j := 0
+		for j < len(dels) && dels[j].ID.Agent == d.agents[a].name {
+			j++
 		}
-		b = putUvarint(b, uint64(rk-prevRank))
-		b = putUvarint(b, uint64(r.ID.Seq-prevEnd))
-		b = putUvarint(b, uint64(r.Len))
-		prevRank, prevEnd = rk, r.ID.Seq+r.Len
+		b = putUvarint(b, uint64(j))
+		end := uint32(0)
+		for _, r := range dels[:j] {
+			b = putUvarint(b, uint64(r.ID.Seq-end))
+			b = putUvarint(b, uint64(r.Len))
+			end = r.ID.Seq + r.Len
+		}
+		dels = dels[j:]
 	}
 	return putString(b, d.Text())
 }
@@ -197,23 +199,20 @@ func Decode(data []byte, self string) (*Doc, error) {
 
 func decodeOrigins(r *reader, runs []run, totals []uint32) {
 	kinds := make([]byte, len(runs))
-	for i := 0; i < len(kinds) && r.err == nil; {
-		k := r.bytes(1)
-		rep := r.uvarint()
-		if r.err != nil {
-			return
-		}
-		if k[0] > 15 || rep == 0 || rep > uint64(len(kinds)-i) {
-			r.fail("origin kinds")
-			return
-		}
-		for ; rep > 0; rep-- {
-			kinds[i] = k[0]
-			i++
-		}
+	packed := r.bytes(uint64(len(runs)+1) / 2)
+	if r.err != nil {
+		return
+	}
+	for i := range kinds {
+		kinds[i] = packed[i/2] >> (4 * (i % 2)) & 15
+	}
+	if len(kinds)%2 == 1 && packed[len(packed)-1]>>4 != 0 {
+		r.fail("padding bits set")
+		return
 	}
 	nA := uint64(len(totals))
 	for side := range 2 {
+		prev := int64(0)
 		for i := range runs {
 			ru := &runs[i]
 			o, k := &ru.left, kinds[i]&3
@@ -233,7 +232,8 @@ func decodeOrigins(r *reader, runs []run, totals []uint32) {
 					r.fail("adjacent origin at document edge")
 				}
 			case oSame:
-				s := int64(ru.s) - r.zigzag()
+				s := prev + r.zigzag()
+				prev = s
 				*o = dot{a: ru.a, s: uint32(max(0, min(s, noAgent-1)))}
 				if s < 0 || s >= int64(totals[ru.a]) {
 					r.fail("origin seq %d out of range", s)
@@ -252,25 +252,23 @@ func decodeOrigins(r *reader, runs []run, totals []uint32) {
 type delRange struct{ a, s, n uint32 }
 
 func decodeDeletes(r *reader, totals []uint32) []delRange {
-	out := make([]delRange, r.count("deleted range"))
-	rk, end := uint64(0), uint64(0)
-	for i := range out {
-		step := r.uvarint()
-		if step > 0 {
-			end = 0
+	var out []delRange
+	for a, total := range totals {
+		k := r.count("deleted range")
+		end := uint64(0)
+		for range k {
+			s := end + r.uvarint()
+			n := r.uvarint()
+			if r.err != nil {
+				return nil
+			}
+			if n == 0 || s+n > uint64(total) {
+				r.fail("deleted range out of bounds")
+				return nil
+			}
+			out = append(out, delRange{a: uint32(a), s: uint32(s), n: uint32(n)})
+			end = s + n
 		}
-		rk += step
-		s := end + r.uvarint()
-		n := r.uvarint()
-		if r.err != nil {
-			return nil
-		}
-		if rk >= uint64(len(totals)) || n == 0 || s+n > uint64(totals[rk]) {
-			r.fail("deleted range out of bounds")
-			return nil
-		}
-		out[i] = delRange{a: uint32(rk), s: uint32(s), n: uint32(n)}
-		end = s + n
 	}
 	return out
 }
