@@ -1,0 +1,199 @@
+package hyparview
+
+import (
+	"time"
+
+	pb "github.com/hearsay-mesh/hearsay/hyparview/pb"
+	"github.com/hearsay-mesh/hearsay/membership"
+)
+
+// addActive puts e into the active view, dropping a random neighbour (with
+// DISCONNECT, into the passive view) if the view is full. It removes e from
+// every other list and emits NeighborUp. A node already active is left as
+// is.
+func (h *HyParView) addActive(now time.Duration, e entry) {
+	id := e.node.ID
+	if id == h.self.ID || h.active.has(id) {
+		return
+	}
+	if h.active.full() {
+		i := h.rng.IntN(h.active.len())
+		victim := h.active.e[i]
+		h.stats.Evictions++
+		h.send(victim.node.ID, disconnectMsg())
+		h.dropActive(i, false)
+		h.addPassive(victim)
+	}
+	h.passive.remove(id)
+	h.removePending(id)
+	h.forgetFailed(id)
+	e.wasTried, e.wantsRoom = false, false
+	h.active.add(e)
+	h.joining = false
+	h.joinBackoff = 0
+	h.stats.NeighborUps++
+	h.Emit(membership.NeighborUp{Node: e.node.Clone()})
+}
+
+// dropActive removes active entry i and emits NeighborDown.
+func (h *HyParView) dropActive(i int, failed bool) entry {
+	e := h.active.removeAt(i)
+	h.stats.NeighborDowns++
+	h.Emit(membership.NeighborDown{Node: e.node.Clone(), Failed: failed})
+	return e
+}
+
+// addPassive puts e into the passive view unless it is self, active,
+// already there or pending; a full view drops a random entry.
+func (h *HyParView) addPassive(e entry) {
+	h.addPassivePreferring(e, nil)
+}
+
+// addPassivePreferring is addPassive that, when the view is full, drops
+// first a node listed in prefer (the nodes we just sent to the peer whose
+// list we integrate), then a random one.
+func (h *HyParView) addPassivePreferring(e entry, prefer []membership.NodeID) {
+	id := e.node.ID
+	if id == h.self.ID || h.active.has(id) || h.passive.has(id) || h.isPending(id) || h.failedIndex(id) >= 0 {
+		return
+	}
+	if h.passive.full() {
+		victim := -1
+		for _, p := range prefer {
+			if i := h.passive.index(p); i >= 0 {
+				victim = i
+				break
+			}
+		}
+		if victim < 0 {
+			victim = h.rng.IntN(h.passive.len())
+		}
+		h.passive.removeAt(victim)
+	}
+	h.passive.add(e)
+}
+
+// known returns what we know of id from any list, or a bare record.
+func (h *HyParView) known(id membership.NodeID) entry {
+	if i := h.active.index(id); i >= 0 {
+		return h.active.e[i]
+	}
+	for _, p := range h.pending {
+		if p.e.node.ID == id {
+			return p.e
+		}
+	}
+	if i := h.passive.index(id); i >= 0 {
+		return h.passive.e[i]
+	}
+	for _, f := range h.failed {
+		if f.e.node.ID == id {
+			return f.e
+		}
+	}
+	for _, c := range h.contacts {
+		if c.node.ID == id {
+			return c
+		}
+	}
+	return entryOf(membership.Node{ID: id})
+}
+
+// onNeighbor answers a NEIGHBOR request: a high-priority one is always
+// accepted (evicting a random neighbour if full), a low-priority one only
+// if there is room.
+func (h *HyParView) onNeighbor(now time.Duration, from membership.NodeID, m *pb.Neighbor) {
+	if h.active.has(from) {
+		h.send(from, neighborReplyMsg(true))
+		return
+	}
+	if m.HighPriority || !h.active.full() {
+		h.stats.RequestsAccepted++
+		h.addActive(now, newEntry(m.Node))
+		h.send(from, neighborReplyMsg(true))
+		return
+	}
+	h.stats.RequestsRefused++
+	h.send(from, neighborReplyMsg(false))
+	// The requester has a free slot: remember it as the first candidate
+	// for ours.
+	h.forgetFailed(from)
+	if i := h.passive.index(from); i >= 0 {
+		h.passive.e[i].wantsRoom = true
+		return
+	}
+	if !h.isPending(from) {
+		e := newEntry(m.Node)
+		h.addPassive(e)
+		if i := h.passive.index(from); i >= 0 {
+			h.passive.e[i].wantsRoom = true
+		}
+	}
+}
+
+// onNeighborReply settles a request we sent. An acceptance we no longer
+// wait for (it timed out) still makes a link if we have room; otherwise we
+// undo the peer's side with DISCONNECT, so views stay symmetric.
+func (h *HyParView) onNeighborReply(now time.Duration, from membership.NodeID, m *pb.NeighborReply) {
+	pi := h.pendingIndex(from)
+	if !m.Accepted {
+		if pi >= 0 {
+			p := h.takePending(pi)
+			h.stats.Rejected++
+			p.e.tried, p.e.wasTried = now, true
+			h.addPassive(p.e)
+			h.markTried(from, now)
+		}
+		h.repair(now)
+		return
+	}
+	if h.active.has(from) {
+		if pi >= 0 {
+			h.takePending(pi)
+		}
+		return
+	}
+	var e entry
+	high := false
+	if pi >= 0 {
+		p := h.takePending(pi)
+		e, high = p.e, p.high
+		h.stats.Accepted++
+	} else {
+		e = h.known(from)
+	}
+	if h.active.full() && !high {
+		h.send(from, disconnectMsg())
+		h.addPassive(e)
+		return
+	}
+	h.addActive(now, e)
+}
+
+// onDisconnect moves the peer from the active to the passive view (the
+// paper), and starts looking for a replacement.
+func (h *HyParView) onDisconnect(now time.Duration, from membership.NodeID) {
+	i := h.active.index(from)
+	if i < 0 {
+		return
+	}
+	e := h.dropActive(i, false)
+	h.addPassive(e)
+	// Do not ask it back at once: it just chose to drop us.
+	h.markTried(from, now)
+	h.repair(now)
+}
+
+// Leave says DISCONNECT to every active neighbour and stops the core until
+// the next Join.
+func (h *HyParView) Leave(now time.Duration) {
+	for h.active.len() > 0 {
+		i := h.active.len() - 1
+		h.send(h.active.e[i].node.ID, disconnectMsg())
+		e := h.dropActive(i, false)
+		h.addPassive(e)
+	}
+	h.pending = h.pending[:0]
+	h.joining = false
+	h.left = true
+}

@@ -1,0 +1,242 @@
+package hyparview
+
+import (
+	"time"
+
+	"github.com/hearsay-mesh/hearsay/membership"
+)
+
+// failedNode is a node whose link or request failed, remembered so that
+// it can be probed once per shuffle cycle until FailedTTL.
+type failedNode struct {
+	e  entry
+	at time.Duration
+}
+
+// PeerDown tells the core that the link to peer failed (the paper's TCP
+// failure detector). An active neighbour is removed (NeighborDown, Failed)
+// and replaced from the passive view; a pending request moves on to the
+// next candidate; a passive entry is dropped. The node is remembered as
+// failed.
+func (h *HyParView) PeerDown(now time.Duration, peer membership.NodeID) {
+	if h.left || peer == h.self.ID || !peer.Valid() {
+		return
+	}
+	h.start(now)
+	var e entry
+	known := false
+	if i := h.active.index(peer); i >= 0 {
+		h.stats.Failures++
+		e, known = h.dropActive(i, true), true
+	}
+	if pi := h.pendingIndex(peer); pi >= 0 {
+		e, known = h.takePending(pi).e, true
+		h.stats.RequestFailures++
+	}
+	if pe, ok := h.passive.remove(peer); ok {
+		e, known = pe, true
+	}
+	if !known {
+		for _, c := range h.contacts {
+			if c.node.ID == peer {
+				e, known = c, true
+			}
+		}
+	}
+	if known {
+		h.rememberFailed(now, e)
+	}
+	h.repair(now)
+}
+
+// repair keeps the active view full: while there are free slots not
+// covered by a request in flight, it asks a passive node that was not
+// asked this cycle (those that asked us for room first), with high
+// priority if the node has no neighbour at all. An isolated node with
+// nothing left to ask retries JOIN through its contacts.
+func (h *HyParView) repair(now time.Duration) {
+	if h.left {
+		return
+	}
+	for h.active.len()+len(h.pending) < h.cfg.ActiveSize {
+		i := h.candidate(now)
+		if i < 0 {
+			break
+		}
+		e := h.passive.removeAt(i)
+		h.request(now, e, h.active.empty())
+	}
+	if h.active.empty() && len(h.pending) == 0 {
+		if !h.joining {
+			h.joining = true
+			h.joinBackoff = 0
+			h.joinAt = now
+		}
+		h.retryJoin(now)
+	}
+}
+
+// candidate picks the passive node to ask next, or -1.
+func (h *HyParView) candidate(now time.Duration) int {
+	eligible, room := 0, 0
+	for i := range h.passive.e {
+		e := &h.passive.e[i]
+		if e.wasTried && now-e.tried < h.cfg.ShuffleInterval {
+			continue
+		}
+		eligible++
+		if e.wantsRoom {
+			room++
+		}
+	}
+	if eligible == 0 {
+		return -1
+	}
+	wantRoom := room > 0
+	r := h.rng.IntN(eligible)
+	if wantRoom {
+		r = h.rng.IntN(room)
+	}
+	for i := range h.passive.e {
+		e := &h.passive.e[i]
+		if e.wasTried && now-e.tried < h.cfg.ShuffleInterval {
+			continue
+		}
+		if wantRoom && !e.wantsRoom {
+			continue
+		}
+		if r == 0 {
+			return i
+		}
+		r--
+	}
+	return -1
+}
+
+// request sends NEIGHBOR to e and tracks it until the reply, a PeerDown or
+// NeighborTimeout.
+func (h *HyParView) request(now time.Duration, e entry, high bool) {
+	h.stats.Requests++
+	h.pending = append(h.pending, pendingReq{e: e, deadline: now + h.cfg.NeighborTimeout, high: high})
+	h.send(e.node.ID, neighborMsg(h.selfRec, high))
+}
+
+// expirePending gives up on requests past their deadline; the node goes
+// back into the passive view, marked as asked.
+func (h *HyParView) expirePending(now time.Duration) {
+	for i := 0; i < len(h.pending); {
+		if h.pending[i].deadline > now {
+			i++
+			continue
+		}
+		p := h.takePending(i)
+		h.stats.TimedOut++
+		p.e.tried, p.e.wasTried = now, true
+		h.addPassive(p.e)
+	}
+}
+
+func (h *HyParView) pendingIndex(id membership.NodeID) int {
+	for i := range h.pending {
+		if h.pending[i].e.node.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+func (h *HyParView) isPending(id membership.NodeID) bool { return h.pendingIndex(id) >= 0 }
+
+// takePending removes pending request i, keeping the others' order.
+func (h *HyParView) takePending(i int) pendingReq {
+	p := h.pending[i]
+	copy(h.pending[i:], h.pending[i+1:])
+	h.pending[len(h.pending)-1] = pendingReq{}
+	h.pending = h.pending[:len(h.pending)-1]
+	return p
+}
+
+func (h *HyParView) removePending(id membership.NodeID) {
+	if i := h.pendingIndex(id); i >= 0 {
+		h.takePending(i)
+	}
+}
+
+// markTried stamps a passive entry as asked now.
+func (h *HyParView) markTried(id membership.NodeID, now time.Duration) {
+	if i := h.passive.index(id); i >= 0 {
+		h.passive.e[i].tried, h.passive.e[i].wasTried = now, true
+		h.passive.e[i].wantsRoom = false
+	}
+}
+
+// rememberFailed records a failed node (once; the first failure time
+// counts, so FailedTTL bounds how long it is probed). A full memory
+// forgets its oldest entry.
+func (h *HyParView) rememberFailed(now time.Duration, e entry) {
+	if h.cfg.FailedSize == 0 || h.failedIndex(e.node.ID) >= 0 {
+		return
+	}
+	if len(h.failed) >= h.cfg.FailedSize {
+		copy(h.failed, h.failed[1:])
+		h.failed = h.failed[:len(h.failed)-1]
+	}
+	e.wasTried, e.wantsRoom = false, false
+	h.failed = append(h.failed, failedNode{e: e, at: now})
+}
+
+func (h *HyParView) failedIndex(id membership.NodeID) int {
+	for i := range h.failed {
+		if h.failed[i].e.node.ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// forgetFailed drops id from the failed memory: it was heard from.
+func (h *HyParView) forgetFailed(id membership.NodeID) {
+	if i := h.failedIndex(id); i >= 0 {
+		copy(h.failed[i:], h.failed[i+1:])
+		h.failed[len(h.failed)-1] = failedNode{}
+		h.failed = h.failed[:len(h.failed)-1]
+	}
+}
+
+// expireFailed forgets failed nodes older than FailedTTL.
+func (h *HyParView) expireFailed(now time.Duration) {
+	k := 0
+	for k < len(h.failed) && now-h.failed[k].at >= h.cfg.FailedTTL {
+		k++
+	}
+	if k > 0 {
+		n := copy(h.failed, h.failed[k:])
+		for i := n; i < len(h.failed); i++ {
+			h.failed[i] = failedNode{}
+		}
+		h.failed = h.failed[:n]
+	}
+}
+
+// probeFailed sends, once per shuffle cycle, a shuffle with TTL 0 to one
+// random remembered failed node. If it is reachable again it answers with
+// a ShuffleReply (see onShuffleReply); if not, the transport reports
+// PeerDown and nothing changes.
+func (h *HyParView) probeFailed(now time.Duration) {
+	if len(h.failed) == 0 {
+		return
+	}
+	f := h.failed[h.rng.IntN(len(h.failed))]
+	h.stats.Probes++
+	nodes := h.sampleForShuffle(f.e.node.ID)
+	h.send(f.e.node.ID, shuffleMsg(h.selfRec, 0, nodes))
+}
+
+// Failed returns the remembered failed nodes, oldest first.
+func (h *HyParView) Failed() []membership.Node {
+	out := make([]membership.Node, len(h.failed))
+	for i := range h.failed {
+		out[i] = h.failed[i].e.node.Clone()
+	}
+	return out
+}

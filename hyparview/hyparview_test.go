@@ -1,0 +1,489 @@
+package hyparview
+
+import (
+	"errors"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	pb "github.com/hearsay-mesh/hearsay/hyparview/pb"
+	"github.com/hearsay-mesh/hearsay/membership"
+)
+
+func testConfig() Config {
+	c := DefaultConfig()
+	c.ActiveSize = 3
+	c.PassiveSize = 4
+	c.ShuffleActive = 2
+	c.ShufflePassive = 2
+	c.HealProbability = 1
+	return c
+}
+
+func newTest(t testing.TB, cfg Config) *HyParView {
+	t.Helper()
+	h, err := New(membership.Node{ID: "self", Addrs: []string{"/ip4/10.0.0.1/tcp/1"}}, cfg, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func nodeRec(id string) *pb.Node { return &pb.Node{Id: []byte(id)} }
+
+func step(t testing.TB, h *HyParView, from string, env *pb.Envelope) membership.Ready {
+	t.Helper()
+	if err := h.Step(0, membership.NodeID(from), env); err != nil {
+		t.Fatalf("step from %s: %v", from, err)
+	}
+	return h.Ready()
+}
+
+// connected returns a core whose active view holds ids (each asked with
+// high priority) and whose outputs are drained.
+func connected(t testing.TB, cfg Config, ids ...string) *HyParView {
+	h := newTest(t, cfg)
+	for _, id := range ids {
+		step(t, h, id, neighborMsg(nodeRec(id), true))
+	}
+	return h
+}
+
+func ids(ns []membership.Node) []string {
+	out := make([]string, len(ns))
+	for i, n := range ns {
+		out[i] = string(n.ID)
+	}
+	return out
+}
+
+// sent summarises the sends as "to:kind" strings.
+func sent(r membership.Ready) []string {
+	var out []string
+	for _, s := range r.Sends {
+		out = append(out, string(s.To)+":"+kind(s.Msg.(*pb.Envelope)))
+	}
+	return out
+}
+
+func kind(e *pb.Envelope) string {
+	switch k := e.Kind.(type) {
+	case *pb.Envelope_Join:
+		return "join"
+	case *pb.Envelope_ForwardJoin:
+		return "forwardjoin"
+	case *pb.Envelope_Neighbor:
+		if k.Neighbor.HighPriority {
+			return "neighbor-high"
+		}
+		return "neighbor-low"
+	case *pb.Envelope_NeighborReply:
+		if k.NeighborReply.Accepted {
+			return "accept"
+		}
+		return "reject"
+	case *pb.Envelope_Disconnect:
+		return "disconnect"
+	case *pb.Envelope_Shuffle:
+		return "shuffle"
+	case *pb.Envelope_ShuffleReply:
+		return "shufflereply"
+	}
+	return "?"
+}
+
+func has(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestConfigValidateNamesField(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := SimConfig().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	c := DefaultConfig()
+	c.PRWL = 9
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "PRWL") {
+		t.Fatalf("PRWL > ARWL: %v", err)
+	}
+	c = DefaultConfig()
+	c.ShuffleInterval = 0
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "ShuffleInterval") {
+		t.Fatalf("zero ShuffleInterval: %v", err)
+	}
+}
+
+// Paper §4.1: "the contact node adds the new node to its active view ...
+// and sends FORWARDJOIN to all other nodes in its active view".
+func TestJoinAddsAndForwards(t *testing.T) {
+	h := connected(t, testConfig(), "a", "b")
+	r := step(t, h, "j", joinMsg(nodeRec("j")))
+	got := sent(r)
+	for _, want := range []string{"a:forwardjoin", "b:forwardjoin", "j:neighbor-high"} {
+		if !has(got, want) {
+			t.Fatalf("sends %v, missing %s", got, want)
+		}
+	}
+	if !h.IsActive("j") || len(r.Events) != 1 || !reflect.DeepEqual(r.Events[0], membership.NeighborUp{Node: membership.Node{ID: "j"}}) {
+		t.Fatalf("active %v events %v", ids(h.Active()), r.Events)
+	}
+	for _, s := range r.Sends {
+		if fj, ok := s.Msg.(*pb.Envelope).Kind.(*pb.Envelope_ForwardJoin); ok && fj.ForwardJoin.Ttl != uint32(testConfig().ARWL) {
+			t.Fatalf("FORWARDJOIN ttl %d", fj.ForwardJoin.Ttl)
+		}
+	}
+}
+
+func TestForwardJoinWalk(t *testing.T) {
+	cfg := testConfig()
+	// TTL 0: the joiner is taken into the active view.
+	h := connected(t, cfg, "a", "b")
+	r := step(t, h, "a", forwardJoinMsg(nodeRec("j"), 0))
+	if !h.IsActive("j") || !has(sent(r), "j:neighbor-high") {
+		t.Fatalf("ttl 0: active %v sends %v", ids(h.Active()), sent(r))
+	}
+	// TTL == PRWL: passive, and forwarded (not back to the sender).
+	h = connected(t, cfg, "a", "b")
+	r = step(t, h, "a", forwardJoinMsg(nodeRec("j"), cfg.PRWL))
+	if h.IsActive("j") || !has(ids(h.Passive()), "j") {
+		t.Fatalf("ttl PRWL: active %v passive %v", ids(h.Active()), ids(h.Passive()))
+	}
+	if got := sent(r); len(got) != 1 || got[0] != "b:forwardjoin" {
+		t.Fatalf("ttl PRWL: sends %v", got)
+	}
+	if ttl := r.Sends[0].Msg.(*pb.Envelope).GetForwardJoin().Ttl; ttl != uint32(cfg.PRWL-1) {
+		t.Fatalf("forwarded ttl %d", ttl)
+	}
+	// Only the sender as neighbour: accept.
+	h = connected(t, cfg, "a")
+	step(t, h, "a", forwardJoinMsg(nodeRec("j"), 5))
+	if !h.IsActive("j") {
+		t.Fatalf("lone neighbour: active %v", ids(h.Active()))
+	}
+}
+
+func TestNeighborPriority(t *testing.T) {
+	cfg := testConfig()
+	h := connected(t, cfg, "a", "b", "c")
+	// Low priority with a full view: refused, remembered as wanting room.
+	r := step(t, h, "x", neighborMsg(nodeRec("x"), false))
+	if got := sent(r); len(got) != 1 || got[0] != "x:reject" || h.IsActive("x") {
+		t.Fatalf("low priority when full: sends %v active %v", got, ids(h.Active()))
+	}
+	if !has(ids(h.Passive()), "x") {
+		t.Fatalf("refused requester not kept as a candidate: %v", ids(h.Passive()))
+	}
+	// High priority: accepted, a random neighbour evicted with DISCONNECT.
+	r = step(t, h, "y", neighborMsg(nodeRec("y"), true))
+	got := sent(r)
+	if !h.IsActive("y") || h.ActiveLen() != cfg.ActiveSize || !has(got, "y:accept") || len(got) != 2 {
+		t.Fatalf("high priority: active %v sends %v", ids(h.Active()), got)
+	}
+	var down, up int
+	for _, ev := range r.Events {
+		switch e := ev.(type) {
+		case membership.NeighborDown:
+			down++
+			if e.Failed || !has(got, string(e.Node.ID)+":disconnect") || !has(ids(h.Passive()), string(e.Node.ID)) {
+				t.Fatalf("eviction of %v: sends %v passive %v", e, got, ids(h.Passive()))
+			}
+		case membership.NeighborUp:
+			up++
+		}
+	}
+	if down != 1 || up != 1 {
+		t.Fatalf("events %v", r.Events)
+	}
+	// Low priority with room: accepted.
+	h = connected(t, cfg, "a")
+	r = step(t, h, "z", neighborMsg(nodeRec("z"), false))
+	if !h.IsActive("z") || !has(sent(r), "z:accept") {
+		t.Fatalf("low priority with room: active %v", ids(h.Active()))
+	}
+}
+
+func TestDisconnectMovesToPassive(t *testing.T) {
+	h := connected(t, testConfig(), "a", "b")
+	r := step(t, h, "a", disconnectMsg())
+	if h.IsActive("a") || !has(ids(h.Passive()), "a") {
+		t.Fatalf("active %v passive %v", ids(h.Active()), ids(h.Passive()))
+	}
+	if len(r.Events) != 1 || r.Events[0].(membership.NeighborDown).Failed {
+		t.Fatalf("events %v", r.Events)
+	}
+	// A DISCONNECT from a non-neighbour changes nothing.
+	r = step(t, h, "q", disconnectMsg())
+	if !r.Empty() {
+		t.Fatalf("stale disconnect produced %v", sent(r))
+	}
+}
+
+func TestShuffleForwardOrReply(t *testing.T) {
+	cfg := testConfig()
+	h := connected(t, cfg, "a", "b")
+	in := []*pb.Node{nodeRec("o"), nodeRec("p1"), nodeRec("p2")}
+	// TTL left and another neighbour: forward with TTL-1.
+	r := step(t, h, "a", shuffleMsg(nodeRec("o"), 3, in))
+	if got := sent(r); len(got) != 1 || got[0] != "b:shuffle" || r.Sends[0].Msg.(*pb.Envelope).GetShuffle().Ttl != 2 {
+		t.Fatalf("forward: %v", got)
+	}
+	if len(h.Passive()) != 0 {
+		t.Fatalf("a forwarding node integrated: %v", ids(h.Passive()))
+	}
+	// TTL runs out: reply to the origin, integrate the list.
+	r = step(t, h, "a", shuffleMsg(nodeRec("o"), 1, in))
+	if got := sent(r); len(got) != 1 || got[0] != "o:shufflereply" {
+		t.Fatalf("reply: %v", got)
+	}
+	if p := ids(h.Passive()); len(p) != 3 || !has(p, "o") || !has(p, "p1") || !has(p, "p2") {
+		t.Fatalf("integrated %v", p)
+	}
+}
+
+// Paper §4.4: the receiver of a shuffle reply "will use, as victims,
+// the identifiers it has sent in the shuffle", then random ones.
+func TestShuffleReplyEvictsSentFirst(t *testing.T) {
+	cfg := testConfig()
+	cfg.ActiveSize = 1 // full: no promotion takes nodes out of the passive view
+	h := connected(t, cfg, "a")
+	step(t, h, "a", shuffleReplyMsg([]*pb.Node{nodeRec("p1"), nodeRec("p2"), nodeRec("p3"), nodeRec("p4")}))
+	if len(h.Passive()) != cfg.PassiveSize {
+		t.Fatalf("passive %v", ids(h.Passive()))
+	}
+	h.Tick(time.Hour) // starts a shuffle carrying some passive nodes
+	r := h.Ready()
+	var carried []string
+	for _, s := range r.Sends {
+		if sh := s.Msg.(*pb.Envelope).GetShuffle(); sh != nil && sh.Ttl > 0 {
+			for _, n := range sh.Nodes[1:] {
+				if string(n.Id) != "a" {
+					carried = append(carried, string(n.Id))
+				}
+			}
+		}
+	}
+	if len(carried) != cfg.ShufflePassive {
+		t.Fatalf("shuffle carried %v", carried)
+	}
+	step(t, h, "z", shuffleReplyMsg([]*pb.Node{nodeRec("n1"), nodeRec("n2")}))
+	p := ids(h.Passive())
+	for _, c := range carried {
+		if has(p, c) {
+			t.Fatalf("carried node %s kept while n1,n2 came in: %v", c, p)
+		}
+	}
+	if !has(p, "n1") || !has(p, "n2") {
+		t.Fatalf("passive %v", p)
+	}
+}
+
+func TestPeerDownPromotesPassive(t *testing.T) {
+	cfg := testConfig()
+	h := connected(t, cfg, "a")
+	step(t, h, "a", shuffleReplyMsg([]*pb.Node{nodeRec("p1"), nodeRec("p2")}))
+	h.PeerDown(time.Second, "a")
+	r := h.Ready()
+	if len(r.Events) != 1 || !r.Events[0].(membership.NeighborDown).Failed {
+		t.Fatalf("events %v", r.Events)
+	}
+	// Active view empty: high priority to up to ActiveSize candidates.
+	got := sent(r)
+	if len(got) != 2 || !strings.HasSuffix(got[0], ":neighbor-high") {
+		t.Fatalf("sends %v", got)
+	}
+	// One fails, the other accepts.
+	first, second := r.Sends[0].To, r.Sends[1].To
+	h.PeerDown(2*time.Second, first)
+	h.Ready()
+	if err := h.Step(2*time.Second, second, neighborReplyMsg(true)); err != nil {
+		t.Fatal(err)
+	}
+	r = h.Ready()
+	if !h.IsActive(second) || len(r.Events) != 1 {
+		t.Fatalf("active %v events %v", ids(h.Active()), r.Events)
+	}
+	if f := ids(h.Failed()); !has(f, "a") || !has(f, string(first)) {
+		t.Fatalf("failed memory %v", f)
+	}
+}
+
+func TestRejectionTriesNextCandidate(t *testing.T) {
+	cfg := testConfig()
+	cfg.ActiveSize = 2
+	h := connected(t, cfg, "a")
+	h.Tick(0) // arm the timer, nothing to ask yet
+	h.Ready()
+	step(t, h, "a", shuffleReplyMsg([]*pb.Node{nodeRec("p1"), nodeRec("p2")}))
+	h.Tick(cfg.TickInterval)
+	r := h.Ready()
+	var asked membership.NodeID
+	for _, s := range r.Sends {
+		if kind(s.Msg.(*pb.Envelope)) == "neighbor-low" {
+			asked = s.To
+		}
+	}
+	if asked == "" {
+		t.Fatalf("no low-priority request with a free slot: %v", sent(r))
+	}
+	if err := h.Step(cfg.TickInterval, asked, neighborReplyMsg(false)); err != nil {
+		t.Fatal(err)
+	}
+	r = h.Ready()
+	if got := sent(r); len(got) != 1 || got[0] == string(asked)+":neighbor-low" || !strings.HasSuffix(got[0], ":neighbor-low") {
+		t.Fatalf("after rejection by %s: %v", asked, got)
+	}
+}
+
+func TestRejoinWithBackoff(t *testing.T) {
+	cfg := testConfig()
+	h := newTest(t, cfg)
+	h.Join(0, membership.Node{ID: "c1", Addrs: []string{"/ip4/10.0.0.2/tcp/1"}})
+	if got := sent(h.Ready()); len(got) != 1 || got[0] != "c1:join" {
+		t.Fatalf("join: %v", got)
+	}
+	if n, ok := h.Lookup("c1"); !ok || len(n.Addrs) != 1 {
+		t.Fatalf("contact not remembered: %v %v", n, ok)
+	}
+	h.PeerDown(10*time.Millisecond, "c1")
+	h.Ready()
+	var joins []time.Duration
+	for now := time.Duration(0); now < 10*time.Minute; now += cfg.TickInterval {
+		h.Tick(now)
+		for _, s := range h.Ready().Sends {
+			if kind(s.Msg.(*pb.Envelope)) == "join" {
+				joins = append(joins, now)
+			}
+		}
+	}
+	if len(joins) < 4 {
+		t.Fatalf("JOIN retries at %v", joins)
+	}
+	for i := 2; i < len(joins); i++ {
+		if joins[i]-joins[i-1] < joins[i-1]-joins[i-2] && joins[i]-joins[i-1] < cfg.JoinBackoffMax*3/4 {
+			t.Fatalf("no backoff: retries at %v", joins)
+		}
+	}
+	// A neighbour ends the retries.
+	step(t, h, "c1", neighborMsg(nodeRec("c1"), true))
+	for now := 10 * time.Minute; now < 20*time.Minute; now += cfg.TickInterval {
+		h.Tick(now)
+		for _, s := range h.Ready().Sends {
+			if kind(s.Msg.(*pb.Envelope)) == "join" {
+				t.Fatalf("JOIN at %v with a neighbour", now)
+			}
+		}
+	}
+}
+
+// The partition-heal mechanism: a failed node is probed with a TTL-0
+// shuffle once per cycle; when it answers, it gets a high-priority
+// NEIGHBOR (HealProbability 1 here).
+func TestProbeOfFailedNodeHeals(t *testing.T) {
+	cfg := testConfig()
+	h := connected(t, cfg, "a", "b", "c")
+	h.Tick(0)
+	h.Ready()
+	h.PeerDown(time.Second, "c")
+	h.Ready()
+	var probe bool
+	for now := time.Second; now < 3*cfg.ShuffleInterval && !probe; now += cfg.TickInterval {
+		h.Tick(now)
+		for _, s := range h.Ready().Sends {
+			if sh := s.Msg.(*pb.Envelope).GetShuffle(); sh != nil && s.To == "c" && sh.Ttl == 0 {
+				probe = true
+			}
+		}
+	}
+	if !probe {
+		t.Fatal("no probe of the failed node within 3 cycles")
+	}
+	if err := h.Step(time.Minute, "c", shuffleReplyMsg(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if got := sent(h.Ready()); !has(got, "c:neighbor-high") {
+		t.Fatalf("answered probe: %v", got)
+	}
+	if len(h.Failed()) != 0 {
+		t.Fatalf("failed memory %v", ids(h.Failed()))
+	}
+}
+
+func TestLeaveDisconnectsAll(t *testing.T) {
+	h := connected(t, testConfig(), "a", "b")
+	h.Leave(time.Second)
+	r := h.Ready()
+	if got := sent(r); len(got) != 2 || !has(got, "a:disconnect") || !has(got, "b:disconnect") {
+		t.Fatalf("sends %v", got)
+	}
+	if len(r.Events) != 2 || h.ActiveLen() != 0 {
+		t.Fatalf("events %v", r.Events)
+	}
+	h.Tick(time.Hour)
+	if !h.Ready().Empty() {
+		t.Fatal("a node that left still acts")
+	}
+}
+
+type snapshot struct {
+	Active, Passive, Failed []membership.Node
+	Pending                 int
+	Out                     int
+}
+
+func snap(h *HyParView) snapshot {
+	return snapshot{h.Active(), h.Passive(), h.Failed(), len(h.pending), h.Pending()}
+}
+
+func TestMalformedChangesNothing(t *testing.T) {
+	cfg := testConfig()
+	long := make([]*pb.Node, cfg.MaxNodesPerMessage+1)
+	for i := range long {
+		long[i] = nodeRec("n" + string(rune('a'+i%26)))
+	}
+	cases := []struct {
+		name string
+		from string
+		env  *pb.Envelope
+		want error
+	}{
+		{"empty envelope", "a", &pb.Envelope{}, ErrUnknownMessage},
+		{"empty sender", "", disconnectMsg(), ErrBadNode},
+		{"self as sender", "self", disconnectMsg(), ErrBadNode},
+		{"join without node", "j", &pb.Envelope{Kind: &pb.Envelope_Join{Join: &pb.Join{}}}, ErrBadNode},
+		{"join for another node", "j", joinMsg(nodeRec("k")), ErrSenderMismatch},
+		{"join with empty id", "j", joinMsg(nodeRec("")), ErrBadNode},
+		{"forwardjoin of self", "a", forwardJoinMsg(nodeRec("self"), 2), ErrSelfReference},
+		{"forwardjoin ttl too big", "a", forwardJoinMsg(nodeRec("j"), cfg.MaxTTL+1), ErrBadTTL},
+		{"neighbor for another", "x", neighborMsg(nodeRec("y"), true), ErrSenderMismatch},
+		{"neighbor nil body", "x", &pb.Envelope{Kind: &pb.Envelope_Neighbor{}}, ErrUnknownMessage},
+		{"shuffle origin self", "a", shuffleMsg(nodeRec("self"), 2, nil), ErrSelfReference},
+		{"shuffle too many", "a", shuffleMsg(nodeRec("o"), 2, long), ErrTooMany},
+		{"shuffle bad entry", "a", shuffleMsg(nodeRec("o"), 2, []*pb.Node{nodeRec("p"), {}}), ErrBadNode},
+		{"reply too many", "a", shuffleReplyMsg(long), ErrTooMany},
+		{"address too long", "j", joinMsg(&pb.Node{Id: []byte("j"), Addrs: []string{strings.Repeat("x", cfg.MaxAddrBytes+1)}}), ErrBadNode},
+		{"id too long", "a", forwardJoinMsg(&pb.Node{Id: make([]byte, cfg.MaxIDBytes+1)}, 1), ErrBadNode},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := connected(t, cfg, "a", "b")
+			step(t, h, "a", shuffleReplyMsg([]*pb.Node{nodeRec("p1")}))
+			before := snap(h)
+			err := h.Step(time.Second, membership.NodeID(c.from), c.env)
+			if !errors.Is(err, c.want) {
+				t.Fatalf("error %v, want %v", err, c.want)
+			}
+			if after := snap(h); !reflect.DeepEqual(before, after) {
+				t.Fatalf("state changed: %+v -> %+v", before, after)
+			}
+		})
+	}
+}

@@ -1,0 +1,99 @@
+package hyparview
+
+import (
+	"time"
+
+	pb "github.com/hearsay-mesh/hearsay/hyparview/pb"
+	"github.com/hearsay-mesh/hearsay/membership"
+)
+
+// shuffle starts one shuffle: the node's record, ShuffleActive active and
+// ShufflePassive passive nodes, on a random walk of ShuffleTTL hops that
+// starts at a random active neighbour.
+func (h *HyParView) shuffle(now time.Duration) {
+	if h.active.empty() {
+		return
+	}
+	to := h.active.e[h.rng.IntN(h.active.len())].node.ID
+	nodes := h.sampleForShuffle(to)
+	h.lastSent = h.lastSent[:0]
+	for _, r := range nodes[1:] {
+		h.lastSent = append(h.lastSent, membership.NodeID(r.Id))
+	}
+	h.stats.Shuffles++
+	h.send(to, shuffleMsg(h.selfRec, h.cfg.ShuffleTTL, nodes))
+}
+
+// sampleForShuffle builds the list a shuffle carries: self, then ka
+// active and kp passive nodes.
+func (h *HyParView) sampleForShuffle(skip membership.NodeID) []*pb.Node {
+	nodes := make([]*pb.Node, 0, 1+h.cfg.ShuffleActive+h.cfg.ShufflePassive)
+	nodes = append(nodes, h.selfRec)
+	nodes = h.active.sample(h.rng, h.cfg.ShuffleActive, skip, nodes)
+	nodes = h.passive.sample(h.rng, h.cfg.ShufflePassive, skip, nodes)
+	return nodes
+}
+
+// onShuffle forwards the walk while TTL is left and the node has another
+// neighbour; otherwise it answers the origin with as many of its passive
+// nodes and integrates the origin's list.
+func (h *HyParView) onShuffle(now time.Duration, from membership.NodeID, m *pb.Shuffle) {
+	origin := membership.NodeID(m.Origin.Id)
+	ttl := int(m.Ttl)
+	if ttl > 0 {
+		ttl--
+	}
+	if ttl > 0 {
+		if next := h.randomActiveExcept(from, origin); next != "" {
+			h.send(next, shuffleMsg(m.Origin, ttl, m.Nodes))
+			return
+		}
+	}
+	reply := h.passive.sample(h.rng, len(m.Nodes), origin, make([]*pb.Node, 0, len(m.Nodes)))
+	sent := make([]membership.NodeID, len(reply))
+	for i, r := range reply {
+		sent[i] = membership.NodeID(r.Id)
+	}
+	h.send(origin, shuffleReplyMsg(reply))
+	h.integrate(m.Nodes, sent)
+	// The origin answered nothing yet but it is evidently alive.
+	h.forgetFailed(origin)
+}
+
+// onShuffleReply integrates the replier's sample, evicting first the nodes
+// our own shuffle carried. A reply to a probe of a failed node means that
+// node is reachable again: it goes back into the passive view, and with
+// probability HealProbability (always, if we have no neighbour) we ask it
+// for a link with high priority, which is what re-merges two sides of a
+// healed partition.
+func (h *HyParView) onShuffleReply(now time.Duration, from membership.NodeID, m *pb.ShuffleReply) {
+	h.stats.ShuffleReplies++
+	h.integrate(m.Nodes, h.lastSent)
+	fi := h.failedIndex(from)
+	if fi < 0 {
+		return
+	}
+	f := h.failed[fi]
+	h.forgetFailed(from)
+	h.stats.ProbesAnswered++
+	if h.active.has(from) || h.isPending(from) {
+		return
+	}
+	if h.active.empty() || h.rng.Float64() < h.cfg.HealProbability {
+		h.stats.HealLinks++
+		h.request(now, f.e, true)
+		return
+	}
+	h.addPassive(f.e)
+}
+
+// integrate adds a received list to the passive view, skipping self, the
+// active view and nodes already known.
+func (h *HyParView) integrate(rs []*pb.Node, prefer []membership.NodeID) {
+	for _, r := range rs {
+		if h.isSelf(r) {
+			continue
+		}
+		h.addPassivePreferring(newEntry(r), prefer)
+	}
+}

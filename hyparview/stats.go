@@ -1,0 +1,22 @@
+package hyparview
+
+// Stats counts what the core did since it started.
+type Stats struct {
+	Sent, Received uint64 // messages
+	Malformed      uint64 // messages rejected by Step
+
+	JoinsSent, JoinsReceived uint64
+	ForwardJoins             uint64 // FORWARDJOINs received
+	NeighborUps              uint64 // nodes added to the active view
+	NeighborDowns            uint64 // nodes removed from the active view
+	Evictions                uint64 // active nodes dropped to make room
+	Failures                 uint64 // active neighbours lost by PeerDown
+
+	Requests, Accepted, Rejected      uint64 // NEIGHBOR requests we sent and their fate
+	TimedOut, RequestFailures         uint64 // no reply in time / PeerDown of the target
+	RequestsAccepted, RequestsRefused uint64 // NEIGHBOR requests we answered
+
+	Shuffles, ShuffleReplies uint64 // started / received
+	Probes, ProbesAnswered   uint64 // failed-node probes sent / answered
+	HealLinks                uint64 // probes escalated to a high-priority NEIGHBOR
+}
