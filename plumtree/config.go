@@ -1,0 +1,172 @@
+package plumtree
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config tunes a plumtree core. Every queue and table has a limit; what a
+// limit drops is counted in Stats.
+type Config struct {
+	// TickInterval is how often the driver calls Tick: the IHAVE batching
+	// period and the resolution of the missing-message timers.
+	TickInterval time.Duration
+
+	// GraftTimeoutMin and GraftTimeoutMax bound every missing-message
+	// timer (time.Duration). The timer follows the measured round-trip
+	// time to the peer that announced the message (see IHaveWaitRTTs).
+	GraftTimeoutMin time.Duration
+	GraftTimeoutMax time.Duration
+	// InitialRTT is the round-trip time assumed for a peer before any has
+	// been measured (time.Duration).
+	InitialRTT time.Duration
+	// IHaveWaitRTTs is how many retransmission timeouts (smoothed RTT plus
+	// four deviations) a node waits after the first IHAVE for a message
+	// before it sends GRAFT: the tree gets that long to deliver. Later
+	// timers (a GRAFT that went unanswered) wait one timeout. Unitless, >= 1.
+	IHaveWaitRTTs float64
+	// MaxGraftAttempts is how many GRAFTs a node sends for one missing
+	// message, cycling through the peers that announced it, before it gives
+	// up (counted in Stats.MissingGaveUp).
+	MaxGraftAttempts int
+
+	// OptimizationThreshold is the tree optimisation's threshold in hops:
+	// when a lazy peer announces a message it received at least this many
+	// hops fewer than the path that delivered it, the node grafts that
+	// peer and prunes the old parent. 0 disables the optimisation.
+	OptimizationThreshold int
+
+	// PerOriginTrees keeps a separate eager/lazy split per origin (each
+	// forked from the shared split when the origin is first seen), so one
+	// sender's tree does not reshape another's. False keeps the paper's
+	// single shared tree.
+	PerOriginTrees bool
+	// MaxOriginTrees bounds the per-origin splits kept (least recently used
+	// evicted first; counted in Stats.TreesEvicted). Count.
+	MaxOriginTrees int
+
+	// MaxPayload is the largest payload accepted, in bytes, from Broadcast
+	// or on the wire.
+	MaxPayload int
+	// MaxHops is the largest hop count accepted on the wire.
+	MaxHops int
+	// MaxIHaveBatch is the most announcements in one IHAVE, sent or
+	// accepted. Count.
+	MaxIHaveBatch int
+	// MaxLazyQueue is the most announcements waiting for one peer's next
+	// IHAVE; beyond it new ones are dropped (Stats.LazyDropped). Count.
+	MaxLazyQueue int
+	// MaxGraftBatch is the most message IDs (and, separately, origins) in
+	// one GRAFT or PRUNE, sent or accepted. Count.
+	MaxGraftBatch int
+	// MaxMissing is the most announced-but-not-received messages tracked;
+	// beyond it announcements are dropped (Stats.MissingDropped). Count.
+	MaxMissing int
+
+	// CacheSize is the most received messages kept (payload included) to
+	// answer GRAFTs and recognise duplicates. Count.
+	CacheSize int
+	// CacheTTL is how long a received message is kept (time.Duration).
+	// A message older than every kept one from the same origin is treated
+	// as already delivered, so a message is never delivered twice even
+	// after its entry is evicted.
+	CacheTTL time.Duration
+}
+
+// DefaultConfig suits a LAN or a simulation with 5-25 ms links.
+func DefaultConfig() Config {
+	return Config{
+		TickInterval:          50 * time.Millisecond,
+		GraftTimeoutMin:       100 * time.Millisecond,
+		GraftTimeoutMax:       2 * time.Second,
+		InitialRTT:            50 * time.Millisecond,
+		IHaveWaitRTTs:         2,
+		MaxGraftAttempts:      8,
+		OptimizationThreshold: 2,
+		PerOriginTrees:        false,
+		MaxOriginTrees:        1024,
+		MaxPayload:            1 << 20,
+		MaxHops:               255,
+		MaxIHaveBatch:         256,
+		MaxLazyQueue:          4096,
+		MaxGraftBatch:         256,
+		MaxMissing:            8192,
+		CacheSize:             16384,
+		CacheTTL:              2 * time.Minute,
+	}
+}
+
+// WANConfig suits links with 50-300 ms round trips.
+func WANConfig() Config {
+	c := DefaultConfig()
+	c.TickInterval = 100 * time.Millisecond
+	c.GraftTimeoutMin = 300 * time.Millisecond
+	c.GraftTimeoutMax = 5 * time.Second
+	c.InitialRTT = 200 * time.Millisecond
+	return c
+}
+
+// TestConfig is DefaultConfig with small limits, so tests reach them.
+func TestConfig() Config {
+	c := DefaultConfig()
+	c.MaxPayload = 1024
+	c.MaxIHaveBatch = 8
+	c.MaxLazyQueue = 32
+	c.MaxGraftBatch = 8
+	c.MaxMissing = 64
+	c.CacheSize = 256
+	c.CacheTTL = 30 * time.Second
+	c.MaxOriginTrees = 16
+	return c
+}
+
+// Validate names the first bad field and its allowed range.
+func (c Config) Validate() error {
+	durs := []struct {
+		name string
+		v    time.Duration
+	}{
+		{"TickInterval", c.TickInterval},
+		{"GraftTimeoutMin", c.GraftTimeoutMin},
+		{"GraftTimeoutMax", c.GraftTimeoutMax},
+		{"InitialRTT", c.InitialRTT},
+		{"CacheTTL", c.CacheTTL},
+	}
+	for _, d := range durs {
+		if d.v <= 0 {
+			return fmt.Errorf("plumtree: Config.%s = %v; want > 0", d.name, d.v)
+		}
+	}
+	if c.GraftTimeoutMax < c.GraftTimeoutMin {
+		return fmt.Errorf("plumtree: Config.GraftTimeoutMax = %v; want >= GraftTimeoutMin (%v)", c.GraftTimeoutMax, c.GraftTimeoutMin)
+	}
+	if !(c.IHaveWaitRTTs >= 1 && c.IHaveWaitRTTs <= 100) {
+		return fmt.Errorf("plumtree: Config.IHaveWaitRTTs = %v; want in [1,100]", c.IHaveWaitRTTs)
+	}
+	if c.OptimizationThreshold < 0 {
+		return fmt.Errorf("plumtree: Config.OptimizationThreshold = %d; want >= 0 (0 disables)", c.OptimizationThreshold)
+	}
+	ints := []struct {
+		name string
+		v    int
+	}{
+		{"MaxGraftAttempts", c.MaxGraftAttempts},
+		{"MaxOriginTrees", c.MaxOriginTrees},
+		{"MaxPayload", c.MaxPayload},
+		{"MaxHops", c.MaxHops},
+		{"MaxIHaveBatch", c.MaxIHaveBatch},
+		{"MaxLazyQueue", c.MaxLazyQueue},
+		{"MaxGraftBatch", c.MaxGraftBatch},
+		{"MaxMissing", c.MaxMissing},
+		{"CacheSize", c.CacheSize},
+	}
+	for _, f := range ints {
+		if f.v < 1 {
+			return fmt.Errorf("plumtree: Config.%s = %d; want >= 1", f.name, f.v)
+		}
+	}
+	if c.MaxHops > 1<<16 {
+		return fmt.Errorf("plumtree: Config.MaxHops = %d; want <= 65536", c.MaxHops)
+	}
+	return nil
+}

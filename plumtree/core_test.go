@@ -1,0 +1,367 @@
+package plumtree
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hearsay-mesh/hearsay/membership"
+	"github.com/hearsay-mesh/hearsay/plumtree/pb"
+)
+
+// "New neighbours are added to the eagerPushPeers set" (paper, Section 3.2).
+func TestNewNeighboursStartEager(t *testing.T) {
+	c := newTestCore(t, TestConfig(), "a", "b")
+	id, err := c.Broadcast(0, []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Ready()
+	if got, want := kinds(r), []string{"a:gossip", "b:gossip"}; !slices.Equal(got, want) {
+		t.Fatalf("sends %v, want %v", got, want)
+	}
+	d := deliveredIn(r)
+	if len(d) != 1 || d[0].ID != id || d[0].Hops != 0 || d[0].Origin != "self" {
+		t.Fatalf("own delivery %+v", d)
+	}
+}
+
+// "when a node receives a duplicate ... it moves the sender to lazyPushPeers
+// and sends it a PRUNE" (Section 3.3).
+func TestDuplicatePrunesSender(t *testing.T) {
+	c := newTestCore(t, TestConfig(), "a", "b", "c")
+	mustStep(t, c, 0, "a", gossipMsg("o", 1, 1, "p"))
+	r := c.Ready()
+	if got, want := kinds(r), []string{"b:gossip", "c:gossip"}; !slices.Equal(got, want) {
+		t.Fatalf("forward %v, want %v", got, want)
+	}
+	if d := deliveredIn(r); len(d) != 1 || d[0].Hops != 1 || string(d[0].Payload) != "p" {
+		t.Fatalf("delivered %+v", d)
+	}
+	mustStep(t, c, ms, "b", gossipMsg("o", 1, 2, "p"))
+	r = c.Ready()
+	if got, want := kinds(r), []string{"b:prune"}; !slices.Equal(got, want) {
+		t.Fatalf("on duplicate %v, want %v", got, want)
+	}
+	if len(r.Events) != 0 {
+		t.Fatal("duplicate delivered again")
+	}
+	if got := c.LazyPeers("o"); !slices.Equal(got, []membership.NodeID{"b"}) {
+		t.Fatalf("lazy %v", got)
+	}
+	// The next message goes eagerly to a and c, lazily (at the tick) to b.
+	c.Broadcast(2*ms, []byte("y"))
+	if got, want := kinds(c.Ready()), []string{"a:gossip", "c:gossip"}; !slices.Equal(got, want) {
+		t.Fatalf("after prune %v, want %v", got, want)
+	}
+}
+
+func TestPruneMovesLinkToLazy(t *testing.T) {
+	c := newTestCore(t, TestConfig(), "a", "b")
+	mustStep(t, c, 0, "a", pruneMsg("self"))
+	c.Broadcast(ms, []byte("x"))
+	if got, want := kinds(c.Ready()), []string{"b:gossip"}; !slices.Equal(got, want) {
+		t.Fatalf("sends %v, want %v", got, want)
+	}
+	c.Tick(50 * ms)
+	r := c.Ready()
+	if got, want := kinds(r), []string{"a:ihave"}; !slices.Equal(got, want) {
+		t.Fatalf("tick %v, want %v", got, want)
+	}
+}
+
+// IHAVEs are batched: one message per lazy peer per tick, not one per payload.
+func TestIHaveBatchedPerTick(t *testing.T) {
+	c := newTestCore(t, TestConfig(), "a")
+	mustStep(t, c, 0, "a", pruneMsg("self"))
+	for i := 0; i < 11; i++ {
+		c.Broadcast(ms, []byte{byte(i)})
+	}
+	if n := len(c.Ready().Sends); n != 0 {
+		t.Fatalf("%d sends before the tick", n)
+	}
+	c.Tick(50 * ms)
+	r := c.Ready()
+	if len(r.Sends) != 1 {
+		t.Fatalf("%d sends at the tick, want 1", len(r.Sends))
+	}
+	if n := len(r.Sends[0].Msg.(*pb.Envelope).GetIhave().Entries); n != TestConfig().MaxIHaveBatch {
+		t.Fatalf("first batch %d entries, want %d", n, TestConfig().MaxIHaveBatch)
+	}
+	c.Tick(100 * ms)
+	r = c.Ready()
+	if len(r.Sends) != 1 || len(r.Sends[0].Msg.(*pb.Envelope).GetIhave().Entries) != 3 {
+		t.Fatalf("second batch %v", kinds(r))
+	}
+}
+
+func TestLazyQueueBoundCounted(t *testing.T) {
+	cfg := TestConfig()
+	c := newTestCore(t, cfg, "a")
+	mustStep(t, c, 0, "a", pruneMsg("self"))
+	for i := 0; i < cfg.MaxLazyQueue+5; i++ {
+		c.Broadcast(ms, nil)
+	}
+	if got := c.Stats().LazyDropped; got != 5 {
+		t.Fatalf("LazyDropped %d, want 5", got)
+	}
+}
+
+// "If the timer expires before the message is received, the node sends a
+// GRAFT to the announcer and moves it to eagerPushPeers" (Section 3.4), and
+// tries the next announcer when that one does not answer.
+func TestMissingTimerGraftsThenNextAnnouncer(t *testing.T) {
+	cfg := TestConfig()
+	c := newTestCore(t, cfg, "a", "b", "c")
+	mustStep(t, c, 0, "a", pruneMsg("o"))
+	mustStep(t, c, 0, "b", pruneMsg("o"))
+	mustStep(t, c, 0, "a", ihaveMsg("o", 1, 3))
+	mustStep(t, c, 5*ms, "b", ihaveMsg("o", 1, 2))
+	c.Tick(50 * ms)
+	if s := c.Ready().Sends; len(s) != 0 {
+		t.Fatalf("grafted before the timeout: %v", kinds(membership.Ready{Sends: s}))
+	}
+	now := 50 * ms
+	var first []string
+	for ; now < cfg.GraftTimeoutMax && first == nil; now += cfg.TickInterval {
+		c.Tick(now)
+		first = kinds(c.Ready())
+	}
+	if !slices.Equal(first, []string{"a:graft"}) {
+		t.Fatalf("first timer %v, want a:graft", first)
+	}
+	if !slices.Contains(c.EagerPeers("o"), "a") {
+		t.Fatal("grafted link not eager")
+	}
+	var second []string
+	for start := now; now < start+cfg.GraftTimeoutMax && second == nil; now += cfg.TickInterval {
+		c.Tick(now)
+		second = kinds(c.Ready())
+	}
+	if !slices.Equal(second, []string{"b:graft"}) {
+		t.Fatalf("second timer %v, want b:graft", second)
+	}
+	// b answers: delivered once; a's late answer is expected, not pruned.
+	mustStep(t, c, now, "b", gossipMsg("o", 1, 3, "p"))
+	if d := deliveredIn(c.Ready()); len(d) != 1 {
+		t.Fatalf("delivered %d", len(d))
+	}
+	mustStep(t, c, now+ms, "a", gossipMsg("o", 1, 4, "p"))
+	if got := kinds(c.Ready()); len(got) != 0 {
+		t.Fatalf("answer to our own graft caused %v", got)
+	}
+	if c.Stats().RTTSamples != 1 {
+		t.Fatalf("RTTSamples %d, want 1", c.Stats().RTTSamples)
+	}
+}
+
+// The GRAFT timeout follows the measured RTT, within the Config bounds.
+func TestTimeoutFollowsRTT(t *testing.T) {
+	cfg := TestConfig()
+	c := newTestCore(t, cfg, "a")
+	before := c.timeout("a", 1)
+	for i := 0; i < 20; i++ {
+		c.rtts["a"] = c.rtts["a"]
+		m := &missing{grafts: []graftSent{{peer: "a", at: 0}}}
+		c.sampleRTT(10*ms, "a", m)
+	}
+	after := c.timeout("a", 1)
+	if after >= before || after != cfg.GraftTimeoutMin {
+		t.Fatalf("timeout %v before, %v after 10ms samples; want it to fall to the minimum %v", before, after, cfg.GraftTimeoutMin)
+	}
+	for i := 0; i < 50; i++ {
+		c.sampleRTT(10*time.Second, "a", &missing{grafts: []graftSent{{peer: "a", at: 0}}})
+	}
+	if got := c.timeout("a", 1); got != cfg.GraftTimeoutMax {
+		t.Fatalf("timeout %v with 10s RTT, want the maximum %v", got, cfg.GraftTimeoutMax)
+	}
+}
+
+func TestGraftAnsweredFromCache(t *testing.T) {
+	c := newTestCore(t, TestConfig(), "a", "b")
+	mustStep(t, c, 0, "a", gossipMsg("o", 1, 2, "p"))
+	c.Ready()
+	mustStep(t, c, 0, "b", pruneMsg("o"))
+	mustStep(t, c, ms, "b", graftMsg("o", 1))
+	r := c.Ready()
+	if len(r.Sends) != 1 || r.Sends[0].To != "b" {
+		t.Fatalf("graft answer %v", kinds(r))
+	}
+	g := r.Sends[0].Msg.(*pb.Envelope).GetGossip()
+	if g.Hops != 3 || string(g.Payload) != "p" {
+		t.Fatalf("answer %v", g)
+	}
+	if !slices.Contains(c.EagerPeers("o"), "b") {
+		t.Fatal("grafting peer not eager")
+	}
+	mustStep(t, c, ms, "b", graftMsg("o", 9))
+	if c.Stats().GraftMisses != 1 {
+		t.Fatal("graft for an unknown id not counted")
+	}
+}
+
+// "if r < round - threshold: GRAFT the announcer, PRUNE the sender" (Section 3.8).
+func TestOptimizationSwapsToShorterPath(t *testing.T) {
+	c := newTestCore(t, TestConfig(), "a", "b")
+	mustStep(t, c, 0, "b", pruneMsg("o"))
+	mustStep(t, c, 0, "a", gossipMsg("o", 1, 6, "p"))
+	c.Ready()
+	mustStep(t, c, ms, "b", ihaveMsg("o", 1, 2)) // via b: 3 hops, 3 fewer
+	if got, want := kinds(c.Ready()), []string{"b:graft", "a:prune"}; !slices.Equal(got, want) {
+		t.Fatalf("optimisation %v, want %v", got, want)
+	}
+	if !slices.Equal(c.EagerPeers("o"), []membership.NodeID{"b"}) {
+		t.Fatalf("eager %v", c.EagerPeers("o"))
+	}
+	// One hop shorter is below the threshold of 2: nothing.
+	c2 := newTestCore(t, TestConfig(), "a", "b")
+	mustStep(t, c2, 0, "b", pruneMsg("o"))
+	mustStep(t, c2, 0, "a", gossipMsg("o", 1, 4, "p"))
+	c2.Ready()
+	mustStep(t, c2, ms, "b", ihaveMsg("o", 1, 2))
+	if got := kinds(c2.Ready()); len(got) != 0 {
+		t.Fatalf("below threshold %v", got)
+	}
+}
+
+func TestPerOriginTreesAreIndependent(t *testing.T) {
+	cfg := TestConfig()
+	cfg.PerOriginTrees = true
+	c := newTestCore(t, cfg, "a", "b")
+	c.trees.get("o2")
+	mustStep(t, c, 0, "a", pruneMsg("o1"))
+	if !slices.Equal(c.EagerPeers("o1"), []membership.NodeID{"b"}) {
+		t.Fatalf("o1 eager %v", c.EagerPeers("o1"))
+	}
+	if got := c.EagerPeers("o2"); len(got) != 2 {
+		t.Fatalf("o2 eager %v", got)
+	}
+	if got := c.EagerPeers("o3"); len(got) != 1 { // not forked yet: the shared template
+		t.Fatalf("o3 eager %v", got)
+	}
+	mustStep(t, c, 0, "b", pruneMsg("o2"))
+	if !slices.Equal(c.EagerPeers("o1"), []membership.NodeID{"b"}) || !slices.Equal(c.EagerPeers("o2"), []membership.NodeID{"a"}) {
+		t.Fatalf("o1 %v o2 %v", c.EagerPeers("o1"), c.EagerPeers("o2"))
+	}
+	for i := 0; i < 3*cfg.MaxOriginTrees; i++ {
+		c.trees.get(membership.NodeID("x" + string(rune('a'+i%26)) + strings.Repeat("y", i/26)))
+	}
+	if len(c.trees.byOrigin) > cfg.MaxOriginTrees || c.Stats().TreesEvicted == 0 {
+		t.Fatalf("%d trees kept, %d evicted", len(c.trees.byOrigin), c.Stats().TreesEvicted)
+	}
+}
+
+func TestNeighborDownForgetsPeer(t *testing.T) {
+	c := newTestCore(t, TestConfig(), "a", "b")
+	mustStep(t, c, 0, "a", pruneMsg("self"))
+	c.Broadcast(0, nil)
+	c.Ready()
+	c.NeighborDown(ms, membership.Node{ID: "a"})
+	c.Tick(50 * ms)
+	if got := kinds(c.Ready()); len(got) != 0 {
+		t.Fatalf("sent to a departed neighbour: %v", got)
+	}
+	if c.Stats().LazyDropped != 1 {
+		t.Fatalf("queued IHAVE drop not counted")
+	}
+	c.NeighborUp(2*ms, membership.Node{ID: "a"})
+	if !slices.Equal(c.EagerPeers("self"), []membership.NodeID{"a", "b"}) {
+		t.Fatalf("a returning neighbour is not eager: %v", c.EagerPeers("self"))
+	}
+}
+
+// A message is delivered at most once even after its cache entry expired.
+func TestExactlyOnceAfterEviction(t *testing.T) {
+	cfg := TestConfig()
+	c := newTestCore(t, cfg, "a")
+	mustStep(t, c, 0, "a", gossipMsg("o", 1, 1, "p"))
+	c.Ready()
+	c.Tick(cfg.CacheTTL + time.Second)
+	c.Ready()
+	if c.cache.len() != 0 {
+		t.Fatal("entry not expired")
+	}
+	mustStep(t, c, cfg.CacheTTL+2*time.Second, "a", gossipMsg("o", 1, 1, "p"))
+	if d := deliveredIn(c.Ready()); len(d) != 0 {
+		t.Fatal("delivered twice after eviction")
+	}
+	if c.Stats().StaleDropped != 1 {
+		t.Fatal("stale drop not counted")
+	}
+}
+
+func TestStepRejectsInvalidWithoutChange(t *testing.T) {
+	cfg := TestConfig()
+	bad := map[string]*pb.Envelope{
+		"empty":         {},
+		"nil gossip":    {Body: &pb.Envelope_Gossip{}},
+		"no id":         {Body: &pb.Envelope_Gossip{Gossip: &pb.Gossip{Hops: 1}}},
+		"no origin":     gossipMsg("", 1, 1, "p"),
+		"seq 0":         gossipMsg("o", 0, 1, "p"),
+		"hops 0":        gossipMsg("o", 1, 0, "p"),
+		"oversize":      gossipMsg("o", 1, 1, strings.Repeat("x", cfg.MaxPayload+1)),
+		"empty ihave":   {Body: &pb.Envelope_Ihave{Ihave: &pb.IHave{}}},
+		"big ihave":     {Body: &pb.Envelope_Ihave{Ihave: &pb.IHave{Entries: make([]*pb.Announcement, cfg.MaxIHaveBatch+1)}}},
+		"ihave bad id":  {Body: &pb.Envelope_Ihave{Ihave: &pb.IHave{Entries: []*pb.Announcement{ihaveMsg("o", 1, 1).GetIhave().Entries[0], {}}}}},
+		"empty graft":   {Body: &pb.Envelope_Graft{Graft: &pb.Graft{}}},
+		"big graft":     {Body: &pb.Envelope_Graft{Graft: &pb.Graft{Origins: make([][]byte, cfg.MaxGraftBatch+1)}}},
+		"empty prune":   {Body: &pb.Envelope_Prune{Prune: &pb.Prune{}}},
+		"prune blank":   {Body: &pb.Envelope_Prune{Prune: &pb.Prune{Origins: [][]byte{nil}}}},
+		"big hops":      gossipMsg("o", 1, uint32(cfg.MaxHops+1), "p"),
+		"graft bad ids": {Body: &pb.Envelope_Graft{Graft: &pb.Graft{Ids: []*pb.MessageID{{Origin: []byte("o")}}}}},
+	}
+	names := make([]string, 0, len(bad))
+	for n := range bad {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		c := newTestCore(t, cfg, "a")
+		before := c.Stats()
+		if err := c.Step(0, "a", bad[name]); err == nil {
+			t.Errorf("%s: accepted", name)
+			continue
+		}
+		after := c.Stats()
+		after.Rejected--
+		if after != before || c.Pending() != 0 || len(c.missing) != 0 || c.cache.len() != 0 {
+			t.Errorf("%s: state changed", name)
+		}
+	}
+	c := newTestCore(t, cfg, "a")
+	if err := c.Step(0, "self", gossipMsg("o", 1, 1, "")); err == nil {
+		t.Error("message from self accepted")
+	}
+	if err := c.Step(0, "a", nil); err == nil {
+		t.Error("nil message accepted")
+	}
+	if _, err := c.Broadcast(0, make([]byte, cfg.MaxPayload+1)); err == nil {
+		t.Error("oversize broadcast accepted")
+	}
+}
+
+func TestConfigValidateNamesField(t *testing.T) {
+	for _, tc := range []struct {
+		field string
+		edit  func(*Config)
+	}{
+		{"TickInterval", func(c *Config) { c.TickInterval = 0 }},
+		{"GraftTimeoutMax", func(c *Config) { c.GraftTimeoutMax = c.GraftTimeoutMin - 1 }},
+		{"IHaveWaitRTTs", func(c *Config) { c.IHaveWaitRTTs = 0.5 }},
+		{"MaxLazyQueue", func(c *Config) { c.MaxLazyQueue = 0 }},
+		{"OptimizationThreshold", func(c *Config) { c.OptimizationThreshold = -1 }},
+	} {
+		cfg := DefaultConfig()
+		tc.edit(&cfg)
+		err := cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.field) {
+			t.Errorf("%s: got %v", tc.field, err)
+		}
+	}
+	for _, cfg := range []Config{DefaultConfig(), WANConfig(), TestConfig()} {
+		if err := cfg.Validate(); err != nil {
+			t.Error(err)
+		}
+	}
+}

@@ -1,0 +1,54 @@
+// Package plumtree is the broadcast core: Epidemic Broadcast Trees
+// (Leitão, Pereira, Rodrigues, SRDS 2007) as a deterministic state machine
+// that implements membership.Core. Protocol "/hearsay/plumtree/1.0.0",
+// wire messages in package pb (one Envelope per frame).
+//
+// # Protocol
+//
+// Each node splits its overlay neighbours into eager and lazy peers. A new
+// message (Broadcast, or a GOSSIP received for the first time) is pushed
+// with its payload to the eager peers and announced to the lazy ones by
+// IHAVE; announcements are queued per peer and sent in one IHAVE per peer
+// per Tick. A node that receives a payload it already has answers PRUNE
+// and moves the sender to its lazy set (the receiver of the PRUNE does the
+// same), so the eager links shrink to a spanning tree. New neighbours
+// start eager.
+//
+// A node that hears IHAVE for a message it lacks starts a timer; when it
+// fires it sends GRAFT to the announcer, which moves that link to eager and
+// answers with the payload; if that answer does not come in time the next
+// announcer is tried (Config.MaxGraftAttempts in all). This repairs the
+// tree after failures and loss. The timers are adaptive: each waits a
+// multiple of the retransmission timeout (RFC 6298 smoothed RTT plus four
+// deviations) of the peer involved, measured from GRAFT-to-GOSSIP round
+// trips, bounded by Config.GraftTimeoutMin and GraftTimeoutMax.
+//
+// Tree optimisation: when a lazy peer announces a message at a hop count
+// shorter by Config.OptimizationThreshold than the path that delivered it,
+// the node grafts that peer (a GRAFT naming only the origin) and prunes
+// its old parent.
+//
+// Message IDs are the origin's node ID plus a sequence number. Delivered
+// messages are cached (Config.CacheSize, CacheTTL) to answer GRAFTs and to
+// recognise duplicates; an evicted ID raises its origin's floor so that a
+// message is delivered at most once per node even after eviction.
+//
+// With Config.PerOriginTrees each origin gets its own eager/lazy split,
+// forked from the shared one and bounded by MaxOriginTrees; PRUNE and
+// GRAFT name the origins whose trees they change.
+//
+// # What the driver must do
+//
+//   - Route the overlay's membership.NeighborUp and NeighborDown events into
+//     NeighborUp and NeighborDown; call PeerDown when a link fails.
+//   - Call Tick every TickInterval; IHAVEs and GRAFT timers depend on it.
+//   - Decode each frame into NewMessage() and pass it to Step. An error
+//     means the frame was invalid and nothing changed; log it, and the
+//     peer may be dropped.
+//   - Send every Ready().Sends entry to its peer, in order per peer. The
+//     messages may be shared between several sends and with the core's
+//     cache: encode them, never modify them.
+//   - Hand each Delivered event's payload to the layer above; it comes
+//     once per message per node. The payload is shared: read-only.
+//   - Export Stats() as metrics: every drop forced by a bound is counted.
+package plumtree

@@ -1,0 +1,149 @@
+package plumtree
+
+import (
+	"slices"
+	"time"
+
+	"github.com/hearsay-mesh/hearsay/membership"
+	"github.com/hearsay-mesh/hearsay/plumtree/pb"
+)
+
+// onGossip: a payload arrived. New: deliver, forward on the tree, and make
+// the sender eager. Duplicate: the sender's link is redundant, so prune it
+// (unless we asked it for the message by GRAFT).
+func (c *Core) onGossip(now time.Duration, from membership.NodeID, g gossipIn) {
+	c.stats.GossipReceived++
+	if c.cache.seen(g.id) {
+		c.stats.Duplicates++
+		r := c.cache.get(g.id)
+		if r == nil {
+			c.stats.StaleDropped++
+			return
+		}
+		if i := slices.Index(r.grafted, from); i >= 0 {
+			r.grafted = slices.Delete(r.grafted, i, i+1)
+			return
+		}
+		if c.isNeighbor(from) {
+			c.trees.setLazy(g.id.Origin, from, true)
+			c.sendPrune(from, g.id.Origin)
+		}
+		return
+	}
+	m := c.missing[g.id]
+	var grafted []membership.NodeID
+	if m != nil {
+		delete(c.missing, g.id)
+		c.sampleRTT(now, from, m)
+		for _, gr := range m.grafts {
+			if gr.peer != "" && gr.peer != from && !slices.Contains(grafted, gr.peer) {
+				grafted = append(grafted, gr.peer)
+			}
+		}
+	}
+	r := c.deliver(now, g.id, g.payload, g.hops, from, grafted)
+	skip := []membership.NodeID{from}
+	if m != nil {
+		for _, a := range m.announcers {
+			skip = append(skip, a.peer) // they have it already
+		}
+	}
+	if c.isNeighbor(from) {
+		c.trees.setLazy(g.id.Origin, from, false)
+		if m != nil {
+			c.optimizeOnDelivery(g.id, r, m)
+		}
+	}
+	c.push(g.id, g.hops+1, g.payload, skip)
+}
+
+// optimizeOnDelivery is the paper's optimisation: an IHAVE that arrived
+// before the payload named a path shorter by at least the threshold.
+func (c *Core) optimizeOnDelivery(id MessageID, r *received, m *missing) {
+	best := -1
+	for i, a := range m.announcers {
+		if a.peer != r.parent && c.isNeighbor(a.peer) && (best < 0 || a.hops < m.announcers[best].hops) {
+			best = i
+		}
+	}
+	if best >= 0 {
+		c.maybeSwap(id, r, m.announcers[best].peer, m.announcers[best].hops)
+	}
+}
+
+// maybeSwap grafts peer (which received id at hops) and prunes r's parent
+// when that shortens the path by at least the threshold.
+func (c *Core) maybeSwap(id MessageID, r *received, peer membership.NodeID, hops int) bool {
+	t := c.cfg.OptimizationThreshold
+	if t == 0 || r.parent == "" || r.parent == peer || r.hops-(hops+1) < t {
+		return false
+	}
+	c.stats.Optimizations++
+	c.trees.setLazy(id.Origin, peer, false)
+	c.Send(peer, &pb.Envelope{Body: &pb.Envelope_Graft{Graft: &pb.Graft{Origins: [][]byte{[]byte(id.Origin)}}}})
+	if c.isNeighbor(r.parent) {
+		c.trees.setLazy(id.Origin, r.parent, true)
+		c.sendPrune(r.parent, id.Origin)
+	}
+	r.parent, r.hops = peer, hops+1
+	return true
+}
+
+func (c *Core) sendPrune(to, origin membership.NodeID) {
+	c.Send(to, &pb.Envelope{Body: &pb.Envelope_Prune{Prune: &pb.Prune{Origins: [][]byte{[]byte(origin)}}}})
+	c.stats.PrunesSent++
+}
+
+// onIHave: a lazy peer announced messages. Unknown ones start (or extend) a
+// missing-message timer; known ones may reveal a shorter path.
+func (c *Core) onIHave(now time.Duration, from membership.NodeID, entries []announceIn) {
+	if !c.isNeighbor(from) {
+		return // it cannot be grafted; its messages reach us another way
+	}
+	for _, e := range entries {
+		if c.cache.seen(e.id) {
+			r := c.cache.get(e.id)
+			if r != nil && c.trees.get(e.id.Origin).isLazy(from) {
+				c.maybeSwap(e.id, r, from, e.hops)
+			}
+			continue
+		}
+		c.announced(now, e.id, from, e.hops)
+	}
+}
+
+// onGraft: a peer wants to be eager (again) and may want messages.
+func (c *Core) onGraft(from membership.NodeID, g graftIn) {
+	c.stats.GraftsReceived++
+	if c.isNeighbor(from) {
+		for _, o := range g.origins {
+			c.trees.setLazy(o, from, false)
+		}
+		for _, id := range g.ids {
+			c.trees.setLazy(id.Origin, from, false)
+		}
+	}
+	for _, id := range g.ids {
+		r := c.cache.get(id)
+		if r == nil {
+			c.stats.GraftMisses++
+			continue
+		}
+		if r.hops+1 > c.cfg.MaxHops {
+			continue
+		}
+		c.Send(from, &pb.Envelope{Body: &pb.Envelope_Gossip{Gossip: &pb.Gossip{Id: id.wire(), Hops: uint32(r.hops + 1), Payload: r.payload}}})
+		c.stats.GossipSent++
+	}
+}
+
+// onPrune: a peer got our pushes twice; it only wants IHAVEs from us.
+func (c *Core) onPrune(from membership.NodeID, origins []membership.NodeID) {
+	c.stats.PrunesReceived++
+	if !c.isNeighbor(from) {
+		return
+	}
+	for _, o := range origins {
+		c.trees.setLazy(o, from, true)
+	}
+}

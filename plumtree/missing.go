@@ -1,0 +1,158 @@
+package plumtree
+
+import (
+	"slices"
+	"time"
+
+	"github.com/hearsay-mesh/hearsay/membership"
+	"github.com/hearsay-mesh/hearsay/plumtree/pb"
+)
+
+// maxAnnouncers bounds how many announcers one missing message remembers.
+const maxAnnouncers = 16
+
+// missing is a message announced by IHAVE but not received yet.
+type missing struct {
+	announcers []announcer // in arrival order
+	next       int         // the announcer the next GRAFT goes to
+	grafts     []graftSent
+	deadline   time.Duration
+}
+
+type announcer struct {
+	peer membership.NodeID
+	hops int
+}
+
+type graftSent struct {
+	peer membership.NodeID
+	at   time.Duration
+}
+
+// timeout is how long to wait for an answer from peer: its RTO, scaled,
+// jittered by up to 1/8, bounded by the Config.
+func (c *Core) timeout(peer membership.NodeID, scale float64) time.Duration {
+	d := time.Duration(float64(c.rtts[peer].rto(c.cfg.InitialRTT)) * scale)
+	d += time.Duration(c.rng.Int64N(int64(d/8) + 1))
+	return clamp(d, c.cfg.GraftTimeoutMin, c.cfg.GraftTimeoutMax)
+}
+
+// announced records that peer has id (received at hops).
+func (c *Core) announced(now time.Duration, id MessageID, peer membership.NodeID, hops int) {
+	m := c.missing[id]
+	if m == nil {
+		if len(c.missing) >= c.cfg.MaxMissing {
+			c.stats.MissingDropped++
+			return
+		}
+		m = &missing{deadline: now + c.timeout(peer, c.cfg.IHaveWaitRTTs)}
+		c.missing[id] = m
+	}
+	for _, a := range m.announcers {
+		if a.peer == peer {
+			return
+		}
+	}
+	if len(m.announcers) < maxAnnouncers {
+		m.announcers = append(m.announcers, announcer{peer, hops})
+	}
+}
+
+// sampleRTT measures the round trip of a GRAFT answered by from, when only
+// one GRAFT for the message went to from (Karn's rule).
+func (c *Core) sampleRTT(now time.Duration, from membership.NodeID, m *missing) {
+	var at time.Duration
+	n := 0
+	for _, g := range m.grafts {
+		if g.peer == from {
+			at = g.at
+			n++
+		}
+	}
+	if n != 1 || !c.isNeighbor(from) {
+		return
+	}
+	r := c.rtts[from]
+	if r == nil {
+		r = &rtt{}
+		c.rtts[from] = r
+	}
+	r.sample(now - at)
+	c.stats.RTTSamples++
+}
+
+// fireTimers grafts every missing message whose timer expired from its next
+// announcer that is still a neighbour, moving that link to eager; GRAFTs to
+// one peer in one tick share a message.
+func (c *Core) fireTimers(now time.Duration) {
+	var due []MessageID
+	for id, m := range c.missing { // collected, then sorted: map order never leaks
+		if m.deadline <= now {
+			due = append(due, id)
+		}
+	}
+	if len(due) == 0 {
+		return
+	}
+	slices.SortFunc(due, func(a, b MessageID) int {
+		da, db := c.missing[a].deadline, c.missing[b].deadline
+		switch {
+		case da != db:
+			return int(da - db)
+		case a.less(b):
+			return -1
+		case b.less(a):
+			return 1
+		}
+		return 0
+	})
+	out := map[membership.NodeID][]MessageID{}
+	var order []membership.NodeID
+	for _, id := range due {
+		m := c.missing[id]
+		if len(m.grafts) >= c.cfg.MaxGraftAttempts {
+			delete(c.missing, id)
+			c.stats.MissingGaveUp++
+			continue
+		}
+		peer, ok := m.pick(c)
+		if !ok {
+			// Nobody left to ask: wait as long as allowed for a new announcer.
+			m.grafts = append(m.grafts, graftSent{})
+			m.deadline = now + c.cfg.GraftTimeoutMax
+			continue
+		}
+		m.grafts = append(m.grafts, graftSent{peer: peer, at: now})
+		m.deadline = now + c.timeout(peer, 1)
+		c.trees.setLazy(id.Origin, peer, false)
+		if _, seen := out[peer]; !seen {
+			order = append(order, peer)
+		}
+		out[peer] = append(out[peer], id)
+	}
+	for _, peer := range order {
+		ids := out[peer]
+		for len(ids) > 0 {
+			n := min(len(ids), c.cfg.MaxGraftBatch)
+			g := &pb.Graft{Ids: make([]*pb.MessageID, n)}
+			for i, id := range ids[:n] {
+				g.Ids[i] = id.wire()
+			}
+			c.Send(peer, &pb.Envelope{Body: &pb.Envelope_Graft{Graft: g}})
+			c.stats.GraftsSent++
+			ids = ids[n:]
+		}
+	}
+}
+
+// pick chooses the next announcer that is still a neighbour, round robin.
+func (m *missing) pick(c *Core) (membership.NodeID, bool) {
+	for k := 0; k < len(m.announcers); k++ {
+		a := m.announcers[(m.next+k)%len(m.announcers)]
+		if c.isNeighbor(a.peer) {
+			m.next = (m.next + k + 1) % len(m.announcers)
+			return a.peer, true
+		}
+	}
+	return "", false
+}

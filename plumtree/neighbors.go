@@ -1,0 +1,46 @@
+package plumtree
+
+import (
+	"slices"
+	"time"
+
+	"github.com/hearsay-mesh/hearsay/membership"
+)
+
+// NeighborUp adds a neighbour (the overlay's NeighborUp event). It starts
+// eager in every tree. Adding a present neighbour, or self, does nothing.
+func (c *Core) NeighborUp(_ time.Duration, node membership.Node) {
+	p := node.ID
+	if !p.Valid() || p == c.self {
+		return
+	}
+	i, ok := slices.BinarySearch(c.peers, p)
+	if ok {
+		return
+	}
+	c.peers = slices.Insert(c.peers, i, p)
+	c.trees.removePeer(p) // no stale lazy mark survives a reconnection
+}
+
+// NeighborDown removes a neighbour (the overlay's NeighborDown event): no
+// more pushes or IHAVEs go to it, its queued IHAVEs are dropped, and a
+// message it announced is grafted from another announcer.
+func (c *Core) NeighborDown(_ time.Duration, node membership.Node) { c.removePeer(node.ID) }
+
+// PeerDown implements membership.Core: the link failed, so the peer is no
+// longer a neighbour (the overlay will report its replacement).
+func (c *Core) PeerDown(_ time.Duration, peer membership.NodeID) { c.removePeer(peer) }
+
+func (c *Core) removePeer(p membership.NodeID) {
+	i, ok := slices.BinarySearch(c.peers, p)
+	if !ok {
+		return
+	}
+	c.peers = slices.Delete(c.peers, i, i+1)
+	c.trees.removePeer(p)
+	if q := c.lazyQ[p]; len(q) > 0 {
+		c.stats.LazyDropped += uint64(len(q))
+	}
+	delete(c.lazyQ, p)
+	delete(c.rtts, p)
+}
