@@ -42,7 +42,11 @@ func (a *agent) next() uint32 { return uint32(len(a.text)) }
 
 // intern returns the index for an agent name, adding it if new.
 func (d *Doc) intern(name string) uint32 {
+	if d.last < uint32(len(d.agents)) && d.agents[d.last].name == name {
+		return d.last
+	}
 	if i, ok := d.byName[name]; ok {
+		d.last = i
 		return i
 	}
 	i := uint32(len(d.agents))

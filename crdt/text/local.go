@@ -20,6 +20,13 @@ func (d *Doc) Insert(pos int, s string) (Delta, error) {
 	if uint64(seq)+uint64(n) >= noAgent {
 		return Delta{}, fmt.Errorf("text: agent %q has used all sequence numbers", a.name)
 	}
+	if d.typing.ok && d.typing.pos == pos && d.extend(s, n) {
+		d.typing.pos += n
+		return Delta{Inserts: []Insert{{
+			ID: ID{Agent: a.name, Seq: seq}, Left: ID{Agent: a.name, Seq: seq - 1},
+			Right: d.toID(d.hint.l.runs[d.hint.ri].right), Text: s,
+		}}}, nil
+	}
 	var c cursor
 	if pos == d.vis {
 		c = d.end()
@@ -32,6 +39,7 @@ func (d *Doc) Insert(pos int, s string) (Delta, error) {
 	}
 	a.leafOf = append(a.leafOf, make([]uint32, n)...)
 	d.insertRun(c, run{a: d.self, s: seq, n: uint32(n), left: left, right: right})
+	d.typing = typing{pos: pos + n, ok: true}
 	return Delta{Inserts: []Insert{{
 		ID: ID{Agent: a.name, Seq: seq}, Left: d.toID(left), Right: d.toID(right), Text: s,
 	}}}, nil
@@ -53,4 +61,29 @@ func (d *Doc) Delete(pos, n int) (Delta, error) {
 		n -= int(k)
 	}
 	return out, nil
+}
+
+// extend appends s (n code points) to the run at d.hint when it is this
+// agent's latest run and still ends just before its origin right: typing
+// that continues where it left off. It reports whether it did.
+func (d *Doc) extend(s string, n int) bool {
+	h := d.hint
+	if h.l == nil || h.ri >= len(h.l.runs) {
+		return false
+	}
+	r := &h.l.runs[h.ri]
+	a := d.agents[d.self]
+	if r.a != d.self || r.del || r.s+r.n != a.next() {
+		return false
+	}
+	if d.itemAt(d.norm(cursor{l: h.l, ri: h.ri + 1})) != r.right {
+		return false
+	}
+	for _, ch := range s {
+		a.text = append(a.text, ch)
+		a.leafOf = append(a.leafOf, h.l.id)
+	}
+	r.n += uint32(n)
+	d.addVis(h.l, n)
+	return true
 }

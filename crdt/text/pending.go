@@ -7,7 +7,7 @@ type op struct {
 	del         bool
 	a, s, n     uint32
 	left, right dot
-	text        []rune // inserts only, len n
+	text        string // inserts only, n code points
 }
 
 // waiter is an operation parked until its agent holds need characters.

@@ -10,7 +10,7 @@ import (
 // operations already held are ignored. An error means the delta was malformed
 // (nothing of it is applied) or the backlog of waiting operations is full.
 func (d *Doc) Apply(x Delta) error {
-	ops := make([]op, 0, len(x.Inserts)+len(x.Deletes))
+	ops := d.ops[:0]
 	for _, ins := range x.Inserts {
 		o, err := d.checkInsert(ins)
 		if err != nil {
@@ -35,6 +35,8 @@ func (d *Doc) Apply(x Delta) error {
 		ops = append(ops, op{del: true, a: d.intern(r.ID.Agent), s: r.ID.Seq, n: r.Len})
 	}
 	d.runOps(ops)
+	clear(ops[:cap(ops)])
+	d.ops = ops[:0]
 	return nil
 }
 
@@ -42,8 +44,7 @@ func (d *Doc) checkInsert(ins Insert) (op, error) {
 	if ins.ID.IsZero() || !utf8.ValidString(ins.Text) {
 		return op{}, fmt.Errorf("text: bad insert %v", ins.ID)
 	}
-	rs := []rune(ins.Text)
-	n := uint64(len(rs))
+	n := uint64(utf8.RuneCountInString(ins.Text))
 	if n == 0 || uint64(ins.ID.Seq)+n >= noAgent {
 		return op{}, fmt.Errorf("text: bad insert length at %v", ins.ID)
 	}
@@ -52,7 +53,7 @@ func (d *Doc) checkInsert(ins Insert) (op, error) {
 			return op{}, fmt.Errorf("text: insert %v has origin %v not before it", ins.ID, o)
 		}
 	}
-	return op{s: ins.ID.Seq, n: uint32(n), text: rs}, nil
+	return op{s: ins.ID.Seq, n: uint32(n), text: ins.Text}, nil
 }
 
 func (d *Doc) applyDelete(o op) {
@@ -78,11 +79,17 @@ func (d *Doc) applyInsert(o op) {
 	if o.s < next {
 		k := next - o.s
 		o.left = dot{a: o.a, s: next - 1}
-		o.text = o.text[k:]
+		for range k {
+			_, size := utf8.DecodeRuneInString(o.text)
+			o.text = o.text[size:]
+		}
 		o.s, o.n = next, o.n-k
 	}
+	d.typing.ok = false
 	c := d.integrate(o)
-	ag.text = append(ag.text, o.text...)
+	for _, ch := range o.text {
+		ag.text = append(ag.text, ch)
+	}
 	ag.leafOf = append(ag.leafOf, make([]uint32, o.n)...)
 	d.insertRun(c, run{a: o.a, s: o.s, n: o.n, left: o.left, right: o.right})
 }

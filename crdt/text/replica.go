@@ -17,6 +17,16 @@ type Doc struct {
 	cache  visCache
 	parked int // operations waiting for their causal dependencies
 	seqNo  uint64
+	hint   cursor // the run last written, tried first by locate
+	typing typing // where the next local insert would continue that run
+	last   uint32 // agent index last looked up by name
+	ops    []op   // scratch for Apply
+}
+
+// typing says that a local insert at pos would continue the run at d.hint.
+type typing struct {
+	pos int
+	ok  bool
 }
 
 // MaxParked bounds the operations a Doc keeps waiting for causal

@@ -86,8 +86,14 @@ func (d *Doc) after(c cursor) cursor {
 	return d.norm(c)
 }
 
-// locate finds the character x, which the Doc must hold.
+// locate finds the character x, which the Doc must hold. It tries the run
+// last written first (sequential typing continues it), then the leaf index.
 func (d *Doc) locate(x dot) cursor {
+	if h := d.hint; h.l != nil && h.ri < len(h.l.runs) {
+		if r := &h.l.runs[h.ri]; r.contains(x) {
+			return cursor{l: h.l, ri: h.ri, off: x.s - r.s}
+		}
+	}
 	l := d.arena[d.agents[x.a].leafOf[x.s]]
 	for i := range l.runs {
 		if r := &l.runs[i]; r.contains(x) {
@@ -168,7 +174,8 @@ func insertAt(rs []run, i int, r run) []run {
 	return rs
 }
 
-// insertRun places r (whose characters the agent arrays already hold) at c.
+// insertRun places r (whose characters the agent arrays already hold) at c,
+// and leaves d.hint on the run that holds them.
 func (d *Doc) insertRun(c cursor, r run) {
 	l, ri := c.l, c.ri
 	if c.off > 0 {
@@ -182,13 +189,17 @@ func (d *Doc) insertRun(c cursor, r run) {
 	}
 	if ri > 0 && canAppend(&l.runs[ri-1], &r) {
 		l.runs[ri-1].n += r.n
+		ri--
 	} else {
 		l.runs = insertAt(l.runs, ri, r)
 	}
 	d.setLeaf(l, &r)
 	d.addVis(l, int(r.visible()))
+	d.hint = cursor{l: l, ri: ri}
 	if len(l.runs) > leafCap {
-		d.splitLeaf(l)
+		if nl, half := d.splitLeaf(l); ri >= half {
+			d.hint = cursor{l: nl, ri: ri - half}
+		}
 	}
 }
 
@@ -209,6 +220,7 @@ func (d *Doc) markDeleted(c cursor, k uint32) {
 	}
 	l.runs[ri].del = true
 	d.addVis(l, -int(k))
+	d.typing.ok = false
 	// Rejoin deleted neighbours split from the same run.
 	if ri+1 < len(l.runs) && canAppend(&l.runs[ri], &l.runs[ri+1]) {
 		l.runs[ri].n += l.runs[ri+1].n
@@ -224,7 +236,7 @@ func (d *Doc) markDeleted(c cursor, k uint32) {
 }
 
 // splitLeaf moves the second half of l's runs to a new leaf after it.
-func (d *Doc) splitLeaf(l *leaf) {
+func (d *Doc) splitLeaf(l *leaf) (*leaf, int) {
 	half := len(l.runs) / 2
 	nl := &leaf{id: uint32(len(d.arena)), runs: make([]run, 0, leafCap+2)}
 	d.arena = append(d.arena, nl)
@@ -242,4 +254,5 @@ func (d *Doc) splitLeaf(l *leaf) {
 	for i := l.idx + 1; i < len(d.order); i++ {
 		d.order[i].idx = i
 	}
+	return nl, half
 }
