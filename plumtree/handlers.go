@@ -26,8 +26,10 @@ func (c *Core) onGossip(now time.Duration, from membership.NodeID, g gossipIn) {
 		}
 		if c.isNeighbor(from) {
 			c.trees.setLazy(g.id.Origin, from, true)
-			c.sendPrune(from, g.id.Origin)
 		}
+		// Even a non-neighbour is told: a link only one end holds (the
+		// overlay's view may lag) would otherwise duplicate every message.
+		c.sendPrune(from, g.id.Origin)
 		return
 	}
 	m := c.missing[g.id]

@@ -2,6 +2,7 @@ package exp
 
 import (
 	"os"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -20,5 +21,30 @@ func TestPlumtreeSmall(t *testing.T) {
 		for _, tb := range tables {
 			tb.Print(os.Stdout)
 		}
+	}
+}
+
+// TestPlumtreeFull runs the full experiment when PLUMTREE_NODES is set,
+// until `hearsay sim plumtree` exists:
+//
+//	PLUMTREE_NODES=10000 PLUMTREE_SEED=1 go test ./sim/exp/ -run PlumtreeFull -v -timeout 2h
+func TestPlumtreeFull(t *testing.T) {
+	nodes, _ := strconv.Atoi(os.Getenv("PLUMTREE_NODES"))
+	if nodes == 0 {
+		t.Skip("set PLUMTREE_NODES to run")
+	}
+	seed, _ := strconv.ParseUint(os.Getenv("PLUMTREE_SEED"), 10, 64)
+	cfg := DefaultPlumtreeConfig(nodes, seed)
+	cfg.Core.PerOriginTrees = os.Getenv("PLUMTREE_PER_ORIGIN") != ""
+	tables, err := Plumtree(cfg, func(done, total int, what string) {
+		if done%10 == 0 {
+			t.Logf("%d/%d %s", done, total, what)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range tables {
+		tb.Print(os.Stdout)
 	}
 }
