@@ -52,6 +52,9 @@ func (d *Doc) Delete(pos, n int) (Delta, error) {
 		return Delta{}, fmt.Errorf("text: delete [%d, %d) outside [0, %d]", pos, pos+n, d.vis)
 	}
 	var out Delta
+	if n > 0 {
+		out.Deletes = make([]Range, 0, 1)
+	}
 	for n > 0 {
 		c := d.visibleAt(pos)
 		r := c.l.runs[c.ri]
