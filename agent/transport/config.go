@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -35,6 +36,10 @@ type HostConfig struct {
 
 	// DialTimeout bounds one dial of a peer by the host (libp2p swarm).
 	DialTimeout time.Duration
+
+	// Bandwidth, when non-nil, is told the bytes of every stream, per
+	// protocol and peer (benchmarks count bytes per protocol with it).
+	Bandwidth metrics.Reporter
 
 	// Metrics, when non-nil, receives libp2p's Prometheus metrics. Nil
 	// disables libp2p metrics (several hosts in one test process then do not

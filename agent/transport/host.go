@@ -54,6 +54,9 @@ func NewHost(cfg HostConfig, log *slog.Logger) (host.Host, error) {
 		// NAT port mapping (libp2p.NATPortMap) and relay service are not
 		// enabled; go-libp2p never starts mDNS on its own.
 	}
+	if cfg.Bandwidth != nil {
+		opts = append(opts, libp2p.BandwidthReporter(cfg.Bandwidth))
+	}
 	if cfg.Metrics != nil {
 		opts = append(opts, libp2p.PrometheusRegisterer(cfg.Metrics))
 	} else {
