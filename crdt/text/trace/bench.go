@@ -40,6 +40,7 @@ func BenchTrace(path string, w io.Writer) (Result, error) {
 	res := Result{Path: path, Concurrent: tr.Concurrent(), Txns: len(tr.Txns)}
 	var doc *text.Doc
 	var deltas []text.Delta
+	runtime.GC() // do not charge the loader's garbage to the replay
 	start := time.Now()
 	if tr.Concurrent() {
 		c, err := ReplayConcurrent(tr, nil)
@@ -67,6 +68,7 @@ func BenchTrace(path string, w io.Writer) (Result, error) {
 		return res, fmt.Errorf("replay of %s does not end at endContent", path)
 	}
 
+	runtime.GC()
 	start = time.Now()
 	remote, err := ApplyRemote(deltas)
 	res.Remote = time.Since(start)

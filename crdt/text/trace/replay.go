@@ -12,24 +12,29 @@ import (
 // the merged delta (only if keep).
 func applyTxn(d *text.Doc, x Txn, keep bool) (text.Delta, error) {
 	var out text.Delta
+	add := func(dl text.Delta) {
+		switch {
+		case !keep:
+		case out.IsEmpty():
+			out = dl
+		default:
+			out.Merge(dl)
+		}
+	}
 	for _, p := range x.Patches {
 		if p.Del > 0 {
 			dl, err := d.Delete(p.Pos, p.Del)
 			if err != nil {
 				return out, err
 			}
-			if keep {
-				out.Merge(dl)
-			}
+			add(dl)
 		}
 		if p.Ins != "" {
 			dl, err := d.Insert(p.Pos, p.Ins)
 			if err != nil {
 				return out, err
 			}
-			if keep {
-				out.Merge(dl)
-			}
+			add(dl)
 		}
 	}
 	return out, nil
