@@ -14,6 +14,7 @@ import (
 	"github.com/hearsay-mesh/hearsay/agent/transport"
 	"github.com/hearsay-mesh/hearsay/hyparview"
 	"github.com/hearsay-mesh/hearsay/membership"
+	"github.com/hearsay-mesh/hearsay/plumtree"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
@@ -30,11 +31,15 @@ type Agent struct {
 	start time.Time
 
 	hv      *hyparview.HyParView
+	pt      *plumtree.Core // nil with GossipSub
+	gs      *gossip        // nil with plumtree
 	cores   []membership.Core
 	byProto map[protocol.ID]membership.Core
 
 	cmds chan func(now time.Duration)
 	done chan struct{}
+
+	delivered uint64 // broadcasts delivered to this node
 }
 
 // New builds an agent: identity, host, transport and cores. It does not
@@ -48,6 +53,7 @@ func New(cfg Config) (*Agent, error) {
 	}
 	hcfg := transport.DefaultHostConfig(cfg.DataDir)
 	hcfg.ListenAddrs = cfg.Listen
+	hcfg.Bandwidth = cfg.Bandwidth
 	h, err := transport.NewHost(hcfg, cfg.Log)
 	if err != nil {
 		return nil, err
@@ -74,6 +80,18 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a.addCore(a.hv)
+	if cfg.Broadcast == BroadcastPlumtree {
+		pcfg := cfg.Plumtree
+		// Message IDs are (origin, seq); start seq from the clock so a
+		// restarted node's new messages are not mistaken for old ones.
+		a.pt, err = plumtree.New(membership.NodeID(h.ID()), pcfg, newRand())
+		if err != nil {
+			a.closeNet()
+			return nil, err
+		}
+		a.pt.SetSeq(uint64(time.Now().UnixMicro()))
+		a.addCore(a.pt)
+	}
 	return a, nil
 }
 
@@ -91,6 +109,9 @@ func (a *Agent) addCore(c membership.Core) {
 	a.byProto[p] = c
 	a.tr.Register(p, c.NewMessage)
 }
+
+// Host is the agent's libp2p host.
+func (a *Agent) Host() host.Host { return a.host }
 
 // ID is the agent's libp2p peer ID.
 func (a *Agent) ID() peer.ID { return a.host.ID() }
@@ -116,6 +137,11 @@ func (a *Agent) now() time.Duration { return time.Since(a.start) }
 func (a *Agent) Run(ctx context.Context) error {
 	defer close(a.done)
 	defer a.closeNet()
+	if a.cfg.Broadcast == BroadcastGossipSub {
+		if err := a.startGossipSub(ctx); err != nil {
+			return err
+		}
+	}
 	for _, j := range a.cfg.Join {
 		info, err := parseJoin(j)
 		if err != nil {
@@ -247,6 +273,9 @@ func (a *Agent) send(p protocol.ID, s membership.Send) {
 
 // route hands an event to the layers above.
 func (a *Agent) route(ev membership.Event) {
+	if a.routeBroadcast(a.now(), ev) {
+		return
+	}
 	switch e := ev.(type) {
 	case membership.NeighborUp:
 		pid := peer.ID(e.Node.ID)

@@ -8,6 +8,9 @@ import (
 
 	"github.com/hearsay-mesh/hearsay/agent/transport"
 	"github.com/hearsay-mesh/hearsay/hyparview"
+	"github.com/hearsay-mesh/hearsay/plumtree"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/multiformats/go-multiaddr"
 )
 
@@ -24,6 +27,22 @@ type Config struct {
 	RPCListen string
 	// HyParView configures the overlay.
 	HyParView hyparview.Config
+	// Broadcast is the broadcast protocol: "plumtree" (default) or
+	// "gossipsub" (go-libp2p-pubsub on the same host).
+	Broadcast string
+	// Plumtree configures the plumtree core.
+	Plumtree plumtree.Config
+	// GossipSubQueue bounds GossipSub's per-peer outbound and validation
+	// queues, in messages.
+	GossipSubQueue int
+	// GossipSubTracer, when set, observes GossipSub's internals (benchmarks
+	// count its control messages with it).
+	GossipSubTracer pubsub.RawTracer
+	// Bandwidth, when set, counts the host's stream bytes per protocol.
+	Bandwidth metrics.Reporter
+	// OnDeliver, when set, is called on the agent's loop for every
+	// broadcast delivered to this node. It must not block.
+	OnDeliver func(Delivery)
 	// Transport configures the stream layer.
 	Transport transport.Config
 	// Log receives the agent's structured logs.
@@ -51,12 +70,15 @@ func DefaultListen() []string { return append([]string(nil), defaultListen...) }
 // DefaultConfig returns an agent configuration with the defaults.
 func DefaultConfig() Config {
 	return Config{
-		DataDir:   DefaultDataDir(),
-		Listen:    DefaultListen(),
-		RPCListen: "127.0.0.1:7781",
-		HyParView: hyparview.DefaultConfig(),
-		Transport: transport.DefaultConfig(),
-		Log:       slog.Default(),
+		DataDir:        DefaultDataDir(),
+		Listen:         DefaultListen(),
+		RPCListen:      "127.0.0.1:7781",
+		HyParView:      hyparview.DefaultConfig(),
+		Broadcast:      BroadcastPlumtree,
+		Plumtree:       plumtree.DefaultConfig(),
+		GossipSubQueue: 1024,
+		Transport:      transport.DefaultConfig(),
+		Log:            slog.Default(),
 	}
 }
 
@@ -80,6 +102,18 @@ func (c Config) Validate() error {
 	}
 	if err := c.HyParView.Validate(); err != nil {
 		return fmt.Errorf("agent: HyParView: %w", err)
+	}
+	switch c.Broadcast {
+	case BroadcastPlumtree:
+		if err := c.Plumtree.Validate(); err != nil {
+			return fmt.Errorf("agent: Plumtree: %w", err)
+		}
+	case BroadcastGossipSub:
+		if c.GossipSubQueue < 1 {
+			return fmt.Errorf("agent: GossipSubQueue = %d; want >= 1", c.GossipSubQueue)
+		}
+	default:
+		return fmt.Errorf("agent: Broadcast = %q: %w", c.Broadcast, errBadBroadcast)
 	}
 	if err := c.Transport.Validate(); err != nil {
 		return fmt.Errorf("agent: Transport: %w", err)

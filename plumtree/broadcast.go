@@ -92,3 +92,14 @@ func (c *Core) flushLazy() {
 		c.stats.IHaveEntries += uint64(n)
 	}
 }
+
+// SetSeq makes the node's next broadcast use sequence number seq+1. A
+// restarted node must call it before broadcasting with a value above any it
+// used before (the agent uses the wall clock in microseconds), or its new
+// messages would look older than the ones its peers remember and be
+// dropped as already delivered. It never moves the sequence backwards.
+func (c *Core) SetSeq(seq uint64) {
+	if seq > c.seq {
+		c.seq = seq
+	}
+}

@@ -22,6 +22,8 @@ func main() {
 			agentCommand(),
 			peersCommand(),
 			infoCommand(),
+			simCommand(),
+			benchCommand(),
 			versionCommand(),
 		},
 	}

@@ -82,3 +82,6 @@ func (p Progress) report(done, total int, what string) {
 		p(done, total, what)
 	}
 }
+
+// Report tells p about progress; a nil p ignores it.
+func (p Progress) Report(done, total int, what string) { p.report(done, total, what) }

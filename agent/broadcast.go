@@ -1,0 +1,172 @@
+package agent
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hearsay-mesh/hearsay/membership"
+	"github.com/hearsay-mesh/hearsay/plumtree"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pubsubpb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+)
+
+// Broadcast protocols a user can choose with --broadcast.
+const (
+	BroadcastPlumtree  = "plumtree"
+	BroadcastGossipSub = "gossipsub"
+)
+
+// GossipSubTopic is the topic every agent joins when it broadcasts with
+// GossipSub.
+const GossipSubTopic = "/hearsay/broadcast/1"
+
+// Delivery is a broadcast payload that reached this node.
+type Delivery struct {
+	// Origin is the peer ID of the node that broadcast it.
+	Origin peer.ID
+	// Payload is shared: read it, never modify it.
+	Payload []byte
+	// Hops is how many links the delivering copy crossed (plumtree only;
+	// 0 for the origin and for GossipSub).
+	Hops int
+}
+
+// gossip is the GossipSub alternative: go-libp2p-pubsub on the same host.
+type gossip struct {
+	ps    *pubsub.PubSub
+	topic *pubsub.Topic
+	sub   *pubsub.Subscription
+}
+
+// startGossipSub joins the broadcast topic. Messages are not signed, to
+// match plumtree, which relies on the authenticated libp2p channel per hop;
+// the message ID is the SHA-256 of the payload and the sender's sequence.
+func (a *Agent) startGossipSub(ctx context.Context) error {
+	opts := []pubsub.Option{
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
+		pubsub.WithNoAuthor(),
+		pubsub.WithMessageIdFn(func(m *pubsubpb.Message) string {
+			h := sha256.Sum256(m.Data)
+			return string(h[:])
+		}),
+		pubsub.WithPeerOutboundQueueSize(a.cfg.GossipSubQueue),
+		pubsub.WithValidateQueueSize(a.cfg.GossipSubQueue),
+	}
+	if a.cfg.GossipSubTracer != nil {
+		opts = append(opts, pubsub.WithRawTracer(a.cfg.GossipSubTracer))
+	}
+	ps, err := pubsub.NewGossipSub(ctx, a.host, opts...)
+	if err != nil {
+		return fmt.Errorf("agent: gossipsub: %w", err)
+	}
+	topic, err := ps.Join(GossipSubTopic)
+	if err != nil {
+		return fmt.Errorf("agent: gossipsub join: %w", err)
+	}
+	sub, err := topic.Subscribe(pubsub.WithBufferSize(a.cfg.GossipSubQueue))
+	if err != nil {
+		return fmt.Errorf("agent: gossipsub subscribe: %w", err)
+	}
+	a.gs = &gossip{ps: ps, topic: topic, sub: sub}
+	go a.readGossipSub(ctx, sub)
+	return nil
+}
+
+func (a *Agent) readGossipSub(ctx context.Context, sub *pubsub.Subscription) {
+	for {
+		m, err := sub.Next(ctx)
+		if err != nil {
+			return
+		}
+		d := Delivery{Origin: m.ReceivedFrom, Payload: m.Data}
+		if m.ReceivedFrom == a.host.ID() {
+			d.Origin = a.host.ID()
+		}
+		select {
+		case a.cmds <- func(time.Duration) { a.deliver(d) }:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// deliver hands a broadcast to the application hook, on the loop.
+func (a *Agent) deliver(d Delivery) {
+	a.delivered++
+	if a.cfg.OnDeliver != nil {
+		a.cfg.OnDeliver(d)
+	}
+}
+
+// routeBroadcast handles plumtree's events and feeds it the overlay's.
+func (a *Agent) routeBroadcast(now time.Duration, ev membership.Event) bool {
+	switch e := ev.(type) {
+	case plumtree.Delivered:
+		a.deliver(Delivery{Origin: peer.ID(e.Origin), Payload: e.Payload, Hops: e.Hops})
+		return true
+	case membership.NeighborUp:
+		if a.pt != nil {
+			a.pt.NeighborUp(now, e.Node)
+		}
+	case membership.NeighborDown:
+		if a.pt != nil {
+			a.pt.NeighborDown(now, e.Node)
+		}
+	}
+	return false
+}
+
+// Publish broadcasts payload to every node, with the configured protocol.
+func (a *Agent) Publish(ctx context.Context, payload []byte) error {
+	if a.gs != nil {
+		return a.gs.topic.Publish(ctx, payload)
+	}
+	var err error
+	if derr := a.Do(ctx, func(now time.Duration) {
+		_, err = a.pt.Broadcast(now, payload)
+	}); derr != nil {
+		return derr
+	}
+	return err
+}
+
+// BroadcastStats are the broadcast layer's counters.
+type BroadcastStats struct {
+	Protocol  string         `json:"protocol"`
+	Delivered uint64         `json:"delivered"`
+	Plumtree  plumtree.Stats `json:"plumtree"`
+	// TransportDrops counts broadcast frames the transport dropped (a full
+	// per-peer queue or a failed stream).
+	TransportDrops uint64 `json:"transport_drops"`
+}
+
+// BroadcastStats reads the counters on the loop.
+func (a *Agent) BroadcastStats(ctx context.Context) (BroadcastStats, error) {
+	var st BroadcastStats
+	err := a.Do(ctx, func(time.Duration) {
+		st.Protocol = a.cfg.Broadcast
+		st.Delivered = a.delivered
+		if a.pt != nil {
+			st.Plumtree = a.pt.Stats()
+			ps := a.tr.Stats().Protocols[protocol.ID(plumtree.Protocol)]
+			st.TransportDrops = ps.DroppedQueueFull + ps.DroppedSendFailed
+		}
+	})
+	return st, err
+}
+
+// GossipSubPeers lists the peers GossipSub knows on the broadcast topic
+// (empty with plumtree).
+func (a *Agent) GossipSubPeers() []peer.ID {
+	if a.gs == nil {
+		return nil
+	}
+	return a.gs.topic.ListPeers()
+}
+
+var errBadBroadcast = errors.New("want plumtree or gossipsub")

@@ -1,0 +1,403 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hearsay-mesh/hearsay/agent"
+	"github.com/hearsay-mesh/hearsay/sim/exp"
+	"github.com/libp2p/go-libp2p/core/metrics"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+)
+
+// BroadcastConfig sets up `hearsay bench broadcast`.
+type BroadcastConfig struct {
+	Nodes     int           // agents per protocol
+	Protocols []string      // "plumtree", "gossipsub"
+	Messages  int           // measured messages
+	Warmup    int           // messages sent first and not measured (trees and meshes form)
+	Size      int           // payload bytes
+	Rate      float64       // messages per second, from random senders
+	Dial      int           // GossipSub: random peers each host dials
+	Settle    time.Duration // how long to wait for stragglers after the last send
+	Seed      uint64        // choice of senders and GossipSub dials
+	Log       *slog.Logger
+}
+
+// DefaultBroadcastConfig is the issue's comparison: 50 hosts, 200 messages
+// of 1 KB at 20 per second.
+func DefaultBroadcastConfig() BroadcastConfig {
+	return BroadcastConfig{Nodes: 50, Protocols: []string{agent.BroadcastPlumtree, agent.BroadcastGossipSub},
+		Messages: 200, Warmup: 50, Size: 1024, Rate: 20, Dial: 8, Settle: 10 * time.Second, Seed: 1}
+}
+
+// Validate names the first bad field.
+func (c BroadcastConfig) Validate() error {
+	switch {
+	case c.Nodes < 2:
+		return fmt.Errorf("bench: Nodes = %d; want >= 2", c.Nodes)
+	case c.Messages < 1:
+		return fmt.Errorf("bench: Messages = %d; want >= 1", c.Messages)
+	case c.Warmup < 0:
+		return fmt.Errorf("bench: Warmup = %d; want >= 0", c.Warmup)
+	case c.Size < payloadHeader || c.Size > 512<<10:
+		return fmt.Errorf("bench: Size = %d; want %d..%d bytes", c.Size, payloadHeader, 512<<10)
+	case c.Rate <= 0:
+		return fmt.Errorf("bench: Rate = %v; want > 0 messages per second", c.Rate)
+	case c.Dial < 1 || c.Dial >= c.Nodes:
+		return fmt.Errorf("bench: Dial = %d; want 1..Nodes-1", c.Dial)
+	case len(c.Protocols) == 0:
+		return fmt.Errorf("bench: Protocols is empty")
+	}
+	for _, p := range c.Protocols {
+		if p != agent.BroadcastPlumtree && p != agent.BroadcastGossipSub {
+			return fmt.Errorf("bench: protocol %q; want plumtree or gossipsub", p)
+		}
+	}
+	return nil
+}
+
+// protoRun is one protocol's measurements.
+type protoRun struct {
+	name        string
+	res         result
+	payloadsIn  uint64 // payload messages received by all nodes
+	control     uint64 // control messages sent by all nodes
+	bytes       uint64 // bytes sent on the broadcast protocol's streams
+	otherBytes  uint64 // bytes on every other protocol (overlay, identify...)
+	drops       uint64 // messages dropped by a full queue
+	peakHeap    uint64
+	wall        time.Duration
+	sendLagMax  time.Duration
+	setupTook   time.Duration
+	notFinished bool
+}
+
+// Broadcast runs the comparison and returns its table.
+func Broadcast(ctx context.Context, cfg BroadcastConfig, progress exp.Progress) ([]*exp.Table, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	var runs []*protoRun
+	for _, p := range cfg.Protocols {
+		r, err := runBroadcast(ctx, cfg, p, progress)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		runs = append(runs, r)
+	}
+	t := &exp.Table{
+		Title: fmt.Sprintf("broadcast: %d hosts on 127.0.0.1, %d messages of %d B from random senders at %.0f/s (after %d warm-up messages)",
+			cfg.Nodes, cfg.Messages, cfg.Size, cfg.Rate, cfg.Warmup),
+		Columns: []string{"protocol", "reliability", "RMR", "control/delivery", "bytes/delivery", "p50 ms", "p99 ms", "max ms", "dup deliveries", "queue drops", "peak heap MB"},
+	}
+	for _, r := range runs {
+		recv := r.res.delivered - cfg.Messages // deliveries at non-origin nodes
+		rmr, ctl, bpd := 0.0, 0.0, 0.0
+		if recv > 0 {
+			rmr = float64(r.payloadsIn)/float64(recv) - 1
+			ctl = float64(r.control) / float64(recv)
+			bpd = float64(r.bytes) / float64(recv)
+		}
+		t.Add(r.name, fmt.Sprintf("%.4f%%", 100*float64(r.res.delivered)/float64(r.res.possible)),
+			rmr, ctl, bpd,
+			ms(percentile(r.res.latencies, 0.5)), ms(percentile(r.res.latencies, 0.99)), ms(percentile(r.res.latencies, 1)),
+			r.res.dupes, r.drops, float64(r.peakHeap)/(1<<20))
+	}
+	for _, r := range runs {
+		t.Notes = append(t.Notes, fmt.Sprintf("%s: setup %.1fs, run %.1fs, worst publish lag %.0fms, other protocols' bytes %d", r.name,
+			r.setupTook.Seconds(), r.wall.Seconds(), ms(r.sendLagMax), r.otherBytes))
+		if r.notFinished {
+			t.Notes = append(t.Notes, fmt.Sprintf("%s: not every message reached every node within the settle time", r.name))
+		}
+	}
+	t.Notes = append(t.Notes, "RMR = payload messages received / deliveries at non-origin nodes - 1; bytes are libp2p stream bytes of the broadcast protocol (sent)")
+	return []*exp.Table{t}, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// node is one agent of a run.
+type node struct {
+	a      *agent.Agent
+	bw     *metrics.BandwidthCounter
+	tracer *gsTracer
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func runBroadcast(ctx context.Context, cfg BroadcastConfig, proto string, progress exp.Progress) (*protoRun, error) {
+	rng := rand.New(rand.NewPCG(cfg.Seed, 7))
+	dir, err := os.MkdirTemp("", "hearsay-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	total := cfg.Warmup + cfg.Messages
+	col := newCollector(cfg.Nodes, total)
+	setup := time.Now()
+	nodes := make([]*node, cfg.Nodes)
+	defer func() {
+		for _, n := range nodes {
+			if n != nil {
+				n.cancel()
+				<-n.done
+			}
+		}
+	}()
+	for i := range nodes {
+		ac := agent.DefaultConfig()
+		ac.DataDir = filepath.Join(dir, fmt.Sprintf("n%02d", i))
+		ac.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
+		ac.RPCListen = ""
+		ac.Log = cfg.Log
+		ac.Broadcast = proto
+		n := &node{bw: metrics.NewBandwidthCounter(), done: make(chan error, 1)}
+		ac.Bandwidth = n.bw
+		if proto == agent.BroadcastGossipSub {
+			n.tracer = &gsTracer{}
+			ac.GossipSubTracer = n.tracer
+		}
+		idx := i
+		ac.OnDeliver = func(d agent.Delivery) {
+			col.record(idx, d.Payload, d.Hops == 0 && d.Origin == nodes[idx].a.ID())
+		}
+		if proto == agent.BroadcastPlumtree && i > 0 {
+			ac.Join = nodes[0].a.Addrs()[:1]
+		}
+		a, err := agent.New(ac)
+		if err != nil {
+			return nil, err
+		}
+		n.a = a
+		actx, cancel := context.WithCancel(ctx)
+		n.cancel = cancel
+		nodes[i] = n
+		go func() { n.done <- a.Run(actx) }()
+		progress.Report(i+1, cfg.Nodes, proto+": starting hosts")
+	}
+	if proto == agent.BroadcastGossipSub {
+		if err := dialRandom(ctx, nodes, cfg.Dial, rng); err != nil {
+			return nil, err
+		}
+	}
+	if err := waitOverlay(ctx, nodes, proto); err != nil {
+		return nil, err
+	}
+	r := &protoRun{name: proto, setupTook: time.Since(setup)}
+
+	// Publish: warm-up first, then the measured messages, at the rate.
+	start := time.Now()
+	every := time.Duration(float64(time.Second) / cfg.Rate)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	var before snapshot
+	var peak atomic.Uint64
+	stopHeap := watchHeap(&peak)
+	for k := 0; k < total; k++ {
+		if k == cfg.Warmup {
+			if err := waitMessages(ctx, col, cfg.Warmup, cfg.Nodes, cfg.Settle); err != nil {
+				cfg.Log.Warn("warm-up did not reach every node", "err", err)
+			}
+			before = takeSnapshot(ctx, nodes, proto)
+			start = time.Now()
+			tick.Reset(every)
+		}
+		sender := nodes[rng.IntN(len(nodes))]
+		want := start.Add(time.Duration(k-cfg.Warmup) * every)
+		if lag := time.Since(want); k >= cfg.Warmup && lag > r.sendLagMax {
+			r.sendLagMax = lag
+		}
+		if err := sender.a.Publish(ctx, makePayload(cfg.Size, k, time.Now())); err != nil {
+			return nil, fmt.Errorf("publish: %w", err)
+		}
+		progress.Report(k+1, total, proto+": publishing")
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	settle := time.NewTimer(cfg.Settle)
+	select {
+	case <-col.allDone:
+	case <-settle.C:
+		r.notFinished = true
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	settle.Stop()
+	r.wall = time.Since(start)
+	stopHeap()
+	r.peakHeap = peak.Load()
+	after := takeSnapshot(ctx, nodes, proto)
+	d := after.minus(before)
+	r.payloadsIn, r.control, r.drops = d.payloadsIn, d.control, d.drops
+	r.bytes, r.otherBytes = d.bytes, d.otherBytes
+	full := col.result(cfg.Nodes, total)
+	// Keep only the measured messages.
+	col.mu.Lock()
+	r.res = result{possible: cfg.Nodes * cfg.Messages, dupes: full.dupes}
+	for k := cfg.Warmup; k < total; k++ {
+		r.res.delivered += col.perMsg[k]
+	}
+	col.mu.Unlock()
+	r.res.latencies = col.latenciesFrom(cfg.Warmup)
+	return r, nil
+}
+
+// dialRandom has every host connect to d random others.
+func dialRandom(ctx context.Context, nodes []*node, d int, rng *rand.Rand) error {
+	for i, n := range nodes {
+		for _, j := range rng.Perm(len(nodes))[:d+1] {
+			if j == i {
+				continue
+			}
+			h := n.a.Host()
+			o := nodes[j].a.Host()
+			if err := h.Connect(ctx, peer.AddrInfo{ID: o.ID(), Addrs: o.Addrs()}); err != nil {
+				return fmt.Errorf("dial: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// waitOverlay waits until every node has broadcast neighbours.
+func waitOverlay(ctx context.Context, nodes []*node, proto string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		ready := 0
+		for _, n := range nodes {
+			if proto == agent.BroadcastGossipSub {
+				if len(n.a.GossipSubPeers()) > 0 {
+					ready++
+				}
+				continue
+			}
+			p, err := n.a.Peers(ctx)
+			if err == nil && len(p.Active) > 0 {
+				ready++
+			}
+		}
+		if ready == len(nodes) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("only %d of %d nodes have neighbours after 30s", ready, len(nodes))
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// waitMessages waits until the first k messages reached every node.
+func waitMessages(ctx context.Context, col *collector, k, nodes int, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		col.mu.Lock()
+		done := true
+		for i := 0; i < k; i++ {
+			if col.perMsg[i] < nodes {
+				done = false
+				break
+			}
+		}
+		col.mu.Unlock()
+		if done {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("not all of the first %d messages arrived within %v", k, limit)
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// snapshot is the counters summed over all nodes at one instant.
+type snapshot struct {
+	payloadsIn, control, drops, bytes, otherBytes uint64
+}
+
+func (s snapshot) minus(o snapshot) snapshot {
+	return snapshot{s.payloadsIn - o.payloadsIn, s.control - o.control, s.drops - o.drops, s.bytes - o.bytes, s.otherBytes - o.otherBytes}
+}
+
+func takeSnapshot(ctx context.Context, nodes []*node, proto string) snapshot {
+	var s snapshot
+	for _, n := range nodes {
+		var bp protocol.ID
+		if proto == agent.BroadcastGossipSub {
+			s.payloadsIn += n.tracer.payloadsIn.Load()
+			s.control += n.tracer.control.Load()
+			s.drops += n.tracer.dropped.Load()
+			bp = "/meshsub/"
+		} else {
+			st, err := n.a.BroadcastStats(ctx)
+			if err == nil {
+				p := st.Plumtree
+				s.payloadsIn += p.GossipReceived
+				s.control += p.IHaveSent + p.GraftsSent + p.PrunesSent
+				s.drops += p.LazyDropped + p.MissingDropped + st.TransportDrops
+			}
+			bp = "/hearsay/plumtree/"
+		}
+		for id, st := range n.bw.GetBandwidthByProtocol() {
+			if len(id) >= len(bp) && string(id[:len(bp)]) == string(bp) {
+				s.bytes += uint64(st.TotalOut)
+			} else {
+				s.otherBytes += uint64(st.TotalOut)
+			}
+		}
+	}
+	return s
+}
+
+// watchHeap samples the heap in use every 50 ms into peak until stopped.
+func watchHeap(peak *atomic.Uint64) func() {
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(stop); wg.Wait() }
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hearsay-mesh/hearsay/bench"
+	"github.com/hearsay-mesh/hearsay/crdt/text/trace"
+	"github.com/hearsay-mesh/hearsay/sim/exp"
+	"github.com/urfave/cli/v2"
+)
+
+func benchCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "bench",
+		Usage: "benchmarks on real hosts and real data, beside a peer implementation",
+		Subcommands: []*cli.Command{
+			benchBroadcastCommand(),
+			benchTextCommand(),
+		},
+	}
+}
+
+func benchBroadcastCommand() *cli.Command {
+	d := bench.DefaultBroadcastConfig()
+	return &cli.Command{
+		Name:  "broadcast",
+		Usage: "plumtree against GossipSub on real libp2p hosts on 127.0.0.1",
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "nodes", Value: d.Nodes, Usage: "hosts per protocol"},
+			&cli.StringFlag{Name: "protocol", Value: strings.Join(d.Protocols, ","), Usage: "comma-separated: plumtree, gossipsub"},
+			&cli.IntFlag{Name: "messages", Value: d.Messages, Usage: "measured messages (M)"},
+			&cli.IntFlag{Name: "warmup", Value: d.Warmup, Usage: "messages sent first and not measured"},
+			&cli.IntFlag{Name: "size", Value: d.Size, Usage: "payload bytes (S)"},
+			&cli.Float64Flag{Name: "rate", Value: d.Rate, Usage: "messages per second (R)"},
+			&cli.IntFlag{Name: "dial", Value: d.Dial, Usage: "GossipSub: random peers each host dials"},
+			&cli.DurationFlag{Name: "settle", Value: d.Settle, Usage: "wait for stragglers after the last send"},
+			seedFlag(), csvFlag(), quietFlag(),
+		},
+		Action: func(c *cli.Context) error {
+			cfg := bench.DefaultBroadcastConfig()
+			cfg.Nodes = c.Int("nodes")
+			cfg.Protocols = strings.Split(c.String("protocol"), ",")
+			cfg.Messages = c.Int("messages")
+			cfg.Warmup = c.Int("warmup")
+			cfg.Size = c.Int("size")
+			cfg.Rate = c.Float64("rate")
+			cfg.Dial = c.Int("dial")
+			cfg.Settle = c.Duration("settle")
+			cfg.Seed = c.Uint64("seed")
+			if err := cfg.Validate(); err != nil {
+				return withCode(exitUsage, err)
+			}
+			return runExperiment(c, func(p exp.Progress) ([]*exp.Table, error) {
+				return bench.Broadcast(c.Context, cfg, p)
+			})
+		},
+	}
+}
+
+func benchTextCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "text",
+		Usage: "replay an editing trace (.json.gz) through the text CRDT",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "trace", Required: true, Usage: "trace `FILE` (e.g. automerge-paper.json.gz)"},
+		},
+		Action: func(c *cli.Context) error {
+			start := time.Now()
+			if _, err := trace.BenchTrace(c.String("trace"), c.App.Writer); err != nil {
+				return err
+			}
+			fmt.Fprintf(c.App.Writer, "wall time %.1fs\n", time.Since(start).Seconds())
+			return nil
+		},
+	}
+}
