@@ -39,6 +39,12 @@ func agentCommand() *cli.Command {
 			},
 			dataDirFlag(),
 			&cli.StringFlag{
+				Name:    "broadcast",
+				Usage:   "broadcast protocol: plumtree or gossipsub",
+				Value:   agent.BroadcastPlumtree,
+				EnvVars: []string{"HEARSAY_BROADCAST"},
+			},
+			&cli.StringFlag{
 				Name:    "rpc-listen",
 				Usage:   "loopback host:port of the JSON-RPC endpoint (empty disables it)",
 				Value:   "127.0.0.1:7781",
@@ -71,6 +77,7 @@ func runAgent(c *cli.Context) error {
 	cfg.Listen = c.StringSlice("listen")
 	cfg.Join = c.StringSlice("join")
 	cfg.RPCListen = c.String("rpc-listen")
+	cfg.Broadcast = c.String("broadcast")
 	cfg.Log = log
 	if err := cfg.Validate(); err != nil {
 		return withCode(exitUsage, err)

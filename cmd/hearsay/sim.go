@@ -11,6 +11,7 @@ func simCommand() *cli.Command {
 		Usage: "run an experiment in the deterministic simulator (same seed, same run)",
 		Subcommands: []*cli.Command{
 			simHyParViewCommand(),
+			simPlumtreeCommand(),
 		},
 	}
 }
@@ -46,6 +47,40 @@ func simHyParViewCommand() *cli.Command {
 			cfg.Fail = fail
 			return runExperiment(c, func(p exp.Progress) ([]*exp.Table, error) {
 				return exp.HyParView(cfg, p)
+			})
+		},
+	}
+}
+
+func simPlumtreeCommand() *cli.Command {
+	d := exp.DefaultPlumtreeConfig(10000, 1)
+	return &cli.Command{
+		Name:  "plumtree",
+		Usage: "RMR, last delivery hop and reliability per cycle: single sender, random senders, churn, mass crashes",
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "nodes", Value: d.Nodes, Usage: "nodes"},
+			&cli.IntFlag{Name: "warmup", Value: d.Warmup, Usage: "single-sender cycles before measuring"},
+			&cli.IntFlag{Name: "steady", Value: d.Steady, Usage: "cycles measured in scenarios (a) and (b)"},
+			&cli.IntFlag{Name: "churn-cycles", Value: d.ChurnCycles, Usage: "scenario (c): cycles of churn"},
+			&cli.IntFlag{Name: "churn", Value: d.ChurnPerCycle, Usage: "scenario (c): nodes crashed per cycle"},
+			&cli.StringFlag{Name: "crash", Value: "0.4,0.6,0.8", Usage: "scenario (d): fractions crashed at once"},
+			&cli.IntFlag{Name: "recovery", Value: d.Recovery, Usage: "scenario (d): cycles measured after the crash"},
+			seedFlag(), csvFlag(), quietFlag(),
+		},
+		Action: func(c *cli.Context) error {
+			cfg := exp.DefaultPlumtreeConfig(c.Int("nodes"), c.Uint64("seed"))
+			cfg.Warmup = c.Int("warmup")
+			cfg.Steady = c.Int("steady")
+			cfg.ChurnCycles = c.Int("churn-cycles")
+			cfg.ChurnPerCycle = c.Int("churn")
+			cfg.Recovery = c.Int("recovery")
+			crash, err := parseFloats(c.String("crash"))
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			cfg.CrashFractions = crash
+			return runExperiment(c, func(p exp.Progress) ([]*exp.Table, error) {
+				return exp.Plumtree(cfg, p)
 			})
 		},
 	}
