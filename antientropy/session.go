@@ -1,0 +1,526 @@
+package antientropy
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"time"
+
+	pb "github.com/hearsay-mesh/hearsay/antientropy/pb"
+)
+
+// outSession is a session this node started (the initiator, A).
+type outSession struct {
+	id         uint64
+	peer       NodeID
+	last       time.Duration // last progress
+	sent       *Clock        // the clock the responder answers against
+	fullSent   bool
+	replied    bool
+	tree       bool
+	have       *Clock   // responder's spans where it had dots we lacked
+	peerClock  *Clock   // responder's whole clock at reply time
+	seq        []Dot    // pull sequence: have minus sent
+	next       uint64   // next pull position expected
+	pending    int      // Merkle requests awaiting their final response
+	pushOK     bool     // the responder lacks some of our dots
+	pulled     int      // objects merged
+	roundTrips int
+	rtKinds    uint64   // Merkle request kinds sent (see markRT)
+	changed    []string // keys changed, reported in Merged
+}
+
+// inKey names a session this node answers.
+type inKey struct {
+	peer NodeID
+	id   uint64
+}
+
+// inSession is a session this node answers (the responder, B): kept to
+// decode the initiator's pushes and to learn its clock from the Ack.
+type inSession struct {
+	last time.Duration
+	sent *Clock // the initiator's clock
+	have *Clock // our spans the initiator lacked
+	want spanList
+	seq  []Dot // push sequence, built on the first push
+	next uint64
+}
+
+func (c *Core) startSession(now time.Duration, peer NodeID) {
+	if _, busy := c.out[peer]; busy {
+		return
+	}
+	c.nextID++
+	s := &outSession{id: c.nextID, peer: peer, last: now, sent: c.snapshot(), roundTrips: 1}
+	c.out[peer] = s
+	c.stats.SessionsStarted++
+	c.sendSync(s, false)
+}
+
+func (c *Core) sendSync(s *outSession, forceFull bool) {
+	h := s.sent.Hash()
+	m := &pb.Sync{Session: s.id, ClockHash: h[:]}
+	if p := c.peers[s.peer]; forceFull || p == nil || p.confirmed != h {
+		m.Clock = s.sent.Encode()
+		s.fullSent = true
+	}
+	c.Send(s.peer, &pb.Envelope{Body: &pb.Envelope_Sync{Sync: m}})
+}
+
+func (c *Core) reply(to NodeID, m *pb.Reply) {
+	c.Send(to, &pb.Envelope{Body: &pb.Envelope_Reply{Reply: m}})
+}
+
+// onSync answers a session: B's side of the first round trip.
+func (c *Core) onSync(now time.Duration, from NodeID, m *pb.Sync) error {
+	if len(m.ClockHash) != 16 {
+		return fmt.Errorf("antientropy: sync clock hash of %d bytes", len(m.ClockHash))
+	}
+	h := [16]byte(m.ClockHash)
+	var theirs *Clock
+	if len(m.Clock) > 0 {
+		k, err := DecodeClock(m.Clock)
+		if err != nil {
+			return err
+		}
+		if k.Hash() != h {
+			return fmt.Errorf("antientropy: sync clock does not match its hash")
+		}
+		theirs = k
+	} else if p := c.peers[from]; p != nil && p.acked != nil && p.acked.Hash() == h {
+		theirs = p.acked
+	} else if c.clock.Hash() == h {
+		theirs = c.snapshot()
+	}
+	if theirs == nil {
+		c.stats.NeedClock++
+		c.reply(from, &pb.Reply{Session: m.Session, Status: pb.Status_NEED_CLOCK})
+		return nil
+	}
+	c.ack(from, theirs)
+	if p := c.peers[from]; p != nil && theirs.Equal(c.snapshot()) {
+		p.confirmed = h // they hold our clock, and we know theirs
+	}
+	mine := c.snapshot()
+	if mine.Hash() == h {
+		c.reply(from, &pb.Reply{Session: m.Session, Status: pb.Status_IN_SYNC})
+		return nil
+	}
+	var have, want spanList
+	for i := range mine.spans {
+		s := &mine.spans[i]
+		if s.countMissing(theirs.get(s.node)) > 0 {
+			have = append(have, *s)
+		}
+	}
+	for i := range theirs.spans {
+		t := &theirs.spans[i]
+		own := mine.get(t.node)
+		if t.countMissing(own) > 0 {
+			if own == nil {
+				want = append(want, span{node: t.node})
+			} else {
+				want = append(want, *own)
+			}
+		}
+	}
+	r := &pb.Reply{Session: m.Session, Have: appendSpanList(nil, have, theirs), Want: appendSpanList(nil, want, theirs)}
+	haveClock := have.toClock()
+	// Can the log name the key of every missing dot?
+	var keys []string
+	n := haveClock.CountMissing(theirs)
+	if n <= uint64(c.cfg.MaxLogAnswer) {
+		keys = make([]string, 0, n)
+		haveClock.Missing(theirs, func(d Dot) bool {
+			k, ok := c.log.lookup(d)
+			if ok {
+				keys = append(keys, k)
+			}
+			return ok
+		})
+	}
+	in := &inSession{last: now, sent: theirs, have: haveClock, want: want}
+	c.addIn(inKey{from, m.Session}, in)
+	if uint64(len(keys)) == n && n > 0 {
+		r.Status, r.Dots = pb.Status_DELTA, n
+		c.reply(from, r)
+		c.sendDots(from, m.Session, false, keys)
+		return nil
+	}
+	if n == 0 {
+		r.Status = pb.Status_DELTA
+		c.reply(from, r)
+		return nil
+	}
+	r.Status = pb.Status_TREE
+	r.Fanout, r.Depth = uint32(c.tree.fanout), uint32(c.tree.depth)
+	r.Tree = appendHashes(nil, c.tree.children(0, 0))
+	c.reply(from, r)
+	return nil
+}
+
+func (c *Core) addIn(k inKey, s *inSession) {
+	if _, ok := c.in[k]; ok {
+		c.dropIn(k)
+	}
+	for len(c.inOrder) >= c.cfg.MaxInbound {
+		c.dropIn(c.inOrder[0])
+	}
+	c.in[k] = s
+	c.inOrder = append(c.inOrder, k)
+}
+
+func (c *Core) dropIn(k inKey) {
+	delete(c.in, k)
+	if i := slices.Index(c.inOrder, k); i >= 0 {
+		c.inOrder = slices.Delete(c.inOrder, i, i+1)
+	}
+}
+
+// sendDots sends the objects for a missing-dot sequence whose keys are
+// keys, split so every message stays under MaxMessageBytes. Within one
+// message each key is sent once; later positions naming it go to repeats.
+func (c *Core) sendDots(to NodeID, session uint64, push bool, keys []string) {
+	limit := c.cfg.MaxMessageBytes - 64
+	var (
+		objs, reps []byte
+		first, pos uint64
+		lastRep    uint64
+		seen       = map[string]uint64{}
+		nobj       uint64
+	)
+	flush := func() {
+		if pos == first {
+			return
+		}
+		c.Send(to, &pb.Envelope{Body: &pb.Envelope_Dots{Dots: &pb.Dots{
+			Session: session, Push: push, First: first, Count: pos - first, Objects: objs, Repeats: reps,
+		}}})
+		objs, reps, first, lastRep, nobj = nil, nil, pos, 0, 0
+		clear(seen)
+	}
+	for _, k := range keys {
+		if idx, ok := seen[k]; ok {
+			if len(objs)+len(reps)+20 > limit {
+				flush()
+			} else {
+				reps = binary.AppendUvarint(reps, pos-first-lastRep)
+				reps = binary.AppendUvarint(reps, idx)
+				lastRep = pos - first
+				pos++
+				continue
+			}
+		}
+		st, ok := c.store.Get(k)
+		if !ok || len(st) > c.cfg.MaxStateBytes {
+			st = nil // the receiver's merge fails; it drops the session
+		}
+		if len(objs)+len(reps)+objectSize(k, st) > limit {
+			flush()
+		}
+		objs = appendObject(objs, k, st)
+		seen[k] = nobj
+		nobj++
+		pos++
+	}
+	flush()
+}
+
+// onReply is A's side: the responder's answer to our Sync.
+func (c *Core) onReply(now time.Duration, from NodeID, m *pb.Reply) error {
+	s := c.out[from]
+	if s == nil || s.id != m.Session {
+		return nil // a late answer to an abandoned session
+	}
+	if s.replied {
+		return nil // duplicate
+	}
+	s.last = now
+	switch m.Status {
+	case pb.Status_IN_SYNC:
+		c.stats.InSync++
+		c.ack(from, s.sent)
+		c.peers[from].confirmedIfMember(s.sent.Hash())
+		c.finish(s, "in-sync")
+		return nil
+	case pb.Status_NEED_CLOCK:
+		if s.fullSent {
+			return fmt.Errorf("antientropy: NEED_CLOCK for a full clock")
+		}
+		s.roundTrips++
+		c.sendSync(s, true)
+		return nil
+	case pb.Status_DELTA, pb.Status_TREE:
+	default:
+		return fmt.Errorf("antientropy: reply status %v", m.Status)
+	}
+	have, err := decodeSpanList(m.Have, s.sent)
+	if err != nil {
+		return err
+	}
+	want, err := decodeSpanList(m.Want, s.sent)
+	if err != nil {
+		return err
+	}
+	s.replied = true
+	s.have = have.toClock()
+	// The responder's whole clock: ours, with its spans where they differ.
+	pc := s.sent.Clone()
+	for _, l := range []spanList{have, want} {
+		for i := range l {
+			j, ok := pc.find(l[i].node)
+			switch {
+			case ok && l[i].empty():
+				pc.spans = slices.Delete(pc.spans, j, j+1)
+			case ok:
+				pc.spans[j] = l[i].clone()
+			case !l[i].empty():
+				pc.spans = slices.Insert(pc.spans, j, l[i].clone())
+			}
+		}
+	}
+	pc.hash = nil
+	s.peerClock = pc
+	c.ack(from, pc)
+	if len(want) > 0 {
+		s.pushOK = true
+		c.push(s, want)
+	}
+	if m.Status == pb.Status_TREE {
+		if int(m.Fanout) != c.tree.fanout || int(m.Depth) != c.tree.depth {
+			delete(c.out, from)
+			return fmt.Errorf("antientropy: peer tree %dx%d, ours %dx%d", m.Fanout, m.Depth, c.tree.fanout, c.tree.depth)
+		}
+		s.tree = true
+		c.stats.TreeSessions++
+		return c.onTree(now, from, &pb.Tree{Session: s.id, Level: 0, Nodes: appendIndices(nil, []uint64{0}), Hashes: m.Tree, Response: true})
+	}
+	c.stats.DeltaSessions++
+	n := s.have.CountMissing(s.sent)
+	if n != m.Dots || n > uint64(c.cfg.MaxLogAnswer) {
+		delete(c.out, from)
+		return fmt.Errorf("antientropy: reply announces %d dots, spans give %d", m.Dots, n)
+	}
+	s.seq = make([]Dot, 0, n)
+	s.have.Missing(s.sent, func(d Dot) bool { s.seq = append(s.seq, d); return true })
+	if n == 0 {
+		c.complete(s)
+	}
+	return nil
+}
+
+func (p *peerInfo) confirmedIfMember(h [16]byte) {
+	if p != nil {
+		p.confirmed = h
+	}
+}
+
+// push sends the responder the objects for the dots it lacks, if our log
+// can name all their keys (else its own sessions will repair it).
+func (c *Core) push(s *outSession, want spanList) {
+	var keys []string
+	ok := true
+	for i := range want {
+		own := s.sent.get(want[i].node)
+		if own == nil {
+			continue
+		}
+		own.missing(&want[i], func(n uint64) bool {
+			k, found := c.log.lookup(Dot{want[i].node, n})
+			keys = append(keys, k)
+			ok = found && len(keys) <= c.cfg.MaxLogAnswer
+			return ok
+		})
+		if !ok {
+			return
+		}
+	}
+	c.sendDots(s.peer, s.id, true, keys)
+}
+
+// onDots merges the objects of one Dots message, pulled or pushed.
+func (c *Core) onDots(now time.Duration, from NodeID, m *pb.Dots) error {
+	var seq []Dot
+	var next *uint64
+	if m.Push {
+		in := c.in[inKey{from, m.Session}]
+		if in == nil {
+			return nil
+		}
+		in.last = now
+		if in.seq == nil {
+			for i := range in.want {
+				if own := in.sent.get(in.want[i].node); own != nil {
+					if own.countMissing(&in.want[i]) > uint64(c.cfg.MaxLogAnswer) {
+						return fmt.Errorf("antientropy: push sequence too long")
+					}
+					own.missing(&in.want[i], func(n uint64) bool {
+						in.seq = append(in.seq, Dot{in.want[i].node, n})
+						return true
+					})
+				}
+			}
+		}
+		seq, next = in.seq, &in.next
+	} else {
+		s := c.out[from]
+		if s == nil || s.id != m.Session || s.seq == nil {
+			return nil
+		}
+		s.last = now
+		seq, next = s.seq, &s.next
+	}
+	if m.First != *next {
+		return nil // a duplicate, or a gap after a loss: the session stalls and expires
+	}
+	if m.Count == 0 || m.Count > uint64(len(seq))-m.First {
+		return fmt.Errorf("antientropy: dots [%d,+%d) outside a sequence of %d", m.First, m.Count, len(seq))
+	}
+	keys, objs, err := c.decodeDots(m)
+	if err != nil {
+		return err
+	}
+	changed, err := c.mergeObjects(objs)
+	if err != nil {
+		return err
+	}
+	for i, k := range keys {
+		if err := c.addDot(seq[m.First+uint64(i)], k); err != nil {
+			return err
+		}
+	}
+	c.enforceLog()
+	*next += m.Count
+	if m.Push {
+		c.stats.ObjectsPushed += uint64(len(objs))
+		c.emitMerged(from, changed)
+		return nil
+	}
+	s := c.out[from]
+	s.pulled += len(objs)
+	s.changed = append(s.changed, changed...)
+	c.stats.ObjectsPulled += uint64(len(objs))
+	if s.next == uint64(len(s.seq)) {
+		c.complete(s)
+	}
+	return nil
+}
+
+// decodeDots rebuilds the key of every position of a Dots message.
+func (c *Core) decodeDots(m *pb.Dots) ([]string, []object, error) {
+	objs, err := decodeObjects(m.Objects, c.cfg.MaxKeyBytes, c.cfg.MaxStateBytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys := make([]string, 0, m.Count)
+	r := &reader{b: m.Repeats}
+	nextRep := uint64(1<<63 - 1)
+	readRep := func(prev uint64) (uint64, uint64) {
+		if len(r.b) == 0 {
+			return 1<<63 - 1, 0
+		}
+		gap, idx := r.uvarint(), r.uvarint()
+		if r.err == nil && (gap > m.Count || (prev != 1<<63-1 && gap == 0)) {
+			r.fail("repeat position out of range")
+		}
+		if prev == 1<<63-1 {
+			prev = 0
+		}
+		return prev + gap, idx
+	}
+	nextRep, repIdx := readRep(1<<63 - 1)
+	o := 0
+	for pos := uint64(0); pos < m.Count && r.err == nil; pos++ {
+		if pos == nextRep {
+			if repIdx >= uint64(o) {
+				r.fail("repeat names object %d of %d", repIdx, o)
+				break
+			}
+			keys = append(keys, objs[repIdx].key)
+			nextRep, repIdx = readRep(nextRep)
+			continue
+		}
+		if o >= len(objs) {
+			r.fail("fewer objects than positions")
+			break
+		}
+		keys = append(keys, objs[o].key)
+		o++
+	}
+	if r.err == nil && (o != len(objs) || nextRep != 1<<63-1 || len(r.b) != 0) {
+		r.fail("objects and repeats do not cover the positions exactly")
+	}
+	if r.err != nil {
+		return nil, nil, r.err
+	}
+	return keys, objs, nil
+}
+
+// mergeObjects merges states into the store and the tree; it returns the
+// keys that changed.
+func (c *Core) mergeObjects(objs []object) ([]string, error) {
+	var changed []string
+	for _, o := range objs {
+		ok, err := c.store.Merge(o.key, o.state)
+		if err != nil {
+			return changed, err
+		}
+		if ok {
+			c.tree.update(o.key, c.store.Digest(o.key))
+			changed = append(changed, o.key)
+		}
+	}
+	return changed, nil
+}
+
+func (c *Core) emitMerged(from NodeID, keys []string) {
+	if len(keys) == 0 {
+		return
+	}
+	slices.Sort(keys)
+	c.Emit(Merged{Peer: from, Keys: slices.Compact(keys)})
+}
+
+// complete ends a session whose pulls (or Merkle walk) are done: the
+// clock takes in the responder's spans and the Ack tells it so.
+func (c *Core) complete(s *outSession) {
+	if c.clock.Join(s.have) {
+		c.snap = nil
+	}
+	after := s.sent.Clone()
+	after.Join(s.have)
+	h := c.clock.Hash()
+	c.Send(s.peer, &pb.Envelope{Body: &pb.Envelope_Ack{Ack: &pb.Ack{Session: s.id, ClockHash: h[:]}}})
+	if p := c.peers[s.peer]; p != nil && after.Hash() == h {
+		p.confirmed = h
+	}
+	path := "delta"
+	if s.tree {
+		path = "tree"
+	}
+	c.emitMerged(s.peer, s.changed)
+	c.finish(s, path)
+}
+
+func (c *Core) finish(s *outSession, path string) {
+	delete(c.out, s.peer)
+	c.Emit(SessionDone{Peer: s.peer, Path: path, Pulled: s.pulled, RoundTrips: s.roundTrips})
+}
+
+// onAck is B's side: the initiator merged everything we sent.
+func (c *Core) onAck(now time.Duration, from NodeID, m *pb.Ack) error {
+	if len(m.ClockHash) != 16 {
+		return fmt.Errorf("antientropy: ack clock hash of %d bytes", len(m.ClockHash))
+	}
+	k := inKey{from, m.Session}
+	in := c.in[k]
+	if in == nil {
+		return nil
+	}
+	c.dropIn(k)
+	theirs := in.sent.Clone()
+	theirs.Join(in.have)
+	c.ack(from, theirs)
+	return nil
+}
