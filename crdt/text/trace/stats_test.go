@@ -1,10 +1,8 @@
 package trace
 
-import (
-	"testing"
-	"unicode/utf8"
-)
+import "testing"
 
+// TestAutomergeShape checks the encoded size target.
 func TestAutomergeShape(t *testing.T) {
 	if testing.Short() {
 		t.Skip()
@@ -15,7 +13,10 @@ func TestAutomergeShape(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := d.State()
+	enc := len(d.Encode())
 	t.Logf("canonical runs %d, deleted ranges %d, text bytes %d, encoded %d",
-		len(st.Inserts), len(st.Deletes), len(tr.EndContent), len(d.Encode()))
-	_ = utf8.RuneCountInString
+		len(st.Inserts), len(st.Deletes), len(tr.EndContent), enc)
+	if enc > 150_000 {
+		t.Fatalf("encoded automerge-paper is %d bytes, target 150,000", enc)
+	}
 }
