@@ -69,7 +69,9 @@ func (s *sender) run() {
 		s.fail("open stream", err, 0)
 		return
 	}
-	tag := "hearsay:" + string(s.key.proto)
+	// A tag per sender: protection is not refcounted, and an exiting sender
+	// must not unprotect the link its successor is using.
+	tag := fmt.Sprintf("hearsay:%s:%p", s.key.proto, s)
 	s.t.h.ConnManager().Protect(s.key.peer, tag)
 	defer s.t.h.ConnManager().Unprotect(s.key.peer, tag)
 
