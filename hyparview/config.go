@@ -102,13 +102,13 @@ func DefaultConfig() Config {
 }
 
 // SimConfig is DefaultConfig with a cycle ten times shorter (1 s shuffle,
-// 100 ms tick), for simulations that run many cycles over a LAN-like
+// 250 ms tick), for simulations that run many cycles over a LAN-like
 // network; the failed-node memory still spans 100 cycles.
 func SimConfig() Config {
 	c := DefaultConfig()
 	c.ShuffleInterval = time.Second
-	c.TickInterval = 100 * time.Millisecond
-	c.NeighborTimeout = 300 * time.Millisecond
+	c.TickInterval = 250 * time.Millisecond
+	c.NeighborTimeout = 500 * time.Millisecond
 	c.JoinTimeout = 500 * time.Millisecond
 	c.JoinBackoffMax = 10 * time.Second
 	c.FailedTTL = 100 * time.Second

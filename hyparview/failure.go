@@ -137,8 +137,9 @@ func (h *HyParView) expirePending(now time.Duration) {
 }
 
 func (h *HyParView) pendingIndex(id membership.NodeID) int {
+	hs := idHash(string(id))
 	for i := range h.pending {
-		if h.pending[i].e.node.ID == id {
+		if h.pending[i].e.hash == hs && h.pending[i].e.node.ID == id {
 			return i
 		}
 	}
@@ -186,8 +187,9 @@ func (h *HyParView) rememberFailed(now time.Duration, e entry) {
 }
 
 func (h *HyParView) failedIndex(id membership.NodeID) int {
+	hs := idHash(string(id))
 	for i := range h.failed {
-		if h.failed[i].e.node.ID == id {
+		if h.failed[i].e.hash == hs && h.failed[i].e.node.ID == id {
 			return i
 		}
 	}

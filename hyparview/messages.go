@@ -36,11 +36,14 @@ func fromRecord(r *pb.Node) membership.Node {
 
 // newEntry builds a view entry from a wire record. The record is kept as
 // is: messages are read-only once sent or received.
-func newEntry(r *pb.Node) entry { return entry{node: fromRecord(r), rec: r} }
+func newEntry(r *pb.Node) entry {
+	n := fromRecord(r)
+	return entry{node: n, hash: idHash(string(n.ID)), rec: r}
+}
 
 func entryOf(n membership.Node) entry {
 	n = n.Clone()
-	return entry{node: n, rec: record(n)}
+	return entry{node: n, hash: idHash(string(n.ID)), rec: record(n)}
 }
 
 func (h *HyParView) checkNode(r *pb.Node) error {

@@ -94,6 +94,11 @@ func (h *HyParView) integrate(rs []*pb.Node, prefer []membership.NodeID) {
 		if h.isSelf(r) {
 			continue
 		}
+		// Cheap checks first: most records are already known.
+		hs := idHash(string(r.Id))
+		if h.passive.indexHash(hs, string(r.Id)) >= 0 || h.active.indexHash(hs, string(r.Id)) >= 0 {
+			continue
+		}
 		h.addPassivePreferring(newEntry(r), prefer)
 	}
 }

@@ -12,6 +12,7 @@ import (
 // shared read-only by every message that carries it).
 type entry struct {
 	node membership.Node
+	hash uint64 // idHash(node.ID): lookups compare it before the string
 	rec  *pb.Node
 	// tried is when a NEIGHBOR request last went to this passive node
 	// (valid if wasTried); a node is not asked again within a cycle.
@@ -37,12 +38,28 @@ func (v *view) full() bool  { return len(v.e) >= v.max }
 func (v *view) empty() bool { return len(v.e) == 0 }
 
 func (v *view) index(id membership.NodeID) int {
+	return v.indexHash(idHash(string(id)), string(id))
+}
+
+// indexHash finds the entry with ID id whose idHash is h.
+func (v *view) indexHash(h uint64, id string) int {
 	for i := range v.e {
-		if v.e[i].node.ID == id {
+		if v.e[i].hash == h && string(v.e[i].node.ID) == id {
 			return i
 		}
 	}
 	return -1
+}
+
+// idHash is FNV-1a over an ID: views compare it first, since IDs often
+// share long prefixes.
+func idHash(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
 }
 
 func (v *view) has(id membership.NodeID) bool { return v.index(id) >= 0 }
