@@ -18,13 +18,15 @@ type outSession struct {
 	fullSent   bool
 	replied    bool
 	tree       bool
-	have       *Clock   // responder's spans where it had dots we lacked
-	peerClock  *Clock   // responder's whole clock at reply time
-	seq        []Dot    // pull sequence: have minus sent
-	next       uint64   // next pull position expected
-	pending    int      // Merkle requests awaiting their final response
-	pushOK     bool     // the responder lacks some of our dots
-	pulled     int      // objects merged
+	have       *Clock // responder's spans where it had dots we lacked
+	peerClock  *Clock // responder's whole clock at reply time
+	seq        []Dot  // pull sequence: have minus sent
+	next       uint64 // next pull position expected
+	pending    int    // Merkle requests awaiting their final response
+	got        int    // Merkle responses received
+	expect     int    // Merkle responses announced by final messages
+	pushOK     bool   // the responder lacks some of our dots
+	pulled     int    // objects merged
 	roundTrips int
 	rtKinds    uint64   // Merkle request kinds sent (see markRT)
 	changed    []string // keys changed, reported in Merged
@@ -294,7 +296,8 @@ func (c *Core) onReply(now time.Duration, from NodeID, m *pb.Reply) error {
 		}
 		s.tree = true
 		c.stats.TreeSessions++
-		return c.onTree(now, from, &pb.Tree{Session: s.id, Level: 0, Nodes: appendIndices(nil, []uint64{0}), Hashes: m.Tree, Response: true})
+		s.pending = 1 // the Sync; its answer is the Reply's tree
+		return c.onTree(now, from, &pb.Tree{Session: s.id, Level: 0, Nodes: appendIndices(nil, []uint64{0}), Hashes: m.Tree, Response: true, Final: true, Parts: 1})
 	}
 	c.stats.DeltaSessions++
 	n := s.have.CountMissing(s.sent)

@@ -18,7 +18,9 @@ import (
 // other side pushes the objects whose contributions the sender lacks and
 // Wants the ones it lacks itself. B answers statelessly; every message of
 // A is a request that B answers with one or more messages, the last one
-// marked final, so A knows the walk is over when no request is pending.
+// marked final with the number of messages of the answer, so A knows the
+// walk is over, with nothing lost, when no request is pending and every
+// announced message arrived.
 
 // request kinds, for counting the walk's round trips.
 const (
@@ -26,14 +28,24 @@ const (
 	rtWant   = 31
 )
 
-// outTree returns the initiator's tree session a response belongs to.
+// outTree returns the initiator's tree session a response belongs to and
+// counts the response.
 func (c *Core) outTree(now time.Duration, from NodeID, session uint64) *outSession {
 	s := c.out[from]
 	if s == nil || s.id != session || !s.tree {
 		return nil
 	}
 	s.last = now
+	s.got++
 	return s
+}
+
+// finalResponse books a final message's announcement.
+func (s *outSession) finalResponse(final bool, parts uint32) {
+	if final {
+		s.pending--
+		s.expect += int(parts)
+	}
 }
 
 func (c *Core) onTree(now time.Duration, from NodeID, m *pb.Tree) error {
@@ -65,26 +77,24 @@ func (c *Core) onTree(now time.Duration, from NodeID, m *pb.Tree) error {
 			}
 		}
 	}
-	if s == nil { // B: answer, always, with a final message
+	if s == nil { // B: answer, always
 		if level+1 == t.depth {
-			c.sendLeaves(from, m.Session, diff, true)
+			c.respond(from, c.buildLeaves(m.Session, diff, true))
 		} else {
-			c.sendTree(from, m.Session, level+1, diff, true)
+			c.respond(from, c.buildTree(m.Session, level+1, diff, true))
 		}
 		return nil
 	}
 	if len(diff) > 0 {
 		if level+1 == t.depth {
-			s.pending += c.sendLeaves(from, s.id, diff, false)
+			c.request(s, c.buildLeaves(s.id, diff, false))
 			s.markRT(rtLeaves)
 		} else {
-			s.pending += c.sendTree(from, s.id, level+1, diff, false)
+			c.request(s, c.buildTree(s.id, level+1, diff, false))
 			s.markRT(level + 1)
 		}
 	}
-	if m.Final {
-		s.pending--
-	}
+	s.finalResponse(m.Final, m.Parts)
 	c.maybeDone(s)
 	return nil
 }
@@ -93,46 +103,73 @@ func (c *Core) onTree(now time.Duration, from NodeID, m *pb.Tree) error {
 func (s *outSession) markRT(kind int) { s.rtKinds |= 1 << kind }
 
 func (c *Core) maybeDone(s *outSession) {
-	if s.pending <= 0 && c.out[s.peer] == s {
+	if s.pending <= 0 && s.got >= s.expect && c.out[s.peer] == s {
 		s.roundTrips = 1 + bits.OnesCount64(s.rtKinds)
 		c.complete(s)
 	}
 }
 
-// sendTree sends our children hashes of nodes (at level), split to fit;
-// it returns the number of messages. A response is never empty: with no
-// nodes it is one empty final message.
-func (c *Core) sendTree(to NodeID, session uint64, level int, nodes []uint64, response bool) int {
+// request sends A's requests of a walk; each will be answered.
+func (c *Core) request(s *outSession, envs []*pb.Envelope) {
+	s.pending += len(envs)
+	for _, e := range envs {
+		c.Send(s.peer, e)
+	}
+}
+
+// respond sends B's answer to one request: at least one message, the
+// last marked final with the number of messages.
+func (c *Core) respond(to NodeID, envs []*pb.Envelope) {
+	if len(envs) == 0 {
+		return
+	}
+	parts := uint32(len(envs))
+	switch b := envs[len(envs)-1].Body.(type) {
+	case *pb.Envelope_Tree:
+		b.Tree.Final, b.Tree.Parts = true, parts
+	case *pb.Envelope_Leaves:
+		b.Leaves.Final, b.Leaves.Parts = true, parts
+	case *pb.Envelope_Want:
+		b.Want.Final, b.Want.Parts = true, parts
+	case *pb.Envelope_Objects:
+		b.Objects.Final, b.Objects.Parts = true, parts
+	}
+	for _, e := range envs {
+		c.Send(to, e)
+	}
+}
+
+// buildTree makes messages with our children hashes of nodes (at level),
+// split to fit. A response is never empty: with no nodes it is one empty
+// message.
+func (c *Core) buildTree(session uint64, level int, nodes []uint64, response bool) []*pb.Envelope {
 	per := max(1, (c.cfg.MaxMessageBytes-64)/(8*c.tree.fanout+5))
-	sent := 0
-	for first := 0; first < len(nodes) || (sent == 0 && response); first += per {
+	var out []*pb.Envelope
+	for first := 0; first < len(nodes) || (len(out) == 0 && response); first += per {
 		part := nodes[first:min(first+per, len(nodes))]
 		hs := make([]byte, 0, 8*c.tree.fanout*len(part))
 		for _, n := range part {
 			hs = appendHashes(hs, c.tree.children(level, int(n)))
 		}
-		c.Send(to, &pb.Envelope{Body: &pb.Envelope_Tree{Tree: &pb.Tree{
-			Session: session, Level: uint32(level), Nodes: appendIndices(nil, part), Hashes: hs,
-			Final: response && first+per >= len(nodes), Response: response,
+		out = append(out, &pb.Envelope{Body: &pb.Envelope_Tree{Tree: &pb.Tree{
+			Session: session, Level: uint32(level), Nodes: appendIndices(nil, part), Hashes: hs, Response: response,
 		}}})
-		sent++
 	}
-	return sent
+	return out
 }
 
-// sendSegments sends a segment set (Leaves or Want), split to fit.
-func (c *Core) sendSegments(to NodeID, session uint64, set *segmentSet, want, response, final bool) int {
+// buildSegments makes Leaves or Want messages for a segment set, split to
+// fit; with nonEmpty, at least one message.
+func (c *Core) buildSegments(session uint64, set *segmentSet, want, response, nonEmpty bool) []*pb.Envelope {
 	limit := c.cfg.MaxMessageBytes - 64
-	sent := 0
-	send := func(part *segmentSet, last bool) {
+	var out []*pb.Envelope
+	add := func(part *segmentSet) {
 		b := part.encode()
-		f := final && last
 		if want {
-			c.Send(to, &pb.Envelope{Body: &pb.Envelope_Want{Want: &pb.Want{Session: session, Segments: b, Final: f, Response: response}}})
+			out = append(out, &pb.Envelope{Body: &pb.Envelope_Want{Want: &pb.Want{Session: session, Segments: b, Response: response}}})
 		} else {
-			c.Send(to, &pb.Envelope{Body: &pb.Envelope_Leaves{Leaves: &pb.Leaves{Session: session, Segments: b, Final: f, Response: response}}})
+			out = append(out, &pb.Envelope{Body: &pb.Envelope_Leaves{Leaves: &pb.Leaves{Session: session, Segments: b, Response: response}}})
 		}
-		sent++
 	}
 	part := &segmentSet{}
 	size := 8
@@ -142,21 +179,21 @@ func (c *Core) sendSegments(to NodeID, session uint64, set *segmentSet, want, re
 			continue // one segment over the limit: MerkleDepth is too small for the keyspace
 		}
 		if size+n > limit && len(part.segs) > 0 {
-			send(part, false)
+			add(part)
 			part, size = &segmentSet{}, 8
 		}
 		part.segs = append(part.segs, seg)
 		part.hs = append(part.hs, set.hs[i])
 		size += n
 	}
-	if len(part.segs) > 0 || (sent == 0 && final) {
-		send(part, true)
+	if len(part.segs) > 0 || (len(out) == 0 && nonEmpty) {
+		add(part)
 	}
-	return sent
+	return out
 }
 
-// sendLeaves sends our contributions of segments.
-func (c *Core) sendLeaves(to NodeID, session uint64, segs []uint64, response bool) int {
+// buildLeaves makes Leaves messages with our contributions of segments.
+func (c *Core) buildLeaves(session uint64, segs []uint64, response bool) []*pb.Envelope {
 	set := &segmentSet{segs: segs}
 	for _, seg := range segs {
 		ls := c.tree.segs[seg]
@@ -167,7 +204,7 @@ func (c *Core) sendLeaves(to NodeID, session uint64, segs []uint64, response boo
 		slices.Sort(hs)
 		set.hs = append(set.hs, hs)
 	}
-	return c.sendSegments(to, session, set, false, response, response)
+	return c.buildSegments(session, set, false, response, response)
 }
 
 // compareLeaves splits a peer's segment set against ours: our keys whose
@@ -203,10 +240,10 @@ func (c *Core) onLeaves(now time.Duration, from NodeID, m *pb.Leaves) error {
 	if err != nil {
 		return err
 	}
-	if !m.Response { // B: push ours, want theirs, last message final
+	if !m.Response { // B: push ours, want theirs, as one answer
 		ours, theirs := c.compareLeaves(set)
-		c.sendObjects(from, m.Session, ours, true, false)
-		c.sendSegments(from, m.Session, theirs, true, true, true)
+		envs := c.buildObjects(m.Session, ours, true)
+		c.respond(from, append(envs, c.buildSegments(m.Session, theirs, true, true, true)...))
 		return nil
 	}
 	s := c.outTree(now, from, m.Session)
@@ -215,15 +252,13 @@ func (c *Core) onLeaves(now time.Duration, from NodeID, m *pb.Leaves) error {
 	}
 	ours, theirs := c.compareLeaves(set)
 	if s.pushOK {
-		c.sendObjects(from, s.id, ours, false, false)
+		c.sendAll(from, c.buildObjects(s.id, ours, false))
 	}
 	if len(theirs.segs) > 0 {
-		s.pending += c.sendSegments(from, s.id, theirs, true, false, false)
+		c.request(s, c.buildSegments(s.id, theirs, true, false, false))
 		s.markRT(rtWant)
 	}
-	if m.Final {
-		s.pending--
-	}
+	s.finalResponse(m.Final, m.Parts)
 	c.maybeDone(s)
 	return nil
 }
@@ -241,30 +276,32 @@ func (c *Core) onWant(now time.Duration, from NodeID, m *pb.Want) error {
 			}
 		}
 	}
-	if !m.Response { // B: the objects, last message final
-		c.sendObjects(from, m.Session, keys, true, true)
+	if !m.Response { // B: the objects, as one answer
+		envs := c.buildObjects(m.Session, keys, true)
+		if len(envs) == 0 {
+			envs = []*pb.Envelope{{Body: &pb.Envelope_Objects{Objects: &pb.Objects{Session: m.Session, Response: true}}}}
+		}
+		c.respond(from, envs)
 		return nil
 	}
 	s := c.outTree(now, from, m.Session)
 	if s == nil {
 		return nil
 	}
-	c.sendObjects(from, s.id, keys, false, false)
-	if m.Final {
-		s.pending--
-	}
+	c.sendAll(from, c.buildObjects(s.id, keys, false))
+	s.finalResponse(m.Final, m.Parts)
 	c.maybeDone(s)
 	return nil
 }
 
-// sendObjects sends keys' states, split to fit. With final, the last
-// message is marked final and at least one message is sent.
-func (c *Core) sendObjects(to NodeID, session uint64, keys []string, response, final bool) {
+// buildObjects makes Objects messages with keys' states, split to fit.
+func (c *Core) buildObjects(session uint64, keys []string, response bool) []*pb.Envelope {
 	limit := c.cfg.MaxMessageBytes - 64
+	var out []*pb.Envelope
 	var objs []byte
-	flush := func(last bool) {
-		c.Send(to, &pb.Envelope{Body: &pb.Envelope_Objects{Objects: &pb.Objects{
-			Session: session, Objects: objs, Final: final && last, Response: response,
+	flush := func() {
+		out = append(out, &pb.Envelope{Body: &pb.Envelope_Objects{Objects: &pb.Objects{
+			Session: session, Objects: objs, Response: response,
 		}}})
 		objs = nil
 	}
@@ -273,13 +310,20 @@ func (c *Core) sendObjects(to NodeID, session uint64, keys []string, response, f
 		if !ok || len(st) > c.cfg.MaxStateBytes {
 			continue
 		}
-		if len(objs)+objectSize(k, st) > limit {
-			flush(false)
+		if len(objs) > 0 && len(objs)+objectSize(k, st) > limit {
+			flush()
 		}
 		objs = appendObject(objs, k, st)
 	}
-	if len(objs) > 0 || final {
-		flush(true) // with final and nothing left, an empty closing message
+	if len(objs) > 0 {
+		flush()
+	}
+	return out
+}
+
+func (c *Core) sendAll(to NodeID, envs []*pb.Envelope) {
+	for _, e := range envs {
+		c.Send(to, e)
 	}
 }
 
@@ -311,9 +355,7 @@ func (c *Core) onObjects(now time.Duration, from NodeID, m *pb.Objects) error {
 	s.pulled += len(objs)
 	s.changed = append(s.changed, changed...)
 	c.stats.ObjectsPulled += uint64(len(objs))
-	if m.Final {
-		s.pending--
-	}
+	s.finalResponse(m.Final, m.Parts)
 	c.maybeDone(s)
 	return nil
 }

@@ -570,6 +570,7 @@ type Tree struct {
 	Hashes        []byte                 `protobuf:"bytes,4,opt,name=hashes,proto3" json:"hashes,omitempty"`      // fanout hashes per node, 8 bytes each
 	Final         bool                   `protobuf:"varint,5,opt,name=final,proto3" json:"final,omitempty"`       // last response to one request
 	Response      bool                   `protobuf:"varint,6,opt,name=response,proto3" json:"response,omitempty"` // sent by the responder (else by the initiator)
+	Parts         uint32                 `protobuf:"varint,7,opt,name=parts,proto3" json:"parts,omitempty"`       // on a final message: how many messages the response had
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -646,6 +647,13 @@ func (x *Tree) GetResponse() bool {
 	return false
 }
 
+func (x *Tree) GetParts() uint32 {
+	if x != nil {
+		return x.Parts
+	}
+	return 0
+}
+
 // Leaves carries the sender's key contributions of some leaf segments.
 type Leaves struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -653,6 +661,7 @@ type Leaves struct {
 	Segments      []byte                 `protobuf:"bytes,2,opt,name=segments,proto3" json:"segments,omitempty"` // packed segment set
 	Final         bool                   `protobuf:"varint,3,opt,name=final,proto3" json:"final,omitempty"`
 	Response      bool                   `protobuf:"varint,6,opt,name=response,proto3" json:"response,omitempty"` // sent by the responder (else by the initiator)
+	Parts         uint32                 `protobuf:"varint,7,opt,name=parts,proto3" json:"parts,omitempty"`       // on a final message: how many messages the response had
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -715,6 +724,13 @@ func (x *Leaves) GetResponse() bool {
 	return false
 }
 
+func (x *Leaves) GetParts() uint32 {
+	if x != nil {
+		return x.Parts
+	}
+	return 0
+}
+
 // Want asks for the keys behind some contributions.
 type Want struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -722,6 +738,7 @@ type Want struct {
 	Segments      []byte                 `protobuf:"bytes,2,opt,name=segments,proto3" json:"segments,omitempty"` // packed segment set
 	Final         bool                   `protobuf:"varint,3,opt,name=final,proto3" json:"final,omitempty"`
 	Response      bool                   `protobuf:"varint,6,opt,name=response,proto3" json:"response,omitempty"` // sent by the responder (else by the initiator)
+	Parts         uint32                 `protobuf:"varint,7,opt,name=parts,proto3" json:"parts,omitempty"`       // on a final message: how many messages the response had
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -784,6 +801,13 @@ func (x *Want) GetResponse() bool {
 	return false
 }
 
+func (x *Want) GetParts() uint32 {
+	if x != nil {
+		return x.Parts
+	}
+	return 0
+}
+
 // Objects carries key states found by the Merkle walk.
 type Objects struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -791,6 +815,7 @@ type Objects struct {
 	Objects       []byte                 `protobuf:"bytes,2,opt,name=objects,proto3" json:"objects,omitempty"` // packed objects
 	Final         bool                   `protobuf:"varint,3,opt,name=final,proto3" json:"final,omitempty"`
 	Response      bool                   `protobuf:"varint,6,opt,name=response,proto3" json:"response,omitempty"` // sent by the responder (else by the initiator)
+	Parts         uint32                 `protobuf:"varint,7,opt,name=parts,proto3" json:"parts,omitempty"`       // on a final message: how many messages the response had
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -853,6 +878,13 @@ func (x *Objects) GetResponse() bool {
 	return false
 }
 
+func (x *Objects) GetParts() uint32 {
+	if x != nil {
+		return x.Parts
+	}
+	return 0
+}
+
 var File_antientropy_proto protoreflect.FileDescriptor
 
 const file_antientropy_proto_rawDesc = "" +
@@ -892,29 +924,33 @@ const file_antientropy_proto_rawDesc = "" +
 	"\x03Ack\x12\x18\n" +
 	"\asession\x18\x01 \x01(\x04R\asession\x12\x1d\n" +
 	"\n" +
-	"clock_hash\x18\x02 \x01(\fR\tclockHash\"\x96\x01\n" +
+	"clock_hash\x18\x02 \x01(\fR\tclockHash\"\xac\x01\n" +
 	"\x04Tree\x12\x18\n" +
 	"\asession\x18\x01 \x01(\x04R\asession\x12\x14\n" +
 	"\x05level\x18\x02 \x01(\rR\x05level\x12\x14\n" +
 	"\x05nodes\x18\x03 \x01(\fR\x05nodes\x12\x16\n" +
 	"\x06hashes\x18\x04 \x01(\fR\x06hashes\x12\x14\n" +
 	"\x05final\x18\x05 \x01(\bR\x05final\x12\x1a\n" +
-	"\bresponse\x18\x06 \x01(\bR\bresponse\"p\n" +
+	"\bresponse\x18\x06 \x01(\bR\bresponse\x12\x14\n" +
+	"\x05parts\x18\a \x01(\rR\x05parts\"\x86\x01\n" +
 	"\x06Leaves\x12\x18\n" +
 	"\asession\x18\x01 \x01(\x04R\asession\x12\x1a\n" +
 	"\bsegments\x18\x02 \x01(\fR\bsegments\x12\x14\n" +
 	"\x05final\x18\x03 \x01(\bR\x05final\x12\x1a\n" +
-	"\bresponse\x18\x06 \x01(\bR\bresponse\"n\n" +
+	"\bresponse\x18\x06 \x01(\bR\bresponse\x12\x14\n" +
+	"\x05parts\x18\a \x01(\rR\x05parts\"\x84\x01\n" +
 	"\x04Want\x12\x18\n" +
 	"\asession\x18\x01 \x01(\x04R\asession\x12\x1a\n" +
 	"\bsegments\x18\x02 \x01(\fR\bsegments\x12\x14\n" +
 	"\x05final\x18\x03 \x01(\bR\x05final\x12\x1a\n" +
-	"\bresponse\x18\x06 \x01(\bR\bresponse\"o\n" +
+	"\bresponse\x18\x06 \x01(\bR\bresponse\x12\x14\n" +
+	"\x05parts\x18\a \x01(\rR\x05parts\"\x85\x01\n" +
 	"\aObjects\x12\x18\n" +
 	"\asession\x18\x01 \x01(\x04R\asession\x12\x18\n" +
 	"\aobjects\x18\x02 \x01(\fR\aobjects\x12\x14\n" +
 	"\x05final\x18\x03 \x01(\bR\x05final\x12\x1a\n" +
-	"\bresponse\x18\x06 \x01(\bR\bresponse*R\n" +
+	"\bresponse\x18\x06 \x01(\bR\bresponse\x12\x14\n" +
+	"\x05parts\x18\a \x01(\rR\x05parts*R\n" +
 	"\x06Status\x12\x16\n" +
 	"\x12STATUS_UNSPECIFIED\x10\x00\x12\v\n" +
 	"\aIN_SYNC\x10\x01\x12\x0e\n" +
