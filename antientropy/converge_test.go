@@ -61,7 +61,6 @@ func TestRandomReplicasConverge(t *testing.T) {
 			}
 		}
 		if err := nw.converged(); err != nil {
-			dumpNet(rt, nw)
 			rt.Fatal(err)
 		}
 	})

@@ -14,15 +14,17 @@ import (
 // net is a tiny synchronous network for tests: FIFO per link, optional
 // loss, byte counts per direction. The simulator runs the big scenarios.
 type net struct {
-	t      testing.TB
-	now    time.Duration
-	nodes  []*node
-	queue  []msg
-	rng    *rand.Rand
-	loss   float64
-	bytes  map[[2]NodeID]int // encoded bytes sent, by (from, to)
-	msgs   map[[2]NodeID]int
-	events []membership.Event
+	t       testing.TB
+	now     time.Duration
+	nodes   []*node
+	queue   []msg
+	rng     *rand.Rand
+	loss    float64
+	bytes   map[[2]NodeID]int // encoded bytes sent, by (from, to)
+	msgs    map[[2]NodeID]int
+	events  []membership.Event
+	trace   []msg // every message sent, when tracing
+	tracing bool
 }
 
 type node struct {
@@ -81,6 +83,9 @@ func (nw *net) collect(n *node) {
 		k := [2]NodeID{n.id, s.To}
 		nw.bytes[k] += proto.Size(s.Msg)
 		nw.msgs[k]++
+		if nw.tracing {
+			nw.trace = append(nw.trace, msg{n.id, s.To, s.Msg})
+		}
 		if nw.loss > 0 && nw.rng.Float64() < nw.loss {
 			continue
 		}
