@@ -1,0 +1,238 @@
+package swim
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	"github.com/hearsay-mesh/hearsay/membership"
+	"github.com/hearsay-mesh/hearsay/swim/pb"
+	"google.golang.org/protobuf/proto"
+)
+
+// Protocol is the SWIM core's wire protocol.
+const Protocol membership.ProtocolID = "/hearsay/swim/1.0.0"
+
+// member is what a core knows about another node.
+type member struct {
+	node  membership.Node
+	inc   uint64
+	state membership.MemberState
+	meta  map[string]string // replaced, never mutated
+	since time.Duration     // when state last changed
+	susp  *suspicion        // while suspect
+}
+
+// Core is one node's SWIM failure detector. Build it with New.
+type Core struct {
+	membership.Outbox
+
+	cfg  Config
+	self membership.Node
+	rng  *rand.Rand
+
+	inc     uint64
+	meta    map[string]string
+	left    bool
+	started bool
+
+	members map[membership.NodeID]*member
+	ids     []membership.NodeID // sorted IDs of members (not self)
+	live    int                 // members alive or suspect, not self
+
+	probes    probeOrder
+	probe     *probeState
+	nextProbe time.Duration
+	seq       uint64
+	relays    []relay
+	suspects  []membership.NodeID // members with a running suspicion timer
+	lhm       int
+	rtt       rttHistory
+
+	bq           bqueue
+	nextGossip   time.Duration
+	nextPushPull time.Duration
+	nextReap     time.Duration
+	join         *joinState
+	syncAt       time.Duration // pending post-join push-pull (0 = none)
+
+	fuse  fuseState
+	stats Stats
+}
+
+var _ membership.Core = (*Core)(nil)
+
+// New builds a core for self. rng is the node's own seeded source.
+func New(self membership.Node, cfg Config, rng *rand.Rand) (*Core, error) {
+	if !self.ID.Valid() {
+		return nil, errors.New("swim: self has an empty ID")
+	}
+	if rng == nil {
+		return nil, errors.New("swim: nil rng")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	c := &Core{
+		cfg:     cfg,
+		self:    self.Clone(),
+		rng:     rng,
+		inc:     1,
+		members: map[membership.NodeID]*member{},
+		rtt:     newRTTHistory(cfg.PhiWindow),
+	}
+	c.fuse.init()
+	return c, nil
+}
+
+// Protocol is "/hearsay/swim/1.0.0".
+func (c *Core) Protocol() membership.ProtocolID { return Protocol }
+
+// NewMessage returns an empty envelope.
+func (c *Core) NewMessage() proto.Message { return &pb.Envelope{} }
+
+// TickInterval is Config.TickInterval.
+func (c *Core) TickInterval() time.Duration { return c.cfg.TickInterval }
+
+// PeerDown is ignored: liveness is SWIM's own verdict (see doc.go).
+func (c *Core) PeerDown(time.Duration, membership.NodeID) {}
+
+// Step feeds a received envelope.
+func (c *Core) Step(now time.Duration, from membership.NodeID, msg proto.Message) error {
+	env, ok := msg.(*pb.Envelope)
+	if !ok {
+		c.stats.Rejected++
+		return fmt.Errorf("swim: unexpected message type %T", msg)
+	}
+	if err := c.validate(from, env); err != nil {
+		c.stats.Rejected++
+		return err
+	}
+	c.stats.Received++
+	c.start(now)
+	for _, u := range env.Updates {
+		c.apply(now, u, from)
+	}
+	for _, t := range env.Triggers {
+		c.onTrigger(now, t)
+	}
+	switch b := env.Body.(type) {
+	case *pb.Envelope_Ping:
+		c.onPing(now, from, b.Ping)
+	case *pb.Envelope_PingReq:
+		c.onPingReq(now, from, b.PingReq)
+	case *pb.Envelope_Ack:
+		c.onAck(now, from, b.Ack)
+	case *pb.Envelope_Nack:
+		c.onNack(b.Nack)
+	case *pb.Envelope_PushPull:
+		c.onPushPull(now, from, b.PushPull)
+	case *pb.Envelope_Gossip:
+	case *pb.Envelope_Fuse:
+		c.onFuse(now, from, b.Fuse)
+	}
+	return nil
+}
+
+// start sets the timers on the first input.
+func (c *Core) start(now time.Duration) {
+	if c.started {
+		return
+	}
+	c.started = true
+	c.nextProbe = now + time.Duration(c.rng.Int64N(int64(c.cfg.ProbeInterval)))
+	c.nextGossip = now + c.cfg.GossipInterval
+	c.nextReap = now + c.cfg.ProbeInterval
+	if c.cfg.PushPullInterval > 0 {
+		c.nextPushPull = now + time.Duration(c.rng.Int64N(int64(c.pushPullInterval())))
+	}
+}
+
+// Tick runs every timer that is due.
+func (c *Core) Tick(now time.Duration) {
+	c.start(now)
+	if !c.left {
+		c.tickProbe(now)
+		c.tickRelays(now)
+		c.tickSuspicions(now)
+		c.tickPushPull(now)
+		c.tickJoin(now)
+	}
+	c.tickGossip(now)
+	c.tickFuse(now)
+	if now >= c.nextReap {
+		c.nextReap = now + c.cfg.ProbeInterval
+		c.reap(now)
+	}
+}
+
+// send queues an envelope with piggybacked updates within budget bytes.
+func (c *Core) send(to membership.NodeID, env *pb.Envelope, budget int) {
+	if budget > 0 {
+		ms, ts := c.bq.take(budget, c.retransmitLimit())
+		env.Updates, env.Triggers = append(env.Updates, ms...), ts
+		c.stats.Updates += uint64(len(ms))
+	}
+	c.stats.Sent++
+	c.Send(to, env)
+}
+
+// Self is this node.
+func (c *Core) Self() membership.Node { return c.self.Clone() }
+
+// Incarnation is this node's current incarnation number.
+func (c *Core) Incarnation() uint64 { return c.inc }
+
+// LocalHealth is Lifeguard's local health multiplier (0 is healthy).
+func (c *Core) LocalHealth() int { return c.lhm }
+
+// Stats returns the counters.
+func (c *Core) Stats() Stats { return c.stats }
+
+// MemberInfo is a snapshot of one member.
+type MemberInfo struct {
+	Node        membership.Node
+	State       membership.MemberState
+	Incarnation uint64
+	Meta        map[string]string
+}
+
+// Members lists every known member, this node included, sorted by ID.
+func (c *Core) Members() []MemberInfo {
+	out := make([]MemberInfo, 0, len(c.ids)+1)
+	for _, id := range c.ids {
+		out = append(out, c.info(c.members[id]))
+	}
+	out = append(out, c.selfInfo())
+	sort.Slice(out, func(i, j int) bool { return out[i].Node.ID < out[j].Node.ID })
+	return out
+}
+
+// Member returns one member's snapshot; ok is false if unknown.
+func (c *Core) Member(id membership.NodeID) (MemberInfo, bool) {
+	if id == c.self.ID {
+		return c.selfInfo(), true
+	}
+	m, ok := c.members[id]
+	if !ok {
+		return MemberInfo{}, false
+	}
+	return c.info(m), true
+}
+
+func (c *Core) info(m *member) MemberInfo {
+	return MemberInfo{Node: m.node.Clone(), State: m.state, Incarnation: m.inc, Meta: copyMeta(m.meta)}
+}
+
+func (c *Core) selfInfo() MemberInfo {
+	st := membership.StateAlive
+	if c.left {
+		st = membership.StateLeft
+	}
+	return MemberInfo{Node: c.self.Clone(), State: st, Incarnation: c.inc, Meta: copyMeta(c.meta)}
+}
+
+// NumAlive counts members alive or suspect, this node included.
+func (c *Core) NumAlive() int { return c.live + 1 }

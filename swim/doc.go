@@ -1,0 +1,36 @@
+// Package swim is hearsay's failure detector: SWIM (Das, Gupta, Motivala,
+// DSN 2002) with the Lifeguard refinements (Dadgar, Phillips, Currey,
+// 2017), an optional phi-accrual probe timeout (Hayashibara et al., 2004)
+// and FUSE groups (Dunagan et al., OSDI 2004) riding on it.
+//
+// A Core implements membership.Core for one node. It keeps the member
+// list with states (alive, suspect, dead, left) and incarnation numbers,
+// probes one member per protocol period in randomised round-robin order
+// (ping, then ping-req through k members, with nacks), suspects a member
+// whose probe failed, and declares it dead when the suspicion times out
+// unrefuted. Updates are piggybacked on pings, acks and ping-reqs, and
+// pushed by a small gossip round while any are pending; each is sent about
+// RetransmitMult*log10(n+1) times. Full state is exchanged by push-pull on
+// join and periodically.
+//
+// # What the driver does
+//
+//   - Call Tick every Config.TickInterval; every timer is checked there.
+//   - Feed each received *pb.Envelope to Step; an error means the message
+//     was malformed or misdirected and nothing changed.
+//   - Deliver Ready().Sends to their targets; loss is tolerated. The core
+//     never sends to itself. Sent messages are fresh and never mutated
+//     after Ready, and received ones are only read.
+//   - Route Ready().Events: membership.MemberEvent for every state change
+//     of another member (joined, suspect, alive, failed, left, updated),
+//     and this package's FuseCreated, FuseCreateFailed and FuseTriggered.
+//   - PeerDown is accepted and ignored: SWIM judges liveness only by its
+//     own probes, so a flaky transport cannot kill a member by itself.
+//
+// Commands are Join, Leave, SetMeta, CreateGroup and Signal; accessors are
+// Members, Member, LocalHealth, Stats, Incarnation and Groups.
+//
+// The core starts no goroutine, takes no lock, reads no clock and draws
+// only from the *rand.Rand it is given; no map iteration order reaches its
+// outputs.
+package swim

@@ -1,0 +1,124 @@
+package swim
+
+import (
+	"time"
+
+	"github.com/hearsay-mesh/hearsay/membership"
+	"github.com/hearsay-mesh/hearsay/swim/pb"
+)
+
+// tickGossip pushes pending updates to GossipFanout random live members
+// every GossipInterval, and only while there are some: in steady state
+// SWIM's own pings and acks are the only traffic.
+func (c *Core) tickGossip(now time.Duration) {
+	if now < c.nextGossip {
+		return
+	}
+	c.nextGossip = now + c.cfg.GossipInterval
+	if c.bq.len() == 0 {
+		return
+	}
+	for _, to := range c.pickMembers(c.cfg.GossipFanout, c.probeable) {
+		if c.bq.len() == 0 {
+			return
+		}
+		c.stats.Gossips++
+		c.send(to, &pb.Envelope{Body: &pb.Envelope_Gossip{Gossip: &pb.Gossip{}}}, c.cfg.GossipBytes)
+	}
+}
+
+// joinState tracks a Join until the contact answers.
+type joinState struct {
+	contact membership.NodeID
+	retryAt time.Duration
+	tries   int
+}
+
+const maxJoinTries = 5
+
+// Join contacts a known member and swaps full state with it; the contact
+// spreads our arrival. Retried every JoinRetry until answered.
+func (c *Core) Join(now time.Duration, contact membership.Node) error {
+	if !contact.ID.Valid() || contact.ID == c.self.ID {
+		return errInvalidContact
+	}
+	if c.left {
+		return errLeft
+	}
+	c.start(now)
+	c.join = &joinState{contact: contact.ID, retryAt: now + c.cfg.JoinRetry, tries: 1}
+	c.sendPushPull(contact.ID, true, false)
+	return nil
+}
+
+func (c *Core) tickJoin(now time.Duration) {
+	if j := c.join; j != nil && now >= j.retryAt {
+		if j.tries >= maxJoinTries {
+			c.join = nil
+		} else {
+			j.tries++
+			j.retryAt = now + c.cfg.JoinRetry
+			c.sendPushPull(j.contact, true, false)
+		}
+	}
+	if c.syncAt > 0 && now >= c.syncAt {
+		c.syncAt = 0
+		if to := c.pickMembers(1, c.probeable); len(to) > 0 {
+			c.sendPushPull(to[0], false, false)
+		}
+	}
+}
+
+func (c *Core) pushPullInterval() time.Duration {
+	n := c.NumAlive()
+	if n <= 32 {
+		return c.cfg.PushPullInterval
+	}
+	return time.Duration(int64(c.cfg.PushPullInterval) * int64(n) / 32)
+}
+
+func (c *Core) tickPushPull(now time.Duration) {
+	if c.cfg.PushPullInterval == 0 || now < c.nextPushPull {
+		return
+	}
+	c.nextPushPull = now + c.pushPullInterval()
+	if to := c.pickMembers(1, c.probeable); len(to) > 0 {
+		c.sendPushPull(to[0], false, false)
+	}
+}
+
+func (c *Core) sendPushPull(to membership.NodeID, join, reply bool) {
+	ms := make([]*pb.Member, 0, len(c.ids)+1)
+	ms = append(ms, c.selfRecord())
+	for _, id := range c.ids {
+		ms = append(ms, c.record(c.members[id]))
+	}
+	c.stats.PushPulls++
+	c.send(to, &pb.Envelope{Body: &pb.Envelope_PushPull{PushPull: &pb.PushPull{Members: ms, Join: join, Reply: reply}}}, 0)
+}
+
+func (c *Core) onPushPull(now time.Duration, from membership.NodeID, p *pb.PushPull) {
+	for _, u := range p.Members {
+		if u.State == pb.State_STATE_DEAD || u.State == pb.State_STATE_SUSPECT {
+			// A remote death may be stale: only suspect, with the
+			// sender as the suspector (as memberlist does).
+			if u.Id == string(c.self.ID) && u.State == pb.State_STATE_DEAD && u.Incarnation >= c.inc && !c.left {
+				c.refute(u.Incarnation)
+				continue
+			}
+			c.onSuspect(now, &pb.Member{Id: u.Id, Incarnation: u.Incarnation, State: pb.State_STATE_SUSPECT, From: string(from)})
+			continue
+		}
+		c.apply(now, u, from)
+	}
+	if !p.Reply {
+		c.sendPushPull(from, p.Join, true)
+		return
+	}
+	if j := c.join; j != nil && j.contact == from {
+		c.join = nil
+		if c.cfg.JoinSyncDelay > 0 {
+			c.syncAt = now + c.cfg.JoinSyncDelay
+		}
+	}
+}

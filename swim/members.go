@@ -1,0 +1,301 @@
+package swim
+
+import (
+	"sort"
+	"time"
+
+	"github.com/hearsay-mesh/hearsay/membership"
+	"github.com/hearsay-mesh/hearsay/swim/pb"
+)
+
+func isLive(s membership.MemberState) bool {
+	return s == membership.StateAlive || s == membership.StateSuspect
+}
+
+// setState changes a member's state and keeps the live count.
+func (c *Core) setState(now time.Duration, m *member, s membership.MemberState) {
+	if isLive(m.state) {
+		c.live--
+	}
+	if isLive(s) {
+		c.live++
+	}
+	m.state, m.since = s, now
+	if s != membership.StateSuspect {
+		m.susp = nil
+	}
+}
+
+func (c *Core) emit(ch membership.MemberChange, m *member) {
+	c.Emit(membership.MemberEvent{Change: ch, Node: m.node.Clone(), Incarnation: m.inc, Meta: copyMeta(m.meta)})
+}
+
+// apply merges one member update heard from a peer (piggybacked or in a
+// push-pull). from is the peer that carried it.
+func (c *Core) apply(now time.Duration, u *pb.Member, from membership.NodeID) {
+	switch u.State {
+	case pb.State_STATE_ALIVE:
+		c.onAlive(now, u)
+	case pb.State_STATE_SUSPECT:
+		c.onSuspect(now, u)
+	case pb.State_STATE_DEAD:
+		c.onDead(now, u, membership.StateDead)
+	case pb.State_STATE_LEFT:
+		c.onDead(now, u, membership.StateLeft)
+	}
+}
+
+func (c *Core) onAlive(now time.Duration, u *pb.Member) {
+	id := membership.NodeID(u.Id)
+	if id == c.self.ID {
+		if u.Incarnation > c.inc && !c.left {
+			// Someone holds a newer record of us (we restarted): outbid it.
+			c.inc = u.Incarnation + 1
+			c.broadcastSelf()
+		}
+		return
+	}
+	m := c.members[id]
+	if m == nil {
+		if len(c.members) >= c.cfg.MaxMembers {
+			return
+		}
+		m = &member{node: membership.Node{ID: id, Addrs: append([]string(nil), u.Addrs...)}, inc: u.Incarnation, meta: metaFromPB(u.Meta)}
+		c.members[id] = m
+		c.insertID(id)
+		c.setState(now, m, membership.StateAlive)
+		c.probes.insert(c.rng, id)
+		c.emit(membership.MemberJoined, m)
+		c.bq.addMember(u, c.cfg.MaxBroadcasts)
+		return
+	}
+	if u.Incarnation <= m.inc {
+		return
+	}
+	old := m.state
+	newMeta := metaFromPB(u.Meta)
+	changed := !sameMeta(m.meta, newMeta)
+	m.inc, m.meta = u.Incarnation, newMeta
+	if len(u.Addrs) > 0 {
+		m.node.Addrs = append([]string(nil), u.Addrs...)
+	}
+	c.setState(now, m, membership.StateAlive)
+	switch old {
+	case membership.StateDead, membership.StateLeft:
+		c.probes.insert(c.rng, id)
+		c.emit(membership.MemberJoined, m)
+	case membership.StateSuspect:
+		c.emit(membership.MemberAlive, m)
+	default:
+		if changed {
+			c.emit(membership.MemberUpdated, m)
+		}
+	}
+	c.bq.addMember(u, c.cfg.MaxBroadcasts)
+}
+
+func (c *Core) onSuspect(now time.Duration, u *pb.Member) {
+	id := membership.NodeID(u.Id)
+	from := membership.NodeID(u.From)
+	if id == c.self.ID {
+		if !c.left && u.Incarnation >= c.inc {
+			c.refute(u.Incarnation)
+			if from.Valid() && from != c.self.ID {
+				// Tell the suspector at once rather than wait for gossip.
+				c.send(from, &pb.Envelope{Body: &pb.Envelope_Gossip{Gossip: &pb.Gossip{}}}, c.cfg.PiggybackBytes)
+			}
+		}
+		return
+	}
+	m := c.members[id]
+	if m == nil || u.Incarnation < m.inc || !isLive(m.state) {
+		return
+	}
+	if m.state == membership.StateSuspect && u.Incarnation == m.inc {
+		if m.susp != nil && m.susp.confirm(from) {
+			c.bq.addMember(u, c.cfg.MaxBroadcasts)
+		}
+		return
+	}
+	c.suspect(now, m, u.Incarnation, from)
+	c.bq.addMember(u, c.cfg.MaxBroadcasts)
+	if from != c.self.ID && c.cfg.ConfirmProbes {
+		k := float64(2 * (c.cfg.SuspicionConfirmations + 1))
+		if p := k / float64(c.NumAlive()); p >= 1 || c.rng.Float64() < p {
+			c.probes.queueConfirm(id, false)
+		}
+	}
+}
+
+// suspect starts (or restarts at a higher incarnation) a suspicion.
+func (c *Core) suspect(now time.Duration, m *member, inc uint64, from membership.NodeID) {
+	m.inc = inc
+	wasSuspect := m.state == membership.StateSuspect
+	c.setState(now, m, membership.StateSuspect)
+	m.susp = c.newSuspicion(now, from)
+	m.susp.probed = from == c.self.ID
+	if !wasSuspect {
+		c.suspects = append(c.suspects, m.node.ID)
+		c.emit(membership.MemberSuspect, m)
+	}
+	if from == c.self.ID {
+		c.stats.Suspicions++
+	}
+}
+
+func (c *Core) onDead(now time.Duration, u *pb.Member, st membership.MemberState) {
+	id := membership.NodeID(u.Id)
+	if id == c.self.ID {
+		if !c.left && u.Incarnation >= c.inc {
+			c.refute(u.Incarnation)
+		}
+		return
+	}
+	m := c.members[id]
+	if m == nil || u.Incarnation < m.inc || !isLive(m.state) {
+		return
+	}
+	c.markDown(now, m, u.Incarnation, st)
+	c.bq.addMember(u, c.cfg.MaxBroadcasts)
+}
+
+// markDown records a death or departure and tells the layers above and
+// the FUSE groups.
+func (c *Core) markDown(now time.Duration, m *member, inc uint64, st membership.MemberState) {
+	m.inc = inc
+	c.setState(now, m, st)
+	if st == membership.StateLeft {
+		c.emit(membership.MemberLeft, m)
+	} else {
+		c.emit(membership.MemberFailed, m)
+	}
+	c.fuseMemberDown(now, m.node.ID, st)
+}
+
+// refute raises our incarnation above a suspicion or death claim.
+func (c *Core) refute(seen uint64) {
+	if seen >= c.inc {
+		c.inc = seen + 1
+	} else {
+		c.inc++
+	}
+	c.stats.Refutations++
+	if c.cfg.Lifeguard {
+		c.healthDelta(+1)
+	}
+	c.broadcastSelf()
+}
+
+// broadcastSelf queues our own alive (or left) record.
+func (c *Core) broadcastSelf() {
+	c.bq.addMember(c.selfRecord(), c.cfg.MaxBroadcasts)
+}
+
+func (c *Core) selfRecord() *pb.Member {
+	st := pb.State_STATE_ALIVE
+	if c.left {
+		st = pb.State_STATE_LEFT
+	}
+	return &pb.Member{Id: string(c.self.ID), Addrs: append([]string(nil), c.self.Addrs...), Incarnation: c.inc, State: st, Meta: metaToPB(c.meta)}
+}
+
+func (c *Core) record(m *member) *pb.Member {
+	r := &pb.Member{Id: string(m.node.ID), Addrs: append([]string(nil), m.node.Addrs...), Incarnation: m.inc, State: stateToPB(m.state), Meta: metaToPB(m.meta)}
+	if m.state == membership.StateSuspect || m.state == membership.StateDead {
+		r.From = string(c.self.ID)
+	}
+	return r
+}
+
+func (c *Core) insertID(id membership.NodeID) {
+	i := sort.Search(len(c.ids), func(i int) bool { return c.ids[i] >= id })
+	c.ids = append(c.ids, "")
+	copy(c.ids[i+1:], c.ids[i:])
+	c.ids[i] = id
+}
+
+// reap forgets members dead or left for longer than DeadRetention.
+func (c *Core) reap(now time.Duration) {
+	kept := c.ids[:0]
+	for _, id := range c.ids {
+		m := c.members[id]
+		if !isLive(m.state) && now-m.since > c.cfg.DeadRetention {
+			delete(c.members, id)
+			continue
+		}
+		kept = append(kept, id)
+	}
+	c.ids = kept
+}
+
+func stateToPB(s membership.MemberState) pb.State {
+	switch s {
+	case membership.StateAlive:
+		return pb.State_STATE_ALIVE
+	case membership.StateSuspect:
+		return pb.State_STATE_SUSPECT
+	case membership.StateDead:
+		return pb.State_STATE_DEAD
+	case membership.StateLeft:
+		return pb.State_STATE_LEFT
+	}
+	return pb.State_STATE_UNSPECIFIED
+}
+
+func metaFromPB(ms []*pb.Meta) map[string]string {
+	if len(ms) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(ms))
+	for _, kv := range ms {
+		out[kv.Key] = kv.Value
+	}
+	return out
+}
+
+func metaToPB(m map[string]string) []*pb.Meta {
+	if len(m) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]*pb.Meta, len(keys))
+	for i, k := range keys {
+		out[i] = &pb.Meta{Key: k, Value: m[k]}
+	}
+	return out
+}
+
+func copyMeta(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func sameMeta(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+func metaSize(m map[string]string) int {
+	n := 0
+	for k, v := range m {
+		n += len(k) + len(v)
+	}
+	return n
+}

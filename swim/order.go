@@ -1,0 +1,77 @@
+package swim
+
+import (
+	"math/rand/v2"
+
+	"github.com/hearsay-mesh/hearsay/membership"
+)
+
+// probeOrder is SWIM's randomised round-robin: a shuffled list of members
+// walked once per round and reshuffled when exhausted; new members are
+// inserted at random positions. Suspects queued by confirm are probed
+// first.
+type probeOrder struct {
+	list    []membership.NodeID
+	next    int
+	confirm []membership.NodeID
+}
+
+func (o *probeOrder) insert(r *rand.Rand, id membership.NodeID) {
+	i := r.IntN(len(o.list) + 1)
+	o.list = append(o.list, "")
+	copy(o.list[i+1:], o.list[i:])
+	o.list[i] = id
+	if i < o.next {
+		o.next++
+	}
+}
+
+// queueConfirm makes id the next target (first, if urgent).
+func (o *probeOrder) queueConfirm(id membership.NodeID, urgent bool) {
+	for i, x := range o.confirm {
+		if x == id {
+			if urgent {
+				copy(o.confirm[1:i+1], o.confirm[:i])
+				o.confirm[0] = id
+			}
+			return
+		}
+	}
+	if urgent {
+		o.confirm = append([]membership.NodeID{id}, o.confirm...)
+		return
+	}
+	o.confirm = append(o.confirm, id)
+}
+
+// pick returns the next member to probe, or "" if there is none. ok tells
+// whether a member may be probed.
+func (o *probeOrder) pick(r *rand.Rand, ids []membership.NodeID, ok func(membership.NodeID) bool, suspectOK func(membership.NodeID) bool) membership.NodeID {
+	for len(o.confirm) > 0 {
+		id := o.confirm[0]
+		o.confirm = o.confirm[1:]
+		if suspectOK(id) {
+			return id
+		}
+	}
+	for pass := 0; pass < 2; pass++ {
+		for o.next < len(o.list) {
+			id := o.list[o.next]
+			o.next++
+			if ok(id) {
+				return id
+			}
+		}
+		// New round: reshuffle the live members, in a deterministic
+		// starting order.
+		o.list = o.list[:0]
+		for _, id := range ids {
+			if ok(id) {
+				o.list = append(o.list, id)
+			}
+		}
+		r.Shuffle(len(o.list), func(i, j int) { o.list[i], o.list[j] = o.list[j], o.list[i] })
+		o.next = 0
+	}
+	return ""
+}

@@ -1,0 +1,21 @@
+package swim
+
+// Stats are a core's counters since it started.
+type Stats struct {
+	Sent          uint64 // messages handed to the driver
+	Received      uint64 // messages accepted by Step
+	Rejected      uint64 // messages Step refused as malformed
+	Pings         uint64 // direct pings sent (probes and relays)
+	PingReqs      uint64 // indirect probe requests sent
+	Acks          uint64 // acks sent
+	Nacks         uint64 // nacks sent
+	Gossips       uint64 // gossip messages sent
+	PushPulls     uint64 // push-pull messages sent (both directions)
+	FuseMsgs      uint64 // FUSE messages sent
+	Updates       uint64 // piggybacked member updates sent
+	Probes        uint64 // probes started
+	ProbeFailures uint64 // probes that got no ack at all
+	Suspicions    uint64 // members this node started suspecting
+	Refutations   uint64 // suspicions about this node it refuted
+	Deaths        uint64 // members this node declared dead
+}
