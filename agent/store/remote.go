@@ -1,0 +1,199 @@
+package store
+
+import (
+	"fmt"
+
+	"github.com/hearsay-mesh/hearsay/crdt"
+)
+
+// ApplyDelta merges a delta produced by a mutator of any replica (this one
+// included) and returns the visible changes it made, already numbered in
+// the feed and persisted. Merging is idempotent and commutative: a
+// duplicate or an old delta changes nothing and returns no change. A delta
+// that cannot be decoded or applied returns an error matching ErrMalformed
+// and changes nothing. physNow (nanoseconds) lets the hybrid logical clock
+// follow the register timestamps received.
+//
+// Text operations whose causal predecessors have not arrived yet wait in
+// memory (not persisted) until they do; anti-entropy repairs them after a
+// restart.
+func (s *Store) ApplyDelta(delta []byte, physNow int64) ([]Change, error) {
+	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	kds, err := decodeDelta(delta, s.self, s.reg, s.opts.MaxKeyBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return s.merge(kds, physNow, false)
+}
+
+// State returns key's full state, canonically encoded, for anti-entropy;
+// ok is false if the key has no state. Replicas holding the same state
+// return the same bytes.
+func (s *Store) State(key string) (state []byte, ok bool) {
+	e, ok := s.keys[key]
+	if !ok || e.digest == ([16]byte{}) {
+		return nil, false
+	}
+	return encodeRecord(e), true
+}
+
+// Digest returns a 16-byte hash of key's state (State's bytes); replicas
+// holding the same state return the same digest. The zero digest means
+// the key has no state.
+func (s *Store) Digest(key string) [16]byte {
+	if e, ok := s.keys[key]; ok {
+		return e.digest
+	}
+	return [16]byte{}
+}
+
+// MergeState joins a peer's full state of key (its State) into the local
+// one and returns the visible changes (Op OpMerge, or OpDel when the key
+// disappeared). Compare Digest before and after to learn whether the state
+// changed at all. A state that cannot be decoded returns an error matching
+// ErrMalformed and changes nothing.
+func (s *Store) MergeState(key string, state []byte) ([]Change, error) {
+	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	if err := checkKey(key, s.opts.MaxKeyBytes); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	o, err := decodeRecord(state, s.self, s.reg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: key %q: %w", ErrMalformed, key, err)
+	}
+	kd := keyDelta{key: key, m: o.m}
+	if o.doc != nil {
+		kd.text = o.doc.State()
+	}
+	return s.merge([]keyDelta{kd}, 0, true)
+}
+
+// merge joins deltas (or states) into the keyspace, persists what changed
+// and returns the visible changes. On error nothing has changed.
+func (s *Store) merge(kds []keyDelta, physNow int64, isState bool) ([]Change, error) {
+	before := make([]seen, len(kds))
+	touched := make([]string, 0, len(kds))
+	for i, kd := range kds {
+		e, ok := s.keys[kd.key]
+		if !ok {
+			e = newEntry(s.self)
+			s.keys[kd.key] = e
+		}
+		touched = append(touched, kd.key)
+		before[i].v, before[i].ok = e.value()
+		if !kd.text.IsEmpty() {
+			if err := s.ensureDoc(e); err != nil {
+				s.reload(touched...)
+				return nil, err
+			}
+			if err := e.doc.Apply(kd.text); err != nil {
+				s.reload(touched...)
+				return nil, fmt.Errorf("%w: key %q: %w", ErrMalformed, kd.key, err)
+			}
+		}
+		e.m.Join(kd.m)
+		if !isState {
+			s.observe(kd, physNow)
+		}
+	}
+	var recs []recWrite
+	var changes []Change
+	for i, kd := range kds {
+		e := s.keys[kd.key]
+		if e.empty() {
+			continue // a new key that stays empty (its entry is dropped below)
+		}
+		rec := encodeRecord(e)
+		if digestOf(rec) == e.digest {
+			continue
+		}
+		recs = append(recs, recWrite{kd.key, rec})
+		v, ok := e.value()
+		if ok == before[i].ok && (!ok || v.Equal(before[i].v)) {
+			continue // only metadata changed
+		}
+		ch := Change{Key: kd.key, Origin: OriginRemote, Type: before[i].v.Type}
+		if ok {
+			ch.Type, ch.Value = v.Type, &v
+		}
+		ch.Op = inferOp(kd, before[i], ok, v, isState)
+		changes = append(changes, ch)
+	}
+	if len(recs) == 0 {
+		s.dropEmpty(touched)
+		return nil, nil
+	}
+	f, err := s.commit(recs, changes)
+	if err != nil {
+		s.reload(touched...)
+		return nil, err
+	}
+	s.feed = f
+	for _, r := range recs {
+		e := s.keys[r.key]
+		e.digest = digestOf(r.data)
+		s.present.set(r.key, e.present())
+	}
+	s.dropEmpty(touched)
+	return changes, nil
+}
+
+// dropEmpty forgets entries created for keys that stayed empty.
+func (s *Store) dropEmpty(keys []string) {
+	for _, k := range keys {
+		if e := s.keys[k]; e.digest == ([16]byte{}) && e.empty() {
+			delete(s.keys, k)
+		}
+	}
+}
+
+// observe lets the clock follow a received register timestamp.
+func (s *Store) observe(kd keyDelta, physNow int64) {
+	f, ok := kd.m.Fields().Field(fieldName, crdt.TagLWW)
+	if !ok {
+		return
+	}
+	if _, ts, ok := f.(*crdt.LWWField).Value(); ok {
+		if _, err := s.hlc.Observe(ts, physNow); err != nil {
+			s.log.Warn("register timestamp far ahead of local time; merged but not followed",
+				"key", kd.key, "remote_wall_ns", ts.Wall, "local_ns", physNow)
+		}
+	}
+}
+
+// seen is a key's value before a merge.
+type seen struct {
+	v  Value
+	ok bool
+}
+
+// inferOp names the operation behind a remote change: OpDel when the key
+// disappeared, OpMerge for a state merge, else from the key's type and what
+// changed.
+func inferOp(kd keyDelta, before seen, ok bool, v Value, isState bool) Op {
+	switch {
+	case !ok:
+		return OpDel
+	case isState:
+		return OpMerge
+	}
+	switch v.Type {
+	case TypeCounter:
+		if before.ok && before.v.Type == TypeCounter && v.Int < before.v.Int {
+			return OpDec
+		}
+		return OpInc
+	case TypeSet:
+		if f, ok := kd.m.Fields().Field(fieldName, crdt.TagAWSet); ok && f.(*crdt.SetField).Len() > 0 {
+			return OpAdd
+		}
+		return OpRemove
+	case TypeText:
+		return OpText
+	}
+	return OpPut
+}

@@ -1,0 +1,206 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/hearsay-mesh/hearsay/crdt"
+	"github.com/ipfs/go-datastore"
+	"github.com/ipfs/go-datastore/query"
+)
+
+// Store is the agent's durable keyspace. It is not safe for concurrent use:
+// one goroutine (the agent's event loop) makes every call.
+type Store struct {
+	ds   datastore.Batching
+	self crdt.NodeID
+	opts Options
+	log  *slog.Logger
+	reg  *crdt.Registry
+	hlc  *crdt.HLC
+
+	keys    map[string]*entry // every key with a persisted record; lookups only
+	present index             // keys that exist, sorted
+	feed    feedState
+	broken  error // set when memory could not be brought back in line with the datastore
+}
+
+// Open restores the store kept in ds (empty if ds holds none) for replica
+// self. It reads every record: a record that cannot be decoded makes Open
+// fail with an error naming the key and matching ErrCorrupt. The Store does
+// not own ds; the caller closes it after the last call.
+func Open(ds datastore.Batching, self crdt.NodeID, opts Options) (*Store, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if self == "" {
+		return nil, fmt.Errorf("%w: empty node ID", ErrInvalid)
+	}
+	reg, err := crdt.NewRegistry().With(tagText, decodeTextFlag)
+	if err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{ds: ds, self: self, opts: opts, log: log, reg: reg, keys: map[string]*entry{}}
+	if err := s.checkVersion(); err != nil {
+		return nil, err
+	}
+	if err := s.loadFeed(); err != nil {
+		return nil, err
+	}
+	// The clock starts unbounded so that it can take in every stored
+	// timestamp, then gets its bound.
+	s.hlc = crdt.NewHLC(0)
+	if err := s.loadRecords(); err != nil {
+		return nil, err
+	}
+	s.hlc.MaxAhead = int64(opts.MaxClockAhead)
+	if err := s.trimFeed(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func bg() context.Context { return context.Background() }
+
+func (s *Store) checkVersion() error {
+	v, err := s.ds.Get(bg(), datastore.NewKey(keyVersion))
+	switch {
+	case errors.Is(err, datastore.ErrNotFound):
+		return s.putSynced(datastore.NewKey(keyVersion), []byte(formatVersion))
+	case err != nil:
+		return fmt.Errorf("store: read %s: %w", keyVersion, err)
+	case string(v) != formatVersion:
+		return fmt.Errorf("%w: %s is %q, this build reads %q", ErrCorrupt, keyVersion, v, formatVersion)
+	}
+	return nil
+}
+
+// loadRecords reads every key's record into memory.
+func (s *Store) loadRecords() error {
+	res, err := s.ds.Query(bg(), query.Query{Prefix: prefixRecord})
+	if err != nil {
+		return fmt.Errorf("store: query records: %w", err)
+	}
+	defer res.Close()
+	for r := range res.Next() {
+		if r.Error != nil {
+			return fmt.Errorf("store: read records: %w", r.Error)
+		}
+		key, err := keyOfRecord(r.Key)
+		if err != nil {
+			return err
+		}
+		e, err := s.decodeEntry(key, r.Value)
+		if err != nil {
+			return err
+		}
+		s.keys[key] = e
+		s.present.set(key, e.present())
+		if f, ok := e.m.Fields().Field(fieldName, crdt.TagLWW); ok {
+			if _, ts, ok := f.(*crdt.LWWField).Value(); ok {
+				_, _ = s.hlc.Observe(ts, 0)
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) decodeEntry(key string, b []byte) (*entry, error) {
+	e, err := decodeRecord(b, s.self, s.reg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: key %q: %v", ErrCorrupt, key, err)
+	}
+	e.digest = digestOf(b)
+	return e, nil
+}
+
+// putSynced writes one datastore entry durably.
+func (s *Store) putSynced(k datastore.Key, v []byte) error {
+	b, err := s.ds.Batch(bg())
+	if err != nil {
+		return fmt.Errorf("store: batch: %w", err)
+	}
+	if err := b.Put(bg(), k, v); err != nil {
+		return fmt.Errorf("store: put %s: %w", k, err)
+	}
+	return s.commitBatch(b)
+}
+
+func (s *Store) commitBatch(b datastore.Batch) error {
+	if err := b.Commit(bg()); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	if s.opts.SyncAfterCommit {
+		if err := s.ds.Sync(bg(), datastore.NewKey(prefixRoot)); err != nil {
+			return fmt.Errorf("store: sync: %w", err)
+		}
+	}
+	return nil
+}
+
+// recWrite is a record to persist.
+type recWrite struct {
+	key  string
+	data []byte
+}
+
+// commit persists records and appends changes to the feed, in one batch.
+// It fills in the changes' sequence numbers. Memory (entries, feed
+// counters) is updated by the caller only after it returns nil.
+func (s *Store) commit(recs []recWrite, changes []Change) (feedState, error) {
+	b, err := s.ds.Batch(bg())
+	if err != nil {
+		return feedState{}, fmt.Errorf("store: batch: %w", err)
+	}
+	for _, r := range recs {
+		if err := b.Put(bg(), recordKey(r.key), r.data); err != nil {
+			return feedState{}, fmt.Errorf("store: put key %q: %w", r.key, err)
+		}
+	}
+	next, err := s.appendChanges(b, changes)
+	if err != nil {
+		return feedState{}, err
+	}
+	if err := s.commitBatch(b); err != nil {
+		return feedState{}, err
+	}
+	return next, nil
+}
+
+// usable returns the error that stops a broken store.
+func (s *Store) usable() error {
+	if s.broken != nil {
+		return fmt.Errorf("%w: %v", ErrBroken, s.broken)
+	}
+	return nil
+}
+
+// reload replaces the in-memory state of keys with what the datastore
+// holds: it undoes changes whose write failed or was refused.
+func (s *Store) reload(keys ...string) {
+	for _, key := range keys {
+		b, err := s.ds.Get(bg(), recordKey(key))
+		switch {
+		case errors.Is(err, datastore.ErrNotFound):
+			delete(s.keys, key)
+			s.present.set(key, false)
+			continue
+		case err != nil:
+			s.broken = fmt.Errorf("reload key %q: %w", key, err)
+			return
+		}
+		e, err := s.decodeEntry(key, b)
+		if err != nil {
+			s.broken = err
+			return
+		}
+		s.keys[key] = e
+		s.present.set(key, e.present())
+	}
+}
