@@ -73,11 +73,12 @@ func DefaultConfig() Config {
 	}
 }
 
-// SimConfig is for large simulated clusters with small keyspaces: a
-// 4,096-segment tree (32 KiB per node) and a smaller log.
+// SimConfig is for large simulated clusters with small keyspaces (up to
+// about 10,000 keys): a 256-segment tree (2 KiB per node) and a smaller
+// log.
 func SimConfig() Config {
 	c := DefaultConfig()
-	c.MerkleDepth = 3
+	c.MerkleDepth = 2
 	c.MaxLogEntries = 1 << 16
 	return c
 }

@@ -30,6 +30,7 @@ type Core struct {
 
 	members []NodeID // live members, sorted, without self
 	peers   map[NodeID]*peerInfo
+	intern  map[[16]byte]*Clock // acked clocks by hash, shared among peers
 	out     map[NodeID]*outSession
 	in      map[inKey]*inSession
 	inOrder []inKey // oldest first
@@ -58,11 +59,12 @@ func New(cfg Config, self NodeID, store Store, rng *rand.Rand) (*Core, error) {
 	}
 	c := &Core{
 		cfg: cfg, self: self, store: store, rng: rng,
-		clock: NewClock(),
-		tree:  newTree(cfg.MerkleFanout, cfg.MerkleDepth),
-		peers: map[NodeID]*peerInfo{},
-		out:   map[NodeID]*outSession{},
-		in:    map[inKey]*inSession{},
+		clock:  NewClock(),
+		tree:   newTree(cfg.MerkleFanout, cfg.MerkleDepth),
+		peers:  map[NodeID]*peerInfo{},
+		intern: map[[16]byte]*Clock{},
+		out:    map[NodeID]*outSession{},
+		in:     map[inKey]*inSession{},
 	}
 	store.Range(func(k string, d [16]byte) bool {
 		c.tree.update(k, d)
@@ -200,6 +202,7 @@ func (c *Core) Tick(now time.Duration) {
 	if now >= c.nextPrune {
 		c.nextPrune = now + c.cfg.PruneInterval
 		c.prune()
+		c.reintern()
 	}
 }
 
@@ -242,13 +245,15 @@ func (c *Core) prune() {
 	if c.log.entries == 0 {
 		return
 	}
-	acked := make([]*Clock, 0, len(c.members))
+	var acked []*Clock
+	seen := map[*Clock]bool{}
 	for _, m := range c.members {
 		p := c.peers[m]
 		if p == nil || p.acked == nil {
 			return // a member we know nothing of: nothing is stable
 		}
-		if len(acked) == 0 || acked[len(acked)-1] != p.acked {
+		if !seen[p.acked] {
+			seen[p.acked] = true
 			acked = append(acked, p.acked)
 		}
 	}
@@ -261,6 +266,17 @@ func (c *Core) prune() {
 		return s
 	})
 	c.stats.Pruned += uint64(before - c.log.entries)
+}
+
+// reintern forgets shared clocks no peer refers to any more. The order
+// of the map walk does not matter: only membership is rebuilt.
+func (c *Core) reintern() {
+	clear(c.intern)
+	for _, p := range c.peers {
+		if p.acked != nil {
+			c.intern[p.acked.Hash()] = p.acked
+		}
+	}
 }
 
 // ack records that peer is known to hold clock k (immutable).
@@ -280,8 +296,13 @@ func (c *Core) ack(peer NodeID, k *Clock) {
 		k = k.Clone()
 		k.Join(p.acked)
 	}
-	if k.Equal(c.snapshot()) {
-		k = c.snapshot() // share one copy among the peers that are in sync
+	// Share one copy among the peers that hold the same clock: in a
+	// large cluster most of them do, and a clock per peer would cost
+	// members x origins.
+	if same, ok := c.intern[k.Hash()]; ok {
+		k = same
+	} else {
+		c.intern[k.Hash()] = k
 	}
 	p.acked = k
 }

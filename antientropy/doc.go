@@ -28,7 +28,7 @@
 //	B -> A  Reply{status, have, want}     IN_SYNC | NEED_CLOCK | DELTA | TREE
 //	B -> A  Dots{objects}...              DELTA: the objects for the dots A lacks
 //	A -> B  Dots{push, objects}...        the objects for the dots B lacks (want)
-//	A -> B  Ack{hash(clock)}              every pulled dot merged; B records A's clock
+//	A -> B  Ack{}                         every pulled dot merged; B records A's clock
 //
 // have and want are B's spans (base and bitmap) for the origins where B
 // has dots A lacks and where A has dots B lacks, sent against A's clock

@@ -8,9 +8,10 @@ import (
 )
 
 // MemStore is an in-memory Store for tests and the simulator. Each key
-// holds a last-writer-wins register ordered by its dot (counter, then
-// node): a state is uvarint counter, uvarint node length, node, value.
-// Its only causal metadata per key is that one dot. The agent's real store
+// holds a last-writer-wins register stamped with a per-key Lamport time
+// and the dot of the write that set it, ordered by (time, node): a state
+// is uvarint time, uvarint counter, uvarint node length, node, value. Its
+// causal metadata per key is that stamp. The agent's real store
 // (OR-map of crdt fields over the datastore) replaces it.
 type MemStore struct {
 	states map[string][]byte
@@ -19,32 +20,39 @@ type MemStore struct {
 // NewMemStore returns an empty store.
 func NewMemStore() *MemStore { return &MemStore{states: map[string][]byte{}} }
 
-// EncodeLWW encodes a register state written by dot.
-func EncodeLWW(d Dot, value []byte) []byte {
-	b := binary.AppendUvarint(nil, d.Counter)
+// EncodeLWW encodes a register state written by dot at Lamport time ts.
+func EncodeLWW(ts uint64, d Dot, value []byte) []byte {
+	b := binary.AppendUvarint(nil, ts)
+	b = binary.AppendUvarint(b, d.Counter)
 	b = binary.AppendUvarint(b, uint64(len(d.Node)))
 	b = append(b, d.Node...)
 	return append(b, value...)
 }
 
 // DecodeLWW decodes a register state.
-func DecodeLWW(b []byte) (Dot, []byte, error) {
+func DecodeLWW(b []byte) (uint64, Dot, []byte, error) {
 	r := &reader{b: b}
+	ts := r.uvarint()
 	c := r.uvarint()
 	n := r.bytes(maxNodeIDBytes)
-	if r.err == nil && (c == 0 || len(n) == 0) {
-		r.fail("register without a dot")
+	if r.err == nil && (c == 0 || len(n) == 0 || ts == 0) {
+		r.fail("register without a stamp")
 	}
 	if r.err != nil {
-		return Dot{}, nil, r.err
+		return 0, Dot{}, nil, r.err
 	}
-	return Dot{NodeID(n), c}, r.b, nil
+	return ts, Dot{NodeID(n), c}, r.b, nil
 }
 
 // Put writes value at key as dot d (the caller's fresh dot) and returns
 // the delta to broadcast (here, the whole new state).
 func (m *MemStore) Put(key string, value []byte, d Dot) []byte {
-	st := EncodeLWW(d, value)
+	var ts uint64 = 1
+	if cur, ok := m.states[key]; ok {
+		t, _, _, _ := DecodeLWW(cur)
+		ts = t + 1
+	}
+	st := EncodeLWW(ts, d, value)
 	if _, err := m.Merge(key, st); err != nil {
 		panic(err) // EncodeLWW output always decodes
 	}
@@ -59,13 +67,13 @@ func (m *MemStore) Get(key string) ([]byte, bool) {
 
 // Merge implements Store: the state with the larger dot wins.
 func (m *MemStore) Merge(key string, state []byte) (bool, error) {
-	d, _, err := DecodeLWW(state)
+	ts, d, _, err := DecodeLWW(state)
 	if err != nil {
 		return false, fmt.Errorf("memstore: key %q: %w", key, err)
 	}
 	if cur, ok := m.states[key]; ok {
-		cd, _, _ := DecodeLWW(cur)
-		if d.Counter < cd.Counter || (d.Counter == cd.Counter && d.Node <= cd.Node) {
+		cts, cd, _, _ := DecodeLWW(cur)
+		if ts < cts || (ts == cts && (d.Node < cd.Node || (d.Node == cd.Node && d.Counter <= cd.Counter))) {
 			return false, nil
 		}
 	}
@@ -112,12 +120,12 @@ func (m *MemStore) Keys() []string {
 func (m *MemStore) Len() int { return len(m.states) }
 
 // DotBytes is the causal metadata the store keeps for key: the encoded
-// size of its register's dot (0 if absent).
+// size of its register's stamp, Lamport time and dot (0 if absent).
 func (m *MemStore) DotBytes(key string) int {
 	s, ok := m.states[key]
 	if !ok {
 		return 0
 	}
-	d, _, _ := DecodeLWW(s)
-	return uvarintLen(d.Counter) + uvarintLen(uint64(len(d.Node))) + len(d.Node)
+	ts, d, _, _ := DecodeLWW(s)
+	return uvarintLen(ts) + uvarintLen(d.Counter) + uvarintLen(uint64(len(d.Node))) + len(d.Node)
 }

@@ -127,7 +127,10 @@ func (c *Core) onSync(now time.Duration, from NodeID, m *pb.Sync) error {
 			}
 		}
 	}
-	r := &pb.Reply{Session: m.Session, Have: appendSpanList(nil, have, theirs), Want: appendSpanList(nil, want, theirs)}
+	r := &pb.Reply{Session: m.Session, Have: appendSpanList(nil, have, theirs)}
+	if len(want) > 0 {
+		r.Want = appendSpanList(nil, want, theirs)
+	}
 	haveClock := have.toClock()
 	// Can the log name the key of every missing dot?
 	var keys []string
@@ -494,7 +497,7 @@ func (c *Core) complete(s *outSession) {
 	after := s.sent.Clone()
 	after.Join(s.have)
 	h := c.clock.Hash()
-	c.Send(s.peer, &pb.Envelope{Body: &pb.Envelope_Ack{Ack: &pb.Ack{Session: s.id, ClockHash: h[:]}}})
+	c.Send(s.peer, &pb.Envelope{Body: &pb.Envelope_Ack{Ack: &pb.Ack{Session: s.id}}})
 	if p := c.peers[s.peer]; p != nil && after.Hash() == h {
 		p.confirmed = h
 	}
@@ -513,9 +516,6 @@ func (c *Core) finish(s *outSession, path string) {
 
 // onAck is B's side: the initiator merged everything we sent.
 func (c *Core) onAck(now time.Duration, from NodeID, m *pb.Ack) error {
-	if len(m.ClockHash) != 16 {
-		return fmt.Errorf("antientropy: ack clock hash of %d bytes", len(m.ClockHash))
-	}
 	k := inKey{from, m.Session}
 	in := c.in[k]
 	if in == nil {

@@ -507,11 +507,11 @@ func (x *Dots) GetRepeats() []byte {
 	return nil
 }
 
-// Ack ends a session once every pulled dot arrived.
+// Ack ends a session once every pulled dot arrived: the responder then
+// knows the initiator holds its clock joined with have.
 type Ack struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Session       uint64                 `protobuf:"varint,1,opt,name=session,proto3" json:"session,omitempty"`
-	ClockHash     []byte                 `protobuf:"bytes,2,opt,name=clock_hash,json=clockHash,proto3" json:"clock_hash,omitempty"` // the initiator's clock hash now
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -551,13 +551,6 @@ func (x *Ack) GetSession() uint64 {
 		return x.Session
 	}
 	return 0
-}
-
-func (x *Ack) GetClockHash() []byte {
-	if x != nil {
-		return x.ClockHash
-	}
-	return nil
 }
 
 // Tree carries the sender's hashes of the children of some nodes at a
@@ -920,11 +913,9 @@ const file_antientropy_proto_rawDesc = "" +
 	"\x05first\x18\x03 \x01(\x04R\x05first\x12\x14\n" +
 	"\x05count\x18\x04 \x01(\x04R\x05count\x12\x18\n" +
 	"\aobjects\x18\x05 \x01(\fR\aobjects\x12\x18\n" +
-	"\arepeats\x18\x06 \x01(\fR\arepeats\">\n" +
+	"\arepeats\x18\x06 \x01(\fR\arepeats\"\x1f\n" +
 	"\x03Ack\x12\x18\n" +
-	"\asession\x18\x01 \x01(\x04R\asession\x12\x1d\n" +
-	"\n" +
-	"clock_hash\x18\x02 \x01(\fR\tclockHash\"\xac\x01\n" +
+	"\asession\x18\x01 \x01(\x04R\asession\"\xac\x01\n" +
 	"\x04Tree\x12\x18\n" +
 	"\asession\x18\x01 \x01(\x04R\asession\x12\x14\n" +
 	"\x05level\x18\x02 \x01(\rR\x05level\x12\x14\n" +
