@@ -1,6 +1,20 @@
 package swim
 
-import "github.com/hearsay-mesh/hearsay/membership"
+import (
+	"time"
+
+	"github.com/hearsay-mesh/hearsay/membership"
+)
+
+// ProbeFailed reports a probe that got no ack, direct or indirect, before
+// the suspicion it causes: Started is when its ping was sent. It is a
+// trace for experiments (SWIM's "first detection" time); other layers can
+// ignore it.
+type ProbeFailed struct {
+	membership.EventMarker
+	Node    membership.NodeID
+	Started time.Duration
+}
 
 // GroupID names a FUSE group: "<creator>/<counter>".
 type GroupID string

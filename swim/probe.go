@@ -114,6 +114,7 @@ func (c *Core) sendIndirect(now time.Duration, p *probeState) {
 
 func (c *Core) probeFailed(now time.Duration, p *probeState) {
 	c.stats.ProbeFailures++
+	c.Emit(ProbeFailed{Node: p.target, Started: p.start})
 	if c.cfg.Lifeguard {
 		// Missing nacks mean our own links are failing, not the target.
 		if p.expectedNacks > 0 {

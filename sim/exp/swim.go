@@ -1,0 +1,160 @@
+package exp
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"time"
+
+	"github.com/hearsay-mesh/hearsay/sim"
+	"github.com/hearsay-mesh/hearsay/swim"
+)
+
+// SwimConfig sets up `hearsay sim swim`.
+type SwimConfig struct {
+	Seed uint64
+	// Sizes are the cluster sizes N measured for detection, bytes and
+	// metadata dissemination.
+	Sizes []int
+	// Crashes is how many members are crashed, one at a time, per size.
+	Crashes int
+	// Loss is the message loss probability.
+	Loss float64
+	// Slow members have SlowDelay added to every message on their links.
+	Slow      int
+	SlowDelay time.Duration
+	// Detector is swim.DetectorSWIM or swim.DetectorPhi.
+	Detector string
+	// Pauses are SIGSTOP-like pause lengths tried PauseTrials times each.
+	Pauses      []time.Duration
+	PauseTrials int
+	// MetaTrials is how many SetMeta disseminations are timed per size.
+	MetaTrials int
+	// FuseN, Groups, GroupSize: the FUSE measurements (a cluster of
+	// FuseN with Groups groups of GroupSize members).
+	FuseN, Groups, GroupSize int
+	// FuseTrials is how many groups are signalled (and crashed into).
+	FuseTrials int
+	// JoinSizes are the cluster sizes for the join-through-one-seed test.
+	JoinSizes []int
+	// Swim is the core's configuration; zero means DefaultLANConfig.
+	Swim swim.Config
+}
+
+// DefaultSwimConfig is what `hearsay sim swim` runs without flags.
+func DefaultSwimConfig() SwimConfig {
+	return SwimConfig{
+		Seed: 1, Sizes: []int{50, 200}, Crashes: 30, SlowDelay: 300 * time.Millisecond,
+		Detector: swim.DetectorSWIM,
+		Pauses:   []time.Duration{1500 * time.Millisecond, 2 * time.Second, 3 * time.Second, 4 * time.Second}, PauseTrials: 20,
+		MetaTrials: 40, FuseN: 200, Groups: 1000, GroupSize: 16, FuseTrials: 40, JoinSizes: []int{50, 200},
+	}
+}
+
+func (c SwimConfig) core() swim.Config {
+	sc := c.Swim
+	if sc.ProbeInterval == 0 {
+		sc = swim.DefaultLANConfig()
+	}
+	if c.Detector != "" {
+		sc.Detector = c.Detector
+	}
+	return sc
+}
+
+func (c SwimConfig) net(seed uint64, n int) sim.Config {
+	net := sim.DefaultConfig(seed)
+	net.Loss = c.Loss
+	net.CountBytes = true
+	if c.Slow > 0 {
+		slow := make([]bool, n)
+		for i := 0; i < c.Slow && i+1 < n; i++ {
+			slow[n-1-i] = true // the last indexes; node 0 is the seed
+		}
+		net.Latency = slowLatency{Base: net.Latency, Slow: slow, Extra: c.SlowDelay}
+	}
+	return net
+}
+
+// Swim runs the SWIM experiments and returns their tables.
+func Swim(cfg SwimConfig, progress Progress) ([]*Table, error) {
+	sc := cfg.core()
+	if err := sc.Validate(); err != nil {
+		return nil, err
+	}
+	steps := len(cfg.Sizes) + len(cfg.Pauses) + 2 + len(cfg.JoinSizes)
+	done := 0
+	step := func(what string) { done++; progress.report(done, steps, what) }
+
+	det := &Table{Title: "swim: failure detection, bandwidth, dissemination",
+		Columns: []string{"N", "loss", "slow", "crashes", "first-detect(periods)", "first-suspect(s)", "dead p50(s)", "dead p99(s)", "all-know p99(s)", "false-deaths", "B/member/s", "meta p50(s)", "meta p99(s)"}}
+	for _, n := range cfg.Sizes {
+		r, err := swimDetection(cfg, sc, n)
+		if err != nil {
+			return nil, err
+		}
+		det.Add(n, cfg.Loss, cfg.Slow, len(r.first), mean(r.periods), mean(r.suspect), quantile(r.first, 0.5), quantile(r.first, 0.99),
+			quantile(r.all, 0.99), r.falseDeaths, r.bytesPerMember, quantile(r.meta, 0.5), quantile(r.meta, 0.99))
+		step(fmt.Sprintf("detection N=%d", n))
+	}
+	det.Notes = append(det.Notes,
+		"first-detect: protocol periods from a crash to the period in which some member's probe of it first fails, floor((probe start - crash)/T)+1 (the paper's e/(e-1)=1.58)",
+		"dead: time from crash to the first member declaring it dead; all-know: until every live member has",
+		"B/member/s: encoded SWIM bytes sent per member per second in steady state (no crash, no update)",
+		"meta: SetMeta at one member until every live member has the new record")
+
+	pause := &Table{Title: "swim: SIGSTOP-like pauses (N=50)", Columns: []string{"pause(s)", "trials", "suspected", "declared-dead"}}
+	for _, p := range cfg.Pauses {
+		susp, dead, err := swimPauses(cfg, sc, 50, p)
+		if err != nil {
+			return nil, err
+		}
+		pause.Add(p.Seconds(), cfg.PauseTrials, susp, dead)
+		step(fmt.Sprintf("pause %v", p))
+	}
+	pause.Notes = append(pause.Notes, "declared-dead: trials in which any member declared the paused one dead")
+
+	fuse, err := swimFuse(cfg, sc)
+	if err != nil {
+		return nil, err
+	}
+	step("fuse")
+	step("fuse bytes")
+
+	join := &Table{Title: "swim: join through one seed", Columns: []string{"N", "all-see-all(s)"}}
+	for _, n := range cfg.JoinSizes {
+		d, err := swimJoin(cfg, sc, n)
+		if err != nil {
+			return nil, err
+		}
+		join.Add(n, d.Seconds())
+		step(fmt.Sprintf("join N=%d", n))
+	}
+	join.Notes = append(join.Notes, "every member calls Join(seed) at a random time in the first 100 ms; time from the first Join until every member sees every other alive")
+	return []*Table{det, pause, fuse, join}, nil
+}
+
+func mean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+// quantile is the nearest-rank quantile.
+func quantile(xs []float64, q float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	i := int(math.Ceil(q*float64(len(s)))) - 1
+	if i < 0 {
+		i = 0
+	}
+	return s[i]
+}
