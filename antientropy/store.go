@@ -13,7 +13,7 @@ type Store interface {
 	// from a peer into key's state, durably, and reports whether the
 	// local state changed. It must be idempotent and commutative. An
 	// error means the bytes were not a valid state; the core then drops
-	// the session.
+	// the session. state aliases a received message: copy it to keep it.
 	Merge(key string, state []byte) (changed bool, err error)
 	// Digest is a hash of key's state such that two replicas holding the
 	// same state give the same digest; the zero digest means the key is
