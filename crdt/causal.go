@@ -207,3 +207,32 @@ func contextOf(ds ...Dot) *CausalContext {
 	}
 	return c
 }
+
+// dotCount returns the number of dots in c, or some value above limit if
+// there are more than limit.
+func (c *CausalContext) dotCount(limit int) int {
+	n := uint64(len(c.cloud))
+	for _, v := range c.vv {
+		n += v
+		if n > uint64(limit) {
+			return limit + 1
+		}
+	}
+	if n > uint64(limit) {
+		return limit + 1
+	}
+	return int(n)
+}
+
+// eachDot calls fn for every dot in c, in no particular order (callers
+// must not let the order reach their output).
+func (c *CausalContext) eachDot(fn func(Dot)) {
+	for n, v := range c.vv {
+		for k := uint64(1); k <= v; k++ {
+			fn(Dot{n, k})
+		}
+	}
+	for d := range c.cloud {
+		fn(d)
+	}
+}

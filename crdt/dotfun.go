@@ -89,3 +89,25 @@ func (s dotFun[V]) sorted() bool {
 	}
 	return true
 }
+
+// reindex updates where, an index from dot to the key holding it, after the
+// entry under k changed from old to ns (both sorted).
+func reindex[K comparable, V any](where map[Dot]K, k K, old, ns dotFun[V]) {
+	if len(old) == len(ns) && (len(old) == 0 || &old[0] == &ns[0]) {
+		return
+	}
+	i, j := 0, 0
+	for i < len(old) || j < len(ns) {
+		switch {
+		case j == len(ns) || (i < len(old) && compareDots(old[i].Dot, ns[j].Dot) < 0):
+			delete(where, old[i].Dot)
+			i++
+		case i == len(old) || compareDots(old[i].Dot, ns[j].Dot) > 0:
+			where[ns[j].Dot] = k
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+}

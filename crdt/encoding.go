@@ -103,8 +103,8 @@ type Reader struct {
 	b       []byte
 	nodes   []NodeID
 	nextNew int // dictionary entries must be first used in order
-	err   error
-	depth int
+	err     error
+	depth   int
 }
 
 // Err returns the first error met, or nil.

@@ -23,11 +23,42 @@ func compareKeys(a, b FieldKey) int {
 // the paper): every field is an Embedded dot store sharing one causal
 // context. A field exists while it holds dots; removing it drops the dots
 // the remover has observed.
+//
+// An in-memory index from each dot to its field lets a small delta join in
+// time proportional to the delta, not to the number of fields.
 type MapField struct {
 	fields map[FieldKey]Embedded
+	where  map[Dot]FieldKey // every dot held by a field -> that field
 }
 
-func newMapField() *MapField { return &MapField{fields: map[FieldKey]Embedded{}} }
+func newMapField() *MapField {
+	return &MapField{fields: map[FieldKey]Embedded{}, where: map[Dot]FieldKey{}}
+}
+
+// reindexAll rebuilds the dot index from the fields.
+func (f *MapField) reindexAll() {
+	f.where = make(map[Dot]FieldKey, len(f.where))
+	for k, v := range f.fields {
+		v.Dots(func(d Dot) { f.where[d] = k })
+	}
+}
+
+// joinField joins field k of f with ov (nil: absent from the other side).
+func (f *MapField) joinField(k FieldKey, ctx *CausalContext, ov Embedded, otherCtx *CausalContext) {
+	var nv Embedded
+	if v, ok := f.fields[k]; ok {
+		nv = v.Join(ctx, ov, otherCtx)
+	} else if ov != nil {
+		nv = ov.Clone().Join(otherCtx, nil, ctx)
+	} else {
+		return
+	}
+	if nv.Empty() {
+		delete(f.fields, k)
+	} else {
+		f.fields[k] = nv
+	}
+}
 
 // Tag implements Embedded.
 func (f *MapField) Tag() Tag { return TagMap }
@@ -51,35 +82,51 @@ func (f *MapField) Field(name string, tag Tag) (Embedded, bool) {
 // Len returns the number of present fields.
 func (f *MapField) Len() int { return len(f.fields) }
 
-// Join implements Embedded.
+// Join implements Embedded. Fields of f absent from other can only lose
+// dots that otherCtx covers: when otherCtx is small (a delta) they are found
+// through the dot index, otherwise by a scan.
 func (f *MapField) Join(ctx *CausalContext, other Embedded, otherCtx *CausalContext) Embedded {
 	o, ok := other.(*MapField)
 	if !ok || o == nil {
 		o = newMapField()
 	}
-	for k, v := range f.fields {
-		if _, ok := o.fields[k]; ok {
-			continue
+	if limit := len(f.where) / 4; otherCtx.dotCount(limit) <= limit {
+		// Targeted: touch only fields holding a covered dot, and fields of o.
+		touched := map[FieldKey]bool{}
+		otherCtx.eachDot(func(d Dot) {
+			k, ok := f.where[d]
+			if !ok {
+				return
+			}
+			if _, inOther := o.where[d]; !inOther {
+				delete(f.where, d) // covered by otherCtx and not re-sent: gone for good
+			}
+			if _, inOther := o.fields[k]; !inOther {
+				touched[k] = true
+			}
+		})
+		for k := range touched {
+			f.joinField(k, ctx, nil, otherCtx)
 		}
-		if nv := v.Join(ctx, nil, otherCtx); nv.Empty() {
-			delete(f.fields, k)
-		} else {
-			f.fields[k] = nv
+		for k, ov := range o.fields {
+			f.joinField(k, ctx, ov, otherCtx)
+			ov.Dots(func(d Dot) {
+				if !ctx.Contains(d) {
+					f.where[d] = k // new to f, so it survives
+				}
+			})
+		}
+		return f
+	}
+	for k := range f.fields {
+		if _, ok := o.fields[k]; !ok {
+			f.joinField(k, ctx, nil, otherCtx)
 		}
 	}
 	for k, ov := range o.fields {
-		var nv Embedded
-		if v, ok := f.fields[k]; ok {
-			nv = v.Join(ctx, ov, otherCtx)
-		} else {
-			nv = ov.Clone().Join(otherCtx, nil, ctx)
-		}
-		if nv.Empty() {
-			delete(f.fields, k)
-		} else {
-			f.fields[k] = nv
-		}
+		f.joinField(k, ctx, ov, otherCtx)
 	}
+	f.reindexAll()
 	return f
 }
 
@@ -97,9 +144,12 @@ func (f *MapField) Empty() bool { return len(f.fields) == 0 }
 func (f *MapField) Clone() Embedded { return f.clone() }
 
 func (f *MapField) clone() *MapField {
-	c := &MapField{fields: make(map[FieldKey]Embedded, len(f.fields))}
+	c := &MapField{fields: make(map[FieldKey]Embedded, len(f.fields)), where: make(map[Dot]FieldKey, len(f.where))}
 	for k, v := range f.fields {
 		c.fields[k] = v.Clone()
+	}
+	for d, k := range f.where {
+		c.where[d] = k
 	}
 	return c
 }
@@ -137,6 +187,12 @@ func readMapField(r *Reader, ctx *CausalContext, reg *Registry) *MapField {
 		if r.err != nil {
 			return f
 		}
+		v.Dots(func(d Dot) {
+			if _, dup := f.where[d]; dup {
+				r.Fail("dot held by two fields")
+			}
+			f.where[d] = k
+		})
 		f.fields[k] = v
 	}
 	return f
@@ -224,6 +280,7 @@ func (m *ORMap) Update(name string, tag Tag, mut Mutator) *ORMap {
 			panic(fmt.Sprintf("crdt: mutator for %q returned a %q store", tag, ds.Tag()))
 		}
 		d.f.fields[k] = ds
+		ds.Dots(func(x Dot) { d.f.where[x] = k })
 	}
 	m.Join(d)
 	return d

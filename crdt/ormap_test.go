@@ -145,7 +145,8 @@ func TestORMap(t *testing.T) {
 				}
 			}
 		},
-		join: (*ORMap).Join, clone: (*ORMap).Clone, encode: (*ORMap).Encode,
+		join:  func(a, b *ORMap) { a.Join(b); checkMapIndex(a.f) },
+		clone: (*ORMap).Clone, encode: (*ORMap).Encode,
 		decode:     func(b []byte, n NodeID) (*ORMap, error) { return DecodeORMap(b, n, NewRegistry()) },
 		value:      func(a *ORMap) string { return renderMap(a.f) },
 		newModel:   func() any { return newMapModel() },

@@ -20,14 +20,29 @@ type dotSet = dotFun[struct{}]
 // SetField is an observed-remove set store: element -> dots of the adds
 // that put it there (DotMap<E, DotSet> in the paper), plus element -> dots
 // of removes under RemoveWins.
+//
+// An in-memory index from each dot to its element lets a small delta join
+// in time proportional to the delta, not to the set.
 type SetField struct {
 	policy SetPolicy
 	adds   map[string]dotSet
 	rms    map[string]dotSet
+	where  map[Dot]string // every dot in adds or rms -> its element
 }
 
 func newSetField(p SetPolicy) *SetField {
-	return &SetField{policy: p, adds: map[string]dotSet{}, rms: map[string]dotSet{}}
+	return &SetField{policy: p, adds: map[string]dotSet{}, rms: map[string]dotSet{}, where: map[Dot]string{}}
+}
+
+// put stores ns under e in m (deleting e if ns is empty) and keeps the
+// index in step with the previous entry old.
+func (f *SetField) put(m map[string]dotSet, e string, old, ns dotSet) {
+	if len(ns) == 0 {
+		delete(m, e)
+	} else {
+		m[e] = ns
+	}
+	reindex(f.where, e, old, ns)
 }
 
 // Tag implements Embedded.
@@ -77,34 +92,50 @@ func (f *SetField) Len() int {
 	return n
 }
 
-func joinDotMap(m map[string]dotSet, c *CausalContext, o map[string]dotSet, oc *CausalContext) {
-	for k, s := range m {
-		if _, ok := o[k]; ok {
-			continue
-		}
-		if ns := s.filter(oc); len(ns) == 0 {
-			delete(m, k)
-		} else if len(ns) != len(s) {
-			m[k] = ns
-		}
-	}
-	for k, os := range o {
-		if ns := joinFun(m[k], c, os, oc); len(ns) == 0 {
-			delete(m, k)
-		} else {
-			m[k] = ns
-		}
-	}
-}
-
-// Join implements Embedded.
+// Join implements Embedded. A dot of f survives if other holds it too or
+// otherCtx has not seen it; a dot of other survives if f holds it or ctx
+// has not seen it. Elements of f absent from other can only lose dots that
+// otherCtx covers: when otherCtx is small (a delta) they are found through
+// the dot index, otherwise by a scan.
 func (f *SetField) Join(ctx *CausalContext, other Embedded, otherCtx *CausalContext) Embedded {
 	o, ok := other.(*SetField)
 	if !ok || o == nil {
 		o = newSetField(f.policy)
 	}
-	joinDotMap(f.adds, ctx, o.adds, otherCtx)
-	joinDotMap(f.rms, ctx, o.rms, otherCtx)
+	pairs := [2][2]map[string]dotSet{{f.adds, o.adds}, {f.rms, o.rms}}
+	if limit := len(f.where) / 4; otherCtx.dotCount(limit) <= limit {
+		otherCtx.eachDot(func(d Dot) {
+			e, ok := f.where[d]
+			if !ok {
+				return
+			}
+			for _, p := range pairs {
+				if _, inOther := p[1][e]; inOther {
+					continue
+				}
+				if s, ok := p[0][e]; ok {
+					f.put(p[0], e, s, s.filter(otherCtx))
+				}
+			}
+		})
+	} else {
+		for _, p := range pairs {
+			for e, s := range p[0] {
+				if _, inOther := p[1][e]; inOther {
+					continue
+				}
+				if ns := s.filter(otherCtx); len(ns) != len(s) {
+					f.put(p[0], e, s, ns)
+				}
+			}
+		}
+	}
+	for _, p := range pairs {
+		for e, os := range p[1] {
+			s := p[0][e]
+			f.put(p[0], e, s, joinFun(s, ctx, os, otherCtx))
+		}
+	}
 	return f
 }
 
@@ -126,12 +157,16 @@ func (f *SetField) Empty() bool { return len(f.adds) == 0 && len(f.rms) == 0 }
 func (f *SetField) Clone() Embedded { return f.clone() }
 
 func (f *SetField) clone() *SetField {
-	c := &SetField{policy: f.policy, adds: make(map[string]dotSet, len(f.adds)), rms: make(map[string]dotSet, len(f.rms))}
+	c := &SetField{policy: f.policy, adds: make(map[string]dotSet, len(f.adds)), rms: make(map[string]dotSet, len(f.rms)),
+		where: make(map[Dot]string, len(f.where))}
 	for k, v := range f.adds {
 		c.adds[k] = v
 	}
 	for k, v := range f.rms {
 		c.rms[k] = v
+	}
+	for d, e := range f.where {
+		c.where[d] = e
 	}
 	return c
 }
@@ -174,7 +209,13 @@ func readSetField(r *Reader, ctx *CausalContext, p SetPolicy) *SetField {
 				return f
 			}
 			prev = k
-			m[k] = s
+			for _, x := range s {
+				if _, dup := f.where[x.Dot]; dup {
+					r.Fail("dot held twice in set")
+					return f
+				}
+			}
+			f.put(m, k, nil, s)
 		}
 	}
 	return f
@@ -192,7 +233,7 @@ func (f *SetField) add(node NodeID, ctx *CausalContext, e string) (*SetField, *C
 	dctx := contextOf(d)
 	f.dotsOf(e, dctx)
 	delta := newSetField(f.policy)
-	delta.adds[e] = dotSet{{Dot: d}}
+	delta.put(delta.adds, e, nil, dotSet{{Dot: d}})
 	return delta, dctx
 }
 
@@ -203,7 +244,7 @@ func (f *SetField) remove(node NodeID, ctx *CausalContext, e string) (*SetField,
 	if f.policy == RemoveWins {
 		d := ctx.Next(node)
 		dctx.Add(d)
-		delta.rms[e] = dotSet{{Dot: d}}
+		delta.put(delta.rms, e, nil, dotSet{{Dot: d}})
 	}
 	f.dotsOf(e, dctx)
 	return delta, dctx

@@ -152,7 +152,8 @@ func orsetSpec(p SetPolicy) spec[*ORSet] {
 			}
 			return r.Remove(e), func(m any) { m.(setModel)[e] = false }
 		},
-		join: (*ORSet).Join, clone: (*ORSet).Clone, encode: (*ORSet).Encode,
+		join:  func(a, b *ORSet) { a.Join(b); checkSetIndex(a.f) },
+		clone: (*ORSet).Clone, encode: (*ORSet).Encode,
 		decode:     DecodeORSet,
 		value:      func(a *ORSet) string { return fmt.Sprint(a.Elements()) },
 		newModel:   func() any { return setModel{} },
