@@ -93,10 +93,11 @@ func (c *Core) tickSuspicions(now time.Duration) {
 			continue
 		}
 		if now >= m.susp.deadline {
-			if !m.susp.probed && !m.susp.checked {
-				// We only heard of this suspicion. Before declaring a
-				// death, probe the suspect ourselves (with the buddy
-				// flag): a refutation we missed comes back on the ack.
+			if !m.susp.checked && (!m.susp.probed || m.susp.n == 0) {
+				// We only heard of this suspicion, or nobody confirmed
+				// ours. Before declaring a death, probe the suspect
+				// ourselves (with the buddy flag): a refutation we
+				// missed comes back on the ack.
 				m.susp.checked = true
 				c.probes.queueConfirm(id, true)
 				next := c.nextProbe
