@@ -30,11 +30,13 @@ type Agent struct {
 	self  membership.Node
 	start time.Time
 
-	hv      *hyparview.HyParView
-	pt      *plumtree.Core // nil with GossipSub
-	gs      *gossip        // nil with plumtree
-	cores   []membership.Core
-	byProto map[protocol.ID]membership.Core
+	hv *hyparview.HyParView
+	pt *plumtree.Core // nil with GossipSub
+	gs *gossip        // nil with plumtree
+	// stopGossip ends GossipSub's goroutines.
+	stopGossip context.CancelFunc
+	cores      []membership.Core
+	byProto    map[protocol.ID]membership.Core
 
 	cmds chan func(now time.Duration)
 	done chan struct{}
@@ -92,6 +94,17 @@ func New(cfg Config) (*Agent, error) {
 		a.pt.SetSeq(uint64(time.Now().UnixMicro()))
 		a.addCore(a.pt)
 	}
+	if cfg.Broadcast == BroadcastGossipSub {
+		// Start before any connection exists: a peer that connects before
+		// our GossipSub handler is registered is marked as not speaking it.
+		ctx, cancel := context.WithCancel(context.Background())
+		a.stopGossip = cancel
+		if err := a.startGossipSub(ctx); err != nil {
+			cancel()
+			a.closeNet()
+			return nil, err
+		}
+	}
 	return a, nil
 }
 
@@ -137,11 +150,6 @@ func (a *Agent) now() time.Duration { return time.Since(a.start) }
 func (a *Agent) Run(ctx context.Context) error {
 	defer close(a.done)
 	defer a.closeNet()
-	if a.cfg.Broadcast == BroadcastGossipSub {
-		if err := a.startGossipSub(ctx); err != nil {
-			return err
-		}
-	}
 	for _, j := range a.cfg.Join {
 		info, err := parseJoin(j)
 		if err != nil {
@@ -302,6 +310,9 @@ func (a *Agent) leave() {
 }
 
 func (a *Agent) closeNet() {
+	if a.stopGossip != nil {
+		a.stopGossip()
+	}
 	a.tr.Close()
 	a.host.Close()
 }

@@ -1,0 +1,167 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testAgents starts n in-process agents on 127.0.0.1 with the given
+// broadcast protocol; agents after the first join through it.
+func testAgents(t *testing.T, n int, broadcast string, onDeliver func(i int, d Delivery)) []*Agent {
+	t.Helper()
+	dir := t.TempDir()
+	agents := make([]*Agent, n)
+	var wg sync.WaitGroup
+	t.Cleanup(wg.Wait) // runs after every cancel below (cleanups run last-in first-out)
+	for i := range agents {
+		cfg := DefaultConfig()
+		cfg.DataDir = filepath.Join(dir, fmt.Sprint(i))
+		cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
+		cfg.RPCListen = ""
+		cfg.Broadcast = broadcast
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		idx := i
+		cfg.OnDeliver = func(d Delivery) { onDeliver(idx, d) }
+		if i > 0 && broadcast == BroadcastPlumtree {
+			cfg.Join = agents[0].Addrs()[:1]
+		}
+		a, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		agents[i] = a
+		ctx, cancel := context.WithCancel(context.Background())
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.Run(ctx); err != nil {
+				t.Errorf("agent %d: %v", idx, err)
+			}
+		}()
+		t.Cleanup(cancel)
+	}
+	if broadcast == BroadcastGossipSub {
+		for i, a := range agents {
+			for _, b := range agents[i+1:] {
+				if err := a.Host().Connect(context.Background(), b.Host().Peerstore().PeerInfo(b.ID())); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	return agents
+}
+
+// waitUntil polls cond every 20 ms until it holds or the deadline passes.
+func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(limit)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("timed out after %v waiting for %s", limit, what)
+		}
+	}
+}
+
+func TestBroadcastReachesEveryAgentOnce(t *testing.T) {
+	for _, proto := range []string{BroadcastPlumtree, BroadcastGossipSub} {
+		t.Run(proto, func(t *testing.T) {
+			const n, msgs = 6, 10
+			var mu sync.Mutex
+			got := map[string]int{} // "node/payload" -> deliveries
+			agents := testAgents(t, n, proto, func(i int, d Delivery) {
+				mu.Lock()
+				got[fmt.Sprintf("%d/%s", i, d.Payload)]++
+				mu.Unlock()
+			})
+			ctx := context.Background()
+			waitUntil(t, 10*time.Second, "every agent to have a broadcast neighbour", func() bool {
+				for _, a := range agents {
+					if proto == BroadcastGossipSub {
+						if len(a.GossipSubPeers()) == 0 {
+							return false
+						}
+						continue
+					}
+					p, err := a.Peers(ctx)
+					if err != nil || len(p.Active) == 0 {
+						return false
+					}
+				}
+				return true
+			})
+			for k := 0; k < msgs; k++ {
+				if err := agents[k%n].Publish(ctx, []byte(fmt.Sprintf("m%d", k))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitUntil(t, 15*time.Second, "every message at every agent", func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(got) == n*msgs
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			for key, c := range got {
+				if c != 1 {
+					t.Errorf("%s delivered %d times, want once", key, c)
+				}
+			}
+		})
+	}
+}
+
+func TestIdentityPersistsAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.DataDir = dir
+	cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
+	cfg.RPCListen = ""
+	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := a.ID()
+	a.closeNet()
+	b, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.closeNet()
+	if b.ID() != id {
+		t.Fatalf("peer ID changed across restart: %s then %s", id, b.ID())
+	}
+}
+
+func TestConfigValidateNamesField(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Broadcast = "carrier-pigeon"
+	if err := cfg.Validate(); err == nil || !contains(err.Error(), "Broadcast") {
+		t.Fatalf("bad Broadcast: got %v, want an error naming Broadcast", err)
+	}
+	cfg = DefaultConfig()
+	cfg.Join = []string{"/ip4/127.0.0.1/tcp/1"}
+	if err := cfg.Validate(); err == nil || !contains(err.Error(), "Join") {
+		t.Fatalf("join without /p2p/: got %v, want an error naming Join", err)
+	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
