@@ -200,6 +200,15 @@ func (c *Core) onAck(now time.Duration, from membership.NodeID, a *pb.Ack) {
 		if from == p.target && !p.indirect {
 			c.rtt.add(now - p.start)
 		}
+		if m := c.members[p.target]; m != nil && m.state == membership.StateSuspect && m.susp != nil {
+			// The suspect answered us but its refutation has not reached
+			// us (yet): it is alive, so do not let our timer kill it
+			// while it answers.
+			if d := now + m.susp.min; d > m.susp.deadline {
+				m.susp.deadline = d
+			}
+			m.susp.checked = false
+		}
 		return
 	}
 	for i, r := range c.relays {
