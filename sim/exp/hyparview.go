@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/hearsay-mesh/hearsay/hyparview"
@@ -112,13 +113,14 @@ type hvRun struct {
 	next  uint8 // next broadcast id
 	peak  uint64
 	wall  time.Duration
+	cpu   time.Duration // process CPU time during the build (meaningful when one build runs at a time)
 }
 
 // buildHyParView makes n nodes join one after another, each through a
 // random node that joined before it, JoinGap apart, then runs cycles
 // shuffle cycles.
 func buildHyParView(seed uint64, n, cycles int, cfg hyparview.Config, gap time.Duration, progress func(done, total int)) (*hvRun, error) {
-	start := time.Now()
+	start, cpu0 := time.Now(), processCPU()
 	r := &hvRun{cfg: cfg, flood: newFloodShared(cfg.ShuffleInterval)}
 	var ferr error
 	s, err := sim.New(sim.DefaultConfig(seed), n, func(id membership.NodeID, _ int, rng *rand.Rand) sim.Process {
@@ -164,6 +166,7 @@ func buildHyParView(seed uint64, n, cycles int, cfg hyparview.Config, gap time.D
 		}
 	}
 	r.wall = time.Since(start)
+	r.cpu = processCPU() - cpu0
 	return r, nil
 }
 
@@ -314,8 +317,8 @@ func overlayTable(cfg HyParViewConfig, r *hvRun) *Table {
 	t.Notes = append(t.Notes,
 		fmt.Sprintf("joins one after another %v apart, each through a random already-joined node; shuffle cycle %v, tick %v, 5-25 ms latency",
 			cfg.JoinGap, cfg.Core.ShuffleInterval, cfg.Core.TickInterval),
-		fmt.Sprintf("wall time to build and run %d cycles: %.1f s (%d events); peak heap in use %.0f MiB; trace hash %016x (seed %d)",
-			cfg.Cycles, r.wall.Seconds(), r.s.Events(), float64(r.peak)/(1<<20), r.s.TraceHash(), cfg.Seed))
+		fmt.Sprintf("wall time to build and run %d cycles: %.1f s, process CPU time %.1f s (%d events); peak heap in use %.0f MiB; trace hash %016x (seed %d)",
+			cfg.Cycles, r.wall.Seconds(), r.cpu.Seconds(), r.s.Events(), float64(r.peak)/(1<<20), r.s.TraceHash(), cfg.Seed))
 	return t
 }
 
@@ -330,28 +333,50 @@ func failureTable(cfg HyParViewConfig, progress Progress, done *int, total int) 
 			"components after 3 cycles"},
 	}
 	iv := cfg.Core.ShuffleInterval
-	for _, f := range cfg.Fail {
-		what := fmt.Sprintf("failures %.0f%%", 100*f)
-		r, err := buildHyParView(cfg.Seed, cfg.Nodes, cfg.Cycles, cfg.Core, cfg.JoinGap, func(d, tt int) {
-			progress.report(*done*1000+d*1000/tt, total*1000, what)
-		})
-		if err != nil {
-			return nil, err
+	// Each fraction is an independent simulation from the same seed, so
+	// they run in parallel (one goroutine owns each) and the rows do not
+	// depend on the schedule.
+	rows := make([][]any, len(cfg.Fail))
+	errs := make([]error, len(cfg.Fail))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for fi, f := range cfg.Fail {
+		wg.Add(1)
+		go func(fi int, f float64) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			r, err := buildHyParView(cfg.Seed, cfg.Nodes, cfg.Cycles, cfg.Core, cfg.JoinGap, nil)
+			if err != nil {
+				errs[fi] = err
+				return
+			}
+			r.crash(f, cfg.CrashReset)
+			live := r.live()
+			row := []any{pct(f), live}
+			for round := 0; round <= 3; round++ {
+				a := r.broadcast(false)
+				b := r.broadcast(true)
+				r.s.RunFor(iv)
+				row = append(row,
+					pct(float64(r.flood.delivered[a])/float64(live)),
+					pct(float64(r.flood.delivered[b])/float64(live)))
+			}
+			row = append(row, activeGraph(r.s, cfg.Core.ActiveSize).components())
+			rows[fi] = row
+			mu.Lock()
+			*done++
+			progress.report(*done*1000, total*1000, fmt.Sprintf("failures %.0f%%", 100*f))
+			mu.Unlock()
+		}(fi, f)
+	}
+	wg.Wait()
+	for fi := range rows {
+		if errs[fi] != nil {
+			return nil, errs[fi]
 		}
-		r.crash(f, cfg.CrashReset)
-		live := r.live()
-		row := []any{pct(f), live}
-		for round := 0; round <= 3; round++ {
-			a := r.broadcast(false)
-			b := r.broadcast(true)
-			r.s.RunFor(iv)
-			row = append(row,
-				pct(float64(r.flood.delivered[a])/float64(live)),
-				pct(float64(r.flood.delivered[b])/float64(live)))
-		}
-		row = append(row, activeGraph(r.s, cfg.Core.ActiveSize).components())
-		t.Add(row...)
-		*done++
+		t.Add(rows[fi]...)
 	}
 	t.Notes = append(t.Notes,
 		fmt.Sprintf("crash model: CrashReset=%v (true: the dead processes' connections reset, neighbours get PeerDown after 50 ms; false: silent, noticed on the next send)", cfg.CrashReset),

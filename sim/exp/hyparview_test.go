@@ -67,3 +67,35 @@ func TestHyParViewFull(t *testing.T) {
 	runtime.ReadMemStats(&ms)
 	fmt.Printf("\nruntime: Sys %.0f MiB, HeapSys %.0f MiB, GC cycles %d\n", float64(ms.Sys)/(1<<20), float64(ms.HeapSys)/(1<<20), ms.NumGC)
 }
+
+// BenchmarkHyParViewOverlay10k measures the simulator on the paper's
+// overlay: 10,000 nodes join, then 50 shuffle cycles.
+func BenchmarkHyParViewOverlay10k(b *testing.B) {
+	cfg := DefaultHyParViewConfig()
+	cfg.Fail, cfg.PartitionNodes = nil, 0
+	for i := 0; i < b.N; i++ {
+		if _, err := HyParView(cfg, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestHyParViewSameSeedSameTrace: the experiment's runs replay exactly.
+func TestHyParViewSameSeedSameTrace(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	cfg := DefaultHyParViewConfig()
+	run := func() uint64 {
+		r, err := buildHyParView(seed, 300, 5, cfg.Core, cfg.JoinGap, nil)
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		r.crash(0.5, true)
+		r.broadcast(true)
+		r.s.RunFor(2 * cfg.Core.ShuffleInterval)
+		return r.s.TraceHash()
+	}
+	if a, b := run(), run(); a != b {
+		t.Fatalf("seed %d: trace hashes differ: %x %x", seed, a, b)
+	}
+}
