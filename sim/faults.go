@@ -9,8 +9,58 @@ func (s *Sim) Crash(i int) {
 		return
 	}
 	nd.alive = false
+	nd.paused = false
+	nd.held = nil
 	nd.epoch++
 	nd.proc, nd.cores = nil, nil
+}
+
+// Pause freezes node i as SIGSTOP freezes a process: its cores get no
+// ticks and no messages, and send nothing, but its links stay up, so
+// messages to it wait (in order) and no sender sees PeerDown. Resume
+// delivers what waited.
+func (s *Sim) Pause(i int) {
+	nd := &s.nodes[i]
+	if nd.alive {
+		nd.paused = true
+	}
+}
+
+// Resume wakes a paused node: every core ticks at once (as a process's
+// overdue timers fire when it wakes), then the messages that waited are
+// delivered in arrival order.
+func (s *Sim) Resume(i int) {
+	nd := &s.nodes[i]
+	if !nd.alive || !nd.paused {
+		return
+	}
+	nd.paused = false
+	nd.epoch++
+	s.startTicks(i, false)
+	held := nd.held
+	nd.held = nil
+	for _, e := range held {
+		e.at = s.now
+		if e.kind == evLinkDown {
+			e.epoch = nd.epoch
+		}
+		s.push(e)
+	}
+}
+
+// Paused reports whether node i is paused.
+func (s *Sim) Paused(i int) bool { return s.nodes[i].paused }
+
+// SetLoss changes the random loss probability from now on (a test can
+// let a cluster form on a clean network, then turn loss on).
+func (s *Sim) SetLoss(p float64) error {
+	c := s.cfg
+	c.Loss = p
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	s.cfg.Loss = p
+	return nil
 }
 
 // Restart brings a crashed node back as a fresh process from the factory,

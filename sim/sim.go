@@ -40,6 +40,8 @@ type node struct {
 	cores    []membership.Core
 	protos   []int16 // global protocol index of each core
 	alive    bool
+	paused   bool
+	held     []event // deliveries and link-downs that arrived while paused
 	epoch    uint32
 	restarts uint32
 }
@@ -105,13 +107,23 @@ func (s *Sim) start(i int) {
 	}
 	nd.alive = true
 	nd.epoch++
+	s.startTicks(i, true)
+}
+
+// startTicks schedules the first tick of each of node i's cores, at a
+// random phase within one interval or, without phase, at once.
+func (s *Sim) startTicks(i int, phase bool) {
+	nd := &s.nodes[i]
 	for c, core := range nd.cores {
 		iv := core.TickInterval()
 		if iv <= 0 {
 			continue
 		}
-		phase := time.Duration(s.rng.Int64N(int64(iv)))
-		s.push(event{at: s.now + phase, kind: evTick, node: int32(i), core: int16(c), epoch: nd.epoch})
+		var at time.Duration
+		if phase {
+			at = time.Duration(s.rng.Int64N(int64(iv)))
+		}
+		s.push(event{at: s.now + at, kind: evTick, node: int32(i), core: int16(c), epoch: nd.epoch})
 	}
 }
 
@@ -211,8 +223,8 @@ func (s *Sim) step() {
 		e.act()
 	case evTick:
 		nd := &s.nodes[e.node]
-		if !nd.alive || nd.epoch != e.epoch {
-			return
+		if !nd.alive || nd.epoch != e.epoch || nd.paused {
+			return // a paused node's ticks restart on Resume
 		}
 		core := nd.cores[e.core]
 		core.Tick(s.now)
@@ -223,6 +235,10 @@ func (s *Sim) step() {
 	case evLinkDown:
 		nd := &s.nodes[e.node]
 		if !nd.alive || nd.epoch != e.epoch {
+			return
+		}
+		if nd.paused {
+			nd.held = append(nd.held, e)
 			return
 		}
 		s.trace.linkDown(s.now, e.node, e.from)
@@ -250,6 +266,10 @@ func (s *Sim) deliver(e event) {
 		return
 	}
 	nd := &s.nodes[e.node]
+	if nd.paused {
+		nd.held = append(nd.held, e)
+		return
+	}
 	c := -1
 	for k, p := range nd.protos {
 		if p == e.core {

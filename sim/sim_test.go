@@ -199,3 +199,42 @@ type orderProc struct{ core *orderCore }
 
 func (p *orderProc) Cores() []membership.Core              { return []membership.Core{p.core} }
 func (p *orderProc) Route(time.Duration, membership.Event) {}
+
+func TestPauseHoldsMessagesUntilResume(t *testing.T) {
+	s := newGossipSim(t, DefaultConfig(5), 4)
+	s.Run(2 * time.Second)
+	g := s.Process(1).(*gossipProc).core
+	s.Pause(1)
+	got, counter := g.got, g.counter
+	s.Run(5 * time.Second)
+	if g.got != got || g.counter != counter {
+		t.Fatalf("a paused node received %d and ticked %d times", g.got-got, g.counter-counter)
+	}
+	for _, i := range []int{0, 2, 3} {
+		if downs := s.Process(i).(*gossipProc).core.downs; len(downs) != 0 {
+			t.Fatalf("node %d saw PeerDown %v for a paused (not crashed) peer", i, downs)
+		}
+	}
+	s.Resume(1)
+	s.Run(s.Now())
+	if g.got == got {
+		t.Fatal("the messages held during the pause were not delivered on resume")
+	}
+	if g.counter == counter {
+		t.Fatal("a resumed node did not tick at once")
+	}
+}
+
+func TestSetLossValidates(t *testing.T) {
+	s := newGossipSim(t, DefaultConfig(5), 2)
+	if err := s.SetLoss(1.5); err == nil {
+		t.Fatal("SetLoss(1.5) accepted")
+	}
+	if err := s.SetLoss(0.5); err != nil {
+		t.Fatal(err)
+	}
+	s.Run(10 * time.Second)
+	if st := s.Stats().Protocol("/test/gossip"); st.Lost == 0 {
+		t.Fatal("no loss after SetLoss(0.5)")
+	}
+}
