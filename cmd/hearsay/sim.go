@@ -1,6 +1,11 @@
 package main
 
 import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
 	"github.com/hearsay-mesh/hearsay/sim/exp"
 	"github.com/urfave/cli/v2"
 )
@@ -12,6 +17,7 @@ func simCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			simHyParViewCommand(),
 			simPlumtreeCommand(),
+			simSwimCommand(),
 		},
 	}
 }
@@ -84,4 +90,73 @@ func simPlumtreeCommand() *cli.Command {
 			})
 		},
 	}
+}
+
+func simSwimCommand() *cli.Command {
+	d := exp.DefaultSwimConfig()
+	return &cli.Command{
+		Name:  "swim",
+		Usage: "SWIM + Lifeguard: detection time, false positives, bytes per member, dissemination, FUSE, join",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "nodes", Value: "50,200", Usage: "cluster sizes N (comma-separated)"},
+			&cli.IntFlag{Name: "crashes", Value: d.Crashes, Usage: "members crashed, one at a time, per size (k)"},
+			&cli.Float64Flag{Name: "loss", Value: d.Loss, Usage: "message loss probability (p)"},
+			&cli.IntFlag{Name: "slow", Value: d.Slow, Usage: "slow members"},
+			&cli.DurationFlag{Name: "slow-delay", Value: d.SlowDelay, Usage: "extra delay on a slow member's links"},
+			&cli.StringFlag{Name: "detector", Value: d.Detector, Usage: "swim or phi"},
+			&cli.StringFlag{Name: "pauses", Value: "1.5s,2s,3s,4s", Usage: "SIGSTOP-like pause lengths tried"},
+			&cli.IntFlag{Name: "pause-trials", Value: d.PauseTrials, Usage: "trials per pause length"},
+			&cli.IntFlag{Name: "groups", Value: d.Groups, Usage: "FUSE groups in the FUSE cluster"},
+			&cli.StringFlag{Name: "join", Value: "50,200", Usage: "cluster sizes for join-through-one-seed"},
+			seedFlag(), csvFlag(), quietFlag(),
+		},
+		Action: func(c *cli.Context) error {
+			cfg := exp.DefaultSwimConfig()
+			cfg.Seed = c.Uint64("seed")
+			var err error
+			if cfg.Sizes, err = parseInts(c.String("nodes")); err != nil {
+				return withCode(exitUsage, fmt.Errorf("--nodes: %w", err))
+			}
+			if cfg.JoinSizes, err = parseInts(c.String("join")); err != nil {
+				return withCode(exitUsage, fmt.Errorf("--join: %w", err))
+			}
+			cfg.Crashes = c.Int("crashes")
+			cfg.Loss = c.Float64("loss")
+			cfg.Slow = c.Int("slow")
+			cfg.SlowDelay = c.Duration("slow-delay")
+			cfg.Detector = c.String("detector")
+			cfg.PauseTrials = c.Int("pause-trials")
+			cfg.Groups = c.Int("groups")
+			cfg.Pauses = nil
+			for _, p := range strings.Split(c.String("pauses"), ",") {
+				if p = strings.TrimSpace(p); p == "" {
+					continue
+				}
+				d, err := time.ParseDuration(p)
+				if err != nil {
+					return withCode(exitUsage, fmt.Errorf("--pauses: %w", err))
+				}
+				cfg.Pauses = append(cfg.Pauses, d)
+			}
+			return runExperiment(c, func(p exp.Progress) ([]*exp.Table, error) {
+				return exp.Swim(cfg, p)
+			})
+		},
+	}
+}
+
+// parseInts parses "50,200".
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		v, err := strconv.Atoi(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a whole number", part)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
