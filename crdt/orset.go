@@ -267,7 +267,12 @@ func NewORSet(node NodeID, p SetPolicy) *ORSet {
 // Add inserts e and returns the delta.
 func (s *ORSet) Add(e string) *ORSet {
 	f, c := s.f.add(s.node, s.ctx, e)
-	return s.apply(f, c)
+	// Same result as s.Join(delta), without a general join: the delta
+	// replaces e's entries by one fresh dot.
+	s.f.put(s.f.adds, e, s.f.adds[e], f.adds[e])
+	s.f.put(s.f.rms, e, s.f.rms[e], nil)
+	s.ctx.Add(f.adds[e][0].Dot)
+	return &ORSet{node: s.node, ctx: c, f: f}
 }
 
 // Remove removes e (the adds this replica has observed) and returns the
