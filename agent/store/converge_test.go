@@ -81,6 +81,9 @@ func TestConvergenceRandomDelivery(t *testing.T) {
 				}
 			}
 		}
+		for i, r := range reps {
+			checkFeedMissesNothing(rt, nodes[i], r, keys)
+		}
 		k0, _ := reps[0].Keys("", "", 0)
 		for _, r := range reps[1:] {
 			if k, _ := r.Keys("", "", 0); !slices.Equal(k, k0) {
@@ -123,4 +126,37 @@ func randomOp(rt *rapid.T, s *Store, key string, now int64) ([]byte, error) {
 		d, _, err = s.Dec(key, 1)
 	}
 	return d, err
+}
+
+// checkFeedMissesNothing: the feed is numbered 1..Seq without gaps, and for
+// every key the last change in the feed shows the key's current value, so a
+// client that applies the feed in order ends with what Get returns.
+func checkFeedMissesNothing(rt *rapid.T, node crdt.NodeID, s *Store, keys []string) {
+	feed, err := s.Changes(0, 1<<20)
+	if err != nil {
+		rt.Fatalf("%s: changes: %v", node, err)
+	}
+	last := map[string]*Value{}
+	seen := map[string]bool{}
+	for i, c := range feed {
+		if c.Seq != uint64(i+1) {
+			rt.Fatalf("%s: change %d has seq %d", node, i, c.Seq)
+		}
+		last[c.Key], seen[c.Key] = c.Value, true
+	}
+	if uint64(len(feed)) != s.Seq() {
+		rt.Fatalf("%s: %d changes, seq %d", node, len(feed), s.Seq())
+	}
+	for _, k := range keys {
+		v, ok := s.Get(k)
+		fv := last[k]
+		switch {
+		case ok && (fv == nil || !fv.Equal(v)):
+			rt.Fatalf("%s: key %s is %+v, feed ends with %+v", node, k, v, fv)
+		case !ok && fv != nil:
+			rt.Fatalf("%s: key %s absent, feed ends with %+v", node, k, fv)
+		case ok && !seen[k]:
+			rt.Fatalf("%s: key %s never in the feed", node, k)
+		}
+	}
 }
