@@ -15,6 +15,7 @@ import (
 	"github.com/hearsay-mesh/hearsay/hyparview"
 	"github.com/hearsay-mesh/hearsay/membership"
 	"github.com/hearsay-mesh/hearsay/plumtree"
+	"github.com/hearsay-mesh/hearsay/swim"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
@@ -31,6 +32,7 @@ type Agent struct {
 	start time.Time
 
 	hv *hyparview.HyParView
+	sw *swim.Core
 	pt *plumtree.Core // nil with GossipSub
 	gs *gossip        // nil with plumtree
 	// stopGossip ends GossipSub's goroutines.
@@ -41,7 +43,8 @@ type Agent struct {
 	cmds chan func(now time.Duration)
 	done chan struct{}
 
-	delivered uint64 // broadcasts delivered to this node
+	delivered    uint64 // broadcasts delivered to this node
+	memberEvents uint64 // SWIM membership changes seen
 }
 
 // New builds an agent: identity, host, transport and cores. It does not
@@ -82,11 +85,17 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a.addCore(a.hv)
+	a.sw, err = swim.New(a.self, cfg.Swim, newRand())
+	if err != nil {
+		a.closeNet()
+		return nil, err
+	}
+	a.addCore(a.sw)
 	if cfg.Broadcast == BroadcastPlumtree {
 		pcfg := cfg.Plumtree
 		// Message IDs are (origin, seq); start seq from the clock so a
 		// restarted node's new messages are not mistaken for old ones.
-		a.pt, err = plumtree.New(membership.NodeID(h.ID()), pcfg, newRand())
+		a.pt, err = plumtree.New(nodeID(h.ID()), pcfg, newRand())
 		if err != nil {
 			a.closeNet()
 			return nil, err
@@ -160,6 +169,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		a.tr.AddAddrs(info, peerstore.PermanentAddrTTL)
 		a.hv.Join(a.now(), nodeOf(info))
+		if err := a.sw.Join(a.now(), nodeOf(info)); err != nil {
+			a.log.Warn("swim join", "peer", info.ID.String(), "err", err)
+		}
 	}
 	a.flush()
 	return a.loop(ctx)
@@ -193,7 +205,7 @@ func (a *Agent) loop(ctx context.Context) error {
 				a.log.Debug("peer down", "peer", d.Peer.String(), "reason", d.Reason)
 				now := a.now()
 				for _, c := range a.cores {
-					c.PeerDown(now, membership.NodeID(d.Peer))
+					c.PeerDown(now, nodeID(d.Peer))
 				}
 			}
 		case f := <-a.cmds:
@@ -229,7 +241,7 @@ func (a *Agent) step(in transport.Inbound) {
 	if !ok {
 		return
 	}
-	if err := c.Step(a.now(), membership.NodeID(in.From), in.Msg); err != nil {
+	if err := c.Step(a.now(), nodeID(in.From), in.Msg); err != nil {
 		a.log.Warn("rejected message", "peer", in.From.String(), "protocol", string(in.Proto), "err", err)
 	}
 }
@@ -260,9 +272,19 @@ func (a *Agent) flush() {
 }
 
 func (a *Agent) send(p protocol.ID, s membership.Send) {
-	pid := peer.ID(s.To)
+	pid, err := peerID(s.To)
+	if err != nil {
+		a.log.Error("a core addressed a message to an invalid node ID", "protocol", string(p), "to", string(s.To), "err", err)
+		return
+	}
 	if len(a.host.Peerstore().Addrs(pid)) == 0 && a.host.Network().Connectedness(pid) != 1 {
-		if n, ok := a.hv.Lookup(s.To); ok {
+		n, ok := a.hv.Lookup(s.To)
+		if !ok {
+			var m swim.MemberInfo
+			m, ok = a.sw.Member(s.To)
+			n = m.Node
+		}
+		if ok {
 			if info, err := addrInfoOf(n); err == nil {
 				a.tr.AddAddrs(info, peerstore.AddressTTL)
 			}
@@ -281,16 +303,16 @@ func (a *Agent) send(p protocol.ID, s membership.Send) {
 
 // route hands an event to the layers above.
 func (a *Agent) route(ev membership.Event) {
-	if a.routeBroadcast(a.now(), ev) {
+	if a.routeBroadcast(a.now(), ev) || a.routeMembership(a.now(), ev) {
 		return
 	}
 	switch e := ev.(type) {
 	case membership.NeighborUp:
-		pid := peer.ID(e.Node.ID)
+		pid, _ := peerID(e.Node.ID)
 		a.host.ConnManager().Protect(pid, "hyparview-active")
 		a.log.Info("neighbor up", "peer", pid.String())
 	case membership.NeighborDown:
-		pid := peer.ID(e.Node.ID)
+		pid, _ := peerID(e.Node.ID)
 		a.host.ConnManager().Unprotect(pid, "hyparview-active")
 		a.log.Info("neighbor down", "peer", pid.String(), "failed", e.Failed)
 	}
@@ -299,11 +321,18 @@ func (a *Agent) route(ev membership.Event) {
 // leave says goodbye to the neighbours and flushes what was queued.
 func (a *Agent) leave() {
 	active := a.hv.Active()
+	if err := a.sw.Leave(a.now()); err != nil {
+		a.log.Warn("swim leave", "err", err)
+	}
 	a.hv.Leave(a.now())
 	a.flush()
 	for _, n := range active {
-		if err := a.tr.Disconnect(peer.ID(n.ID)); err != nil {
-			a.log.Debug("disconnect", "peer", peer.ID(n.ID).String(), "err", err)
+		pid, err := peerID(n.ID)
+		if err != nil {
+			continue
+		}
+		if err := a.tr.Disconnect(pid); err != nil {
+			a.log.Debug("disconnect", "peer", pid.String(), "err", err)
 		}
 	}
 	a.log.Info("left the overlay", "neighbors", len(active))

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hearsay-mesh/hearsay/swim"
 )
 
 // testAgents starts n in-process agents on 127.0.0.1 with the given
@@ -164,4 +166,82 @@ func contains(s, sub string) bool {
 		}
 	}
 	return false
+}
+
+func TestMembersSeeEachOtherThenDetectACrash(t *testing.T) {
+	const n = 5
+	dir := t.TempDir()
+	agents := make([]*Agent, n)
+	cancels := make([]context.CancelFunc, n)
+	var wg sync.WaitGroup
+	t.Cleanup(wg.Wait)
+	for i := range agents {
+		cfg := DefaultConfig()
+		cfg.DataDir = filepath.Join(dir, fmt.Sprint(i))
+		cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
+		cfg.RPCListen = ""
+		cfg.Swim = swim.DefaultLocalConfig()
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		if i > 0 {
+			cfg.Join = agents[0].Addrs()[:1]
+		}
+		a, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		agents[i] = a
+		ctx, cancel := context.WithCancel(context.Background())
+		cancels[i] = cancel
+		t.Cleanup(cancel)
+		wg.Add(1)
+		go func() { defer wg.Done(); a.Run(ctx) }()
+	}
+	states := func(a *Agent) map[string]string {
+		ms, err := a.Members(context.Background())
+		if err != nil {
+			return nil
+		}
+		out := map[string]string{}
+		for _, m := range ms {
+			out[m.ID] = m.State
+		}
+		return out
+	}
+	waitUntil(t, 20*time.Second, "every agent to see all 5 alive", func() bool {
+		for _, a := range agents {
+			st := states(a)
+			alive := 0
+			for _, s := range st {
+				if s == "alive" {
+					alive++
+				}
+			}
+			if alive != n {
+				return false
+			}
+		}
+		return true
+	})
+	// Crash agent 4: close its network under it, with no goodbye.
+	victim := agents[4].ID().String()
+	agents[4].closeNet()
+	waitUntil(t, 30*time.Second, "the others to declare the crashed agent dead", func() bool {
+		for _, a := range agents[:4] {
+			if states(a)[victim] != "dead" {
+				return false
+			}
+		}
+		return true
+	})
+	// A graceful stop is seen as "left", not "dead".
+	leaver := agents[3].ID().String()
+	cancels[3]()
+	waitUntil(t, 20*time.Second, "the others to see the leaver as left", func() bool {
+		for _, a := range agents[:3] {
+			if states(a)[leaver] != "left" {
+				return false
+			}
+		}
+		return true
+	})
 }

@@ -107,7 +107,8 @@ func (a *Agent) deliver(d Delivery) {
 func (a *Agent) routeBroadcast(now time.Duration, ev membership.Event) bool {
 	switch e := ev.(type) {
 	case plumtree.Delivered:
-		a.deliver(Delivery{Origin: peer.ID(e.Origin), Payload: e.Payload, Hops: e.Hops})
+		origin, _ := peerID(e.Origin)
+		a.deliver(Delivery{Origin: origin, Payload: e.Payload, Hops: e.Hops})
 		return true
 	case membership.NeighborUp:
 		if a.pt != nil {

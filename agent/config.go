@@ -8,7 +8,9 @@ import (
 
 	"github.com/hearsay-mesh/hearsay/agent/transport"
 	"github.com/hearsay-mesh/hearsay/hyparview"
+	"github.com/hearsay-mesh/hearsay/membership"
 	"github.com/hearsay-mesh/hearsay/plumtree"
+	"github.com/hearsay-mesh/hearsay/swim"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/multiformats/go-multiaddr"
@@ -27,6 +29,14 @@ type Config struct {
 	RPCListen string
 	// HyParView configures the overlay.
 	HyParView hyparview.Config
+	// Swim configures failure detection.
+	Swim swim.Config
+	// OnMember, when set, is called on the loop for every membership
+	// change (joined, suspect, alive, failed, left, updated).
+	OnMember func(membership.MemberEvent)
+	// OnFuse, when set, is called on the loop for FUSE events
+	// (swim.FuseCreated, swim.FuseCreateFailed, swim.FuseTriggered).
+	OnFuse func(membership.Event)
 	// Broadcast is the broadcast protocol: "plumtree" (default) or
 	// "gossipsub" (go-libp2p-pubsub on the same host).
 	Broadcast string
@@ -74,6 +84,7 @@ func DefaultConfig() Config {
 		Listen:         DefaultListen(),
 		RPCListen:      "127.0.0.1:7781",
 		HyParView:      hyparview.DefaultConfig(),
+		Swim:           swim.DefaultLANConfig(),
 		Broadcast:      BroadcastPlumtree,
 		Plumtree:       plumtree.DefaultConfig(),
 		GossipSubQueue: 1024,
@@ -102,6 +113,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.HyParView.Validate(); err != nil {
 		return fmt.Errorf("agent: HyParView: %w", err)
+	}
+	if err := c.Swim.Validate(); err != nil {
+		return fmt.Errorf("agent: Swim: %w", err)
 	}
 	switch c.Broadcast {
 	case BroadcastPlumtree:

@@ -8,6 +8,13 @@ import (
 	"github.com/multiformats/go-multiaddr"
 )
 
+// nodeID is the membership ID of a peer: its peer ID's text form, so
+// every wire format can carry it as a string and logs can print it.
+func nodeID(p peer.ID) membership.NodeID { return membership.NodeID(p.String()) }
+
+// peerID parses a membership ID back into a peer ID.
+func peerID(id membership.NodeID) (peer.ID, error) { return peer.Decode(string(id)) }
+
 // parseJoin turns a multiaddr with a /p2p/ component into an AddrInfo.
 func parseJoin(s string) (peer.AddrInfo, error) {
 	ma, err := multiaddr.NewMultiaddr(s)
@@ -23,7 +30,7 @@ func parseJoin(s string) (peer.AddrInfo, error) {
 
 // nodeOf converts a libp2p AddrInfo to a membership record.
 func nodeOf(info peer.AddrInfo) membership.Node {
-	n := membership.Node{ID: membership.NodeID(info.ID)}
+	n := membership.Node{ID: nodeID(info.ID)}
 	for _, a := range info.Addrs {
 		n.Addrs = append(n.Addrs, a.String())
 	}
@@ -33,7 +40,7 @@ func nodeOf(info peer.AddrInfo) membership.Node {
 // addrInfoOf converts a membership record to a libp2p AddrInfo, skipping
 // addresses that do not parse (they came from a peer).
 func addrInfoOf(n membership.Node) (peer.AddrInfo, error) {
-	id, err := peer.IDFromBytes([]byte(n.ID))
+	id, err := peerID(n.ID)
 	if err != nil {
 		return peer.AddrInfo{}, fmt.Errorf("node ID is not a peer ID: %w", err)
 	}
@@ -53,9 +60,5 @@ type PeerInfo struct {
 }
 
 func peerInfoOf(n membership.Node) PeerInfo {
-	id := string(n.ID)
-	if pid, err := peer.IDFromBytes([]byte(n.ID)); err == nil {
-		id = pid.String()
-	}
-	return PeerInfo{ID: id, Addrs: append([]string(nil), n.Addrs...)}
+	return PeerInfo{ID: string(n.ID), Addrs: append([]string(nil), n.Addrs...)}
 }

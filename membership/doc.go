@@ -38,7 +38,8 @@
 //
 // # Node identity
 //
-// A NodeID is the string form of a libp2p peer ID in the agent (the raw
-// multihash bytes, as peer.ID stores them) and a short synthetic name in the
-// simulator. A Node record adds the addresses another node needs to dial it.
+// A NodeID is the text form of a libp2p peer ID in the agent
+// (peer.ID.String(), e.g. "12D3KooW..."), so every wire format can carry it
+// as a valid UTF-8 string and logs print it as users see it, and a short
+// synthetic name in the simulator. A Node record adds the addresses another node needs to dial it.
 package membership

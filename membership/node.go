@@ -5,9 +5,9 @@ import (
 	"strings"
 )
 
-// NodeID identifies a node. In the agent it holds the bytes of a libp2p
-// peer.ID (so string(peerID) converts losslessly); in the simulator it is a
-// short synthetic name. The zero value is not a valid ID.
+// NodeID identifies a node. In the agent it is the text form of a libp2p
+// peer ID (peer.ID.String()); in the simulator a short synthetic name. It is
+// always valid UTF-8. The zero value is not a valid ID.
 type NodeID string
 
 // Valid reports whether the ID is non-empty.

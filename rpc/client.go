@@ -72,3 +72,15 @@ func (c *Client) Peers(ctx context.Context) (agent.Peers, error) {
 func (c *Client) Join(ctx context.Context, addr string) error {
 	return c.c.CallResult(ctx, "mesh_join", JoinParams{Addr: addr}, nil)
 }
+
+// Members calls mesh_members.
+func (c *Client) Members(ctx context.Context) ([]agent.Member, error) {
+	var out []agent.Member
+	err := c.c.CallResult(ctx, "mesh_members", nil, &out)
+	return out, err
+}
+
+// SetMeta calls mesh_set_meta.
+func (c *Client) SetMeta(ctx context.Context, meta map[string]string) error {
+	return c.c.CallResult(ctx, "mesh_set_meta", MetaParams{Meta: meta}, nil)
+}

@@ -23,6 +23,8 @@ type Backend interface {
 	Info(version string) agent.Info
 	Peers(ctx context.Context) (agent.Peers, error)
 	JoinPeer(ctx context.Context, addr string) error
+	Members(ctx context.Context) ([]agent.Member, error)
+	SetMeta(ctx context.Context, meta map[string]string) error
 }
 
 // Server is the HTTP JSON-RPC endpoint.
@@ -123,6 +125,18 @@ func methods(b Backend, version string) handler.Map {
 		"mesh_peers": handler.New(func(ctx context.Context) (agent.Peers, error) {
 			return b.Peers(ctx)
 		}),
+		"mesh_members": handler.New(func(ctx context.Context) ([]agent.Member, error) {
+			return b.Members(ctx)
+		}),
+		"mesh_set_meta": handler.New(func(ctx context.Context, p MetaParams) (bool, error) {
+			if p.Meta == nil {
+				return false, jrpc2.Errorf(jrpc2.InvalidParams, "meta: required, an object of string values")
+			}
+			if err := b.SetMeta(ctx, p.Meta); err != nil {
+				return false, jrpc2.Errorf(jrpc2.InvalidParams, "meta: %v", err)
+			}
+			return true, nil
+		}),
 		"mesh_join": handler.New(func(ctx context.Context, p JoinParams) (bool, error) {
 			if p.Addr == "" {
 				return false, jrpc2.Errorf(jrpc2.InvalidParams, "addr: required, a multiaddr ending in /p2p/<peer ID>")
@@ -133,6 +147,11 @@ func methods(b Backend, version string) handler.Map {
 			return true, nil
 		}),
 	}
+}
+
+// MetaParams are mesh_set_meta's parameters.
+type MetaParams struct {
+	Meta map[string]string `json:"meta"`
 }
 
 // JoinParams are mesh_join's parameters.

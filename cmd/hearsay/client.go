@@ -93,3 +93,28 @@ func infoCommand() *cli.Command {
 		},
 	}
 }
+
+func membersCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "members",
+		Usage: "show the cluster's members as the local agent's failure detector sees them",
+		Flags: []cli.Flag{dataDirFlag(), formatFlag()},
+		Action: func(c *cli.Context) error {
+			return withClient(c, func(ctx context.Context, cl *rpc.Client) error {
+				ms, err := cl.Members(ctx)
+				if err != nil {
+					return err
+				}
+				if c.String("format") == "json" {
+					return printJSON(c.App.Writer, ms)
+				}
+				tw := tabwriter.NewWriter(c.App.Writer, 2, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "PEER\tSTATE\tINCARNATION\tMETA")
+				for _, m := range ms {
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%v\n", m.ID, m.State, m.Incarnation, m.Meta)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+}

@@ -21,6 +21,7 @@ func main() {
 		Commands: []*cli.Command{
 			agentCommand(),
 			peersCommand(),
+			membersCommand(),
 			infoCommand(),
 			simCommand(),
 			benchCommand(),
