@@ -29,6 +29,12 @@ type Config struct {
 	// CountBytes makes the simulator compute every message's encoded
 	// size (proto.Size) for the per-protocol byte counters. It costs time.
 	CountBytes bool
+	// Wire encodes every message with proto.Marshal when it is sent and
+	// decodes it into the receiving core's NewMessage when it arrives, as
+	// the agent's transport does, so codec bugs (a proto3 string that is
+	// not UTF-8, a field the receiver cannot parse) show in simulation.
+	// Failures are counted in EncodeFailed and DecodeFailed. It costs time.
+	Wire bool
 	// TraceContent folds each delivered message's deterministic encoding
 	// into the trace hash (slower); otherwise only the event's time,
 	// endpoints, protocol and message type are hashed.

@@ -25,6 +25,7 @@ type event struct {
 	core  int16 // core index for ticks and deliveries
 	epoch uint32
 	msg   proto.Message
+	wire  []byte // the encoded message, with Config.Wire
 	act   func()
 }
 

@@ -281,6 +281,14 @@ func (s *Sim) deliver(e event) {
 		st.NoHandler++
 		return
 	}
+	if e.wire != nil {
+		m := nd.cores[c].NewMessage()
+		if err := proto.Unmarshal(e.wire, m); err != nil {
+			st.DecodeFailed++
+			return
+		}
+		e.msg = m
+	}
 	st.Delivered++
 	s.trace.deliver(s.now, e.from, e.node, e.core, e.msg, s.cfg.TraceContent)
 	if s.observer != nil {
@@ -330,6 +338,15 @@ func (s *Sim) send(from int32, proto16 int16, snd membership.Send) {
 		st.NoRoute++
 		return
 	}
+	var wire []byte
+	if s.cfg.Wire {
+		b, err := proto.Marshal(snd.Msg)
+		if err != nil {
+			st.EncodeFailed++
+			return
+		}
+		wire = b
+	}
 	if s.cfg.Loss > 0 && s.rng.Float64() < s.cfg.Loss {
 		st.Lost++
 		return
@@ -348,6 +365,6 @@ func (s *Sim) send(from int32, proto16 int16, snd membership.Send) {
 			}
 			s.fifo[key] = at
 		}
-		s.push(event{at: at, kind: evDeliver, node: to, from: from, core: proto16, msg: snd.Msg})
+		s.push(event{at: at, kind: evDeliver, node: to, from: from, core: proto16, msg: snd.Msg, wire: wire})
 	}
 }

@@ -238,3 +238,23 @@ func TestSetLossValidates(t *testing.T) {
 		t.Fatal("no loss after SetLoss(0.5)")
 	}
 }
+
+func TestWireRoundTrip(t *testing.T) {
+	cfg := DefaultConfig(9)
+	cfg.Wire = true
+	s := newGossipSim(t, cfg, 5)
+	s.Run(5 * time.Second)
+	st := s.Stats().Protocol("/test/gossip")
+	if st.Delivered == 0 || st.EncodeFailed != 0 || st.DecodeFailed != 0 {
+		t.Fatalf("wire mode: %+v", st)
+	}
+	var max uint64
+	for i := 0; i < 5; i++ {
+		if m := s.Process(i).(*gossipProc).core.max; m > max {
+			max = m
+		}
+	}
+	if max == 0 {
+		t.Fatal("decoded messages carried no values")
+	}
+}

@@ -14,6 +14,9 @@ type ProtocolStats struct {
 	NoRoute     uint64 // unknown target, or the sender itself
 	NoHandler   uint64 // target runs no core for the protocol
 	Rejected    uint64 // the target core's Step returned an error
+
+	EncodeFailed uint64 // with Config.Wire: proto.Marshal failed (message dropped)
+	DecodeFailed uint64 // with Config.Wire: the receiver could not decode it
 }
 
 // Stats are the network's counters since the start.
