@@ -236,3 +236,28 @@ func (c *CausalContext) eachDot(fn func(Dot)) {
 		fn(d)
 	}
 }
+
+// disjoint reports whether c and o have no dot in common.
+func (c *CausalContext) disjoint(o *CausalContext) bool {
+	if len(o.vv)+len(o.cloud) > len(c.vv)+len(c.cloud) {
+		c, o = o, c
+	}
+	for n, v := range c.vv {
+		if v > 0 && o.Contains(Dot{n, 1}) {
+			return false
+		}
+		if v > 0 && len(o.cloud) > 0 {
+			for d := range o.cloud {
+				if d.Node == n && d.Counter <= v {
+					return false
+				}
+			}
+		}
+	}
+	for d := range c.cloud {
+		if o.Contains(d) {
+			return false
+		}
+	}
+	return true
+}

@@ -27,11 +27,26 @@ type SetField struct {
 	policy SetPolicy
 	adds   map[string]dotSet
 	rms    map[string]dotSet
-	where  map[Dot]string // every dot in adds or rms -> its element
+	where  map[Dot]string // every dot in adds or rms -> its element; nil until needed
 }
 
 func newSetField(p SetPolicy) *SetField {
-	return &SetField{policy: p, adds: map[string]dotSet{}, rms: map[string]dotSet{}, where: map[Dot]string{}}
+	return &SetField{policy: p, adds: map[string]dotSet{}, rms: map[string]dotSet{}}
+}
+
+// index returns the dot index, building it if a full-state join dropped it.
+func (f *SetField) index() map[Dot]string {
+	if f.where == nil {
+		f.where = make(map[Dot]string, len(f.adds)+len(f.rms))
+		for _, m := range []map[string]dotSet{f.adds, f.rms} {
+			for e, s := range m {
+				for _, x := range s {
+					f.where[x.Dot] = e
+				}
+			}
+		}
+	}
+	return f.where
 }
 
 // put stores ns under e in m (deleting e if ns is empty) and keeps the
@@ -42,7 +57,9 @@ func (f *SetField) put(m map[string]dotSet, e string, old, ns dotSet) {
 	} else {
 		m[e] = ns
 	}
-	reindex(f.where, e, old, ns)
+	if f.where != nil {
+		reindex(f.where, e, old, ns)
+	}
 }
 
 // Tag implements Embedded.
@@ -103,9 +120,10 @@ func (f *SetField) Join(ctx *CausalContext, other Embedded, otherCtx *CausalCont
 		o = newSetField(f.policy)
 	}
 	pairs := [2][2]map[string]dotSet{{f.adds, o.adds}, {f.rms, o.rms}}
-	if limit := len(f.where) / 4; otherCtx.dotCount(limit) <= limit {
+	if limit := (len(f.adds) + len(f.rms)) / 4; otherCtx.dotCount(limit) <= limit {
+		where := f.index()
 		otherCtx.eachDot(func(d Dot) {
-			e, ok := f.where[d]
+			e, ok := where[d]
 			if !ok {
 				return
 			}
@@ -118,7 +136,12 @@ func (f *SetField) Join(ctx *CausalContext, other Embedded, otherCtx *CausalCont
 				}
 			}
 		})
-	} else {
+	} else if !ctx.disjoint(otherCtx) {
+		// A join with a large context touches O(state) entries anyway; the
+		// index is dropped and rebuilt by the next small join that needs it.
+		// (When the contexts share no dot, as between replicas that have not
+		// heard from each other, no entry of f can lose a dot: skip the scan.)
+		f.where = nil
 		for _, p := range pairs {
 			for e, s := range p[0] {
 				if _, inOther := p[1][e]; inOther {
@@ -157,18 +180,14 @@ func (f *SetField) Empty() bool { return len(f.adds) == 0 && len(f.rms) == 0 }
 func (f *SetField) Clone() Embedded { return f.clone() }
 
 func (f *SetField) clone() *SetField {
-	c := &SetField{policy: f.policy, adds: make(map[string]dotSet, len(f.adds)), rms: make(map[string]dotSet, len(f.rms)),
-		where: make(map[Dot]string, len(f.where))}
+	c := &SetField{policy: f.policy, adds: make(map[string]dotSet, len(f.adds)), rms: make(map[string]dotSet, len(f.rms))}
 	for k, v := range f.adds {
 		c.adds[k] = v
 	}
 	for k, v := range f.rms {
 		c.rms[k] = v
 	}
-	for d, e := range f.where {
-		c.where[d] = e
-	}
-	return c
+	return c // the copy builds its own index when it needs one
 }
 
 // Encode implements Embedded: adds, then removes, each sorted by element.
@@ -210,7 +229,7 @@ func readSetField(r *Reader, ctx *CausalContext, p SetPolicy) *SetField {
 			}
 			prev = k
 			for _, x := range s {
-				if _, dup := f.where[x.Dot]; dup {
+				if _, dup := f.index()[x.Dot]; dup {
 					r.Fail("dot held twice in set")
 					return f
 				}

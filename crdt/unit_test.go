@@ -256,3 +256,29 @@ func TestDecodeRejectsGarbage(t *testing.T) {
 		t.Fatal("decoded a map as a set")
 	}
 }
+
+func TestCausalContextDisjoint(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		gen := func(label string) (*CausalContext, map[Dot]bool) {
+			ds := rapid.SliceOf(rapid.Custom(func(t *rapid.T) Dot {
+				return Dot{NodeID(rapid.SampledFrom([]string{"a", "b"}).Draw(t, "n")), rapid.Uint64Range(1, 6).Draw(t, "c")}
+			})).Draw(t, label)
+			m := map[Dot]bool{}
+			for _, d := range ds {
+				m[d] = true
+			}
+			return contextOf(ds...), m
+		}
+		a, am := gen("a")
+		b, bm := gen("b")
+		want := true
+		for d := range am {
+			if bm[d] {
+				want = false
+			}
+		}
+		if a.disjoint(b) != want || b.disjoint(a) != want {
+			t.Fatalf("disjoint = %v, want %v", a.disjoint(b), want)
+		}
+	})
+}
