@@ -91,6 +91,16 @@ func (c *Core) ClockHash() [16]byte { return c.clock.Hash() }
 // Root is the Merkle tree's root hash: equal stores have equal roots.
 func (c *Core) Root() uint64 { return c.tree.root() }
 
+// Restore joins a persisted clock (from Clock().Encode()) into the node
+// clock after a restart, so the node does not ask its peers again for
+// what its store already holds. Peers lacking those dots are repaired
+// through the Merkle walk (the log starts empty).
+func (c *Core) Restore(now time.Duration, k *Clock) {
+	if c.clock.Join(k) {
+		c.snap = nil
+	}
+}
+
 // NextDot is the dot the node's next local write should use.
 func (c *Core) NextDot() Dot { return Dot{c.self, c.clock.Max(c.self) + 1} }
 
