@@ -25,6 +25,19 @@ type Config struct {
 	// before it sends GRAFT: the tree gets that long to deliver. Later
 	// timers (a GRAFT that went unanswered) wait one timeout. Unitless, >= 1.
 	IHaveWaitRTTs float64
+	// MaxTreeLag caps the node's estimate of how late the tree delivers a
+	// payload after an IHAVE for it (time.Duration; see Stats.LagSamples):
+	// the first missing-message timer waits at least the estimate (mean
+	// plus four deviations), at most this. It keeps a node whose own
+	// samples are pathological (a long stall) from waiting out a cycle.
+	MaxTreeLag time.Duration
+	// StallFactor: a Tick that comes more than StallFactor x TickInterval
+	// after the previous one means this node was not running (descheduled,
+	// paused, a busy loop); the missing-message timers are pushed back by
+	// the stall, so that payloads which arrived meanwhile and wait in the
+	// driver's queue are processed before a GRAFT asks for them again
+	// (counted in Stats.Stalls). Unitless, >= 1.
+	StallFactor float64
 	// MaxGraftAttempts is how many GRAFTs a node sends for one missing
 	// message, cycling through the peers that announced it, before it gives
 	// up (counted in Stats.MissingGaveUp).
@@ -35,6 +48,25 @@ type Config struct {
 	// hops fewer than the path that delivered it, the node grafts that
 	// peer and prunes the old parent. 0 disables the optimisation.
 	OptimizationThreshold int
+
+	// LazyNewLinks makes a neighbour that comes up while the node is
+	// connected to a tree (the neighbour that pushed the tree's latest
+	// message is up and eager) start lazy in that tree rather than eager
+	// as in the paper: a replacement link then costs an IHAVE instead of a
+	// duplicate payload and a PRUNE, and is grafted only if a message
+	// actually goes missing. Before any traffic, and in a tree whose parent
+	// went down, links start eager, so the first broadcast still builds the
+	// paper's tree and a cut-off node is reached by push.
+	LazyNewLinks bool
+
+	// OptimizationConfirm is the optimisation's hysteresis: how many
+	// consecutive messages of one origin must show the same lazy peer's
+	// path shorter by the threshold before the node swaps parents (1 is
+	// the paper: at once). With a shared tree and many senders, each
+	// origin's shorter path is another's longer one; swapping at once
+	// makes the tree oscillate, and every swap costs a GRAFT, a PRUNE and
+	// often a duplicate. Count, >= 1.
+	OptimizationConfirm int
 
 	// PerOriginTrees keeps a separate eager/lazy split per origin (each
 	// forked from the shared split when the origin is first seen), so one
@@ -66,6 +98,12 @@ type Config struct {
 	// CacheSize is the most received messages kept (payload included) to
 	// answer GRAFTs and recognise duplicates. Count.
 	CacheSize int
+	// MaxFloors bounds the per-origin floors: the highest forgotten
+	// sequence number kept per origin after its cache entries are evicted.
+	// Beyond it the origin whose floor was raised longest ago loses its
+	// floor (Stats.FloorsEvicted); a copy of one of its old messages that
+	// arrives after that could be delivered again. Count.
+	MaxFloors int
 	// CacheTTL is how long a received message is kept (time.Duration).
 	// A message older than every kept one from the same origin is treated
 	// as already delivered, so a message is never delivered twice even
@@ -81,8 +119,12 @@ func DefaultConfig() Config {
 		GraftTimeoutMax:       2 * time.Second,
 		InitialRTT:            50 * time.Millisecond,
 		IHaveWaitRTTs:         2,
+		MaxTreeLag:            time.Second,
+		StallFactor:           3,
 		MaxGraftAttempts:      8,
 		OptimizationThreshold: 2,
+		OptimizationConfirm:   2,
+		LazyNewLinks:          true,
 		PerOriginTrees:        false,
 		MaxOriginTrees:        1024,
 		MaxPayload:            1 << 20,
@@ -92,6 +134,7 @@ func DefaultConfig() Config {
 		MaxGraftBatch:         256,
 		MaxMissing:            8192,
 		CacheSize:             16384,
+		MaxFloors:             16384,
 		CacheTTL:              2 * time.Minute,
 	}
 }
@@ -103,6 +146,7 @@ func WANConfig() Config {
 	c.GraftTimeoutMin = 300 * time.Millisecond
 	c.GraftTimeoutMax = 5 * time.Second
 	c.InitialRTT = 200 * time.Millisecond
+	c.MaxTreeLag = 3 * time.Second
 	return c
 }
 
@@ -117,6 +161,7 @@ func TestConfig() Config {
 	c.CacheSize = 256
 	c.CacheTTL = 30 * time.Second
 	c.MaxOriginTrees = 16
+	c.MaxFloors = 16
 	return c
 }
 
@@ -130,6 +175,7 @@ func (c Config) Validate() error {
 		{"GraftTimeoutMin", c.GraftTimeoutMin},
 		{"GraftTimeoutMax", c.GraftTimeoutMax},
 		{"InitialRTT", c.InitialRTT},
+		{"MaxTreeLag", c.MaxTreeLag},
 		{"CacheTTL", c.CacheTTL},
 	}
 	for _, d := range durs {
@@ -143,6 +189,9 @@ func (c Config) Validate() error {
 	if !(c.IHaveWaitRTTs >= 1 && c.IHaveWaitRTTs <= 100) {
 		return fmt.Errorf("plumtree: Config.IHaveWaitRTTs = %v; want in [1,100]", c.IHaveWaitRTTs)
 	}
+	if !(c.StallFactor >= 1 && c.StallFactor <= 1000) {
+		return fmt.Errorf("plumtree: Config.StallFactor = %v; want in [1,1000]", c.StallFactor)
+	}
 	if c.OptimizationThreshold < 0 {
 		return fmt.Errorf("plumtree: Config.OptimizationThreshold = %d; want >= 0 (0 disables)", c.OptimizationThreshold)
 	}
@@ -151,6 +200,7 @@ func (c Config) Validate() error {
 		v    int
 	}{
 		{"MaxGraftAttempts", c.MaxGraftAttempts},
+		{"OptimizationConfirm", c.OptimizationConfirm},
 		{"MaxOriginTrees", c.MaxOriginTrees},
 		{"MaxPayload", c.MaxPayload},
 		{"MaxHops", c.MaxHops},
@@ -159,6 +209,7 @@ func (c Config) Validate() error {
 		{"MaxGraftBatch", c.MaxGraftBatch},
 		{"MaxMissing", c.MaxMissing},
 		{"CacheSize", c.CacheSize},
+		{"MaxFloors", c.MaxFloors},
 	}
 	for _, f := range ints {
 		if f.v < 1 {

@@ -30,7 +30,12 @@ type Core struct {
 	missing map[MessageID]*missing
 	lazyQ   map[membership.NodeID][]*pb.Announcement
 	rtts    map[membership.NodeID]*rtt
-	stats   Stats
+	// lag estimates how late the tree delivers a payload after the first
+	// IHAVE for it (see treeLag); it is measured from normal traffic.
+	lag      rtt
+	lastTick time.Duration
+	ticked   bool
+	stats    Stats
 }
 
 var _ membership.Core = (*Core)(nil)
@@ -52,7 +57,7 @@ func New(self membership.NodeID, cfg Config, rng *rand.Rand) (*Core, error) {
 		cfg:     cfg,
 		rng:     rng,
 		trees:   newTrees(cfg.PerOriginTrees, cfg.MaxOriginTrees),
-		cache:   newCache(cfg.CacheSize, cfg.CacheTTL),
+		cache:   newCache(cfg.CacheSize, cfg.MaxFloors, cfg.CacheTTL),
 		missing: map[MessageID]*missing{},
 		lazyQ:   map[membership.NodeID][]*pb.Announcement{},
 		rtts:    map[membership.NodeID]*rtt{},
@@ -75,6 +80,7 @@ func (c *Core) Self() membership.NodeID { return c.self }
 func (c *Core) Stats() Stats {
 	s := c.stats
 	s.TreesEvicted = c.trees.evicted
+	s.FloorsEvicted = c.cache.floorsEvicted
 	return s
 }
 
@@ -112,9 +118,33 @@ func (c *Core) isNeighbor(p membership.NodeID) bool {
 }
 
 // Tick implements membership.Core: it sends the batched IHAVEs, fires the
-// missing-message timers and expires old cache entries.
+// missing-message timers and expires old cache entries. A Tick long after
+// the previous one (Config.StallFactor) first pushes the timers back by
+// the stall: see stall.
 func (c *Core) Tick(now time.Duration) {
+	if c.ticked {
+		c.stall(now - c.lastTick)
+	}
+	c.lastTick, c.ticked = now, true
 	c.flushLazy()
 	c.fireTimers(now)
 	c.stats.CacheEvicted += uint64(c.cache.expire(now))
+}
+
+// stall handles a gap of d between two Ticks. When d exceeds
+// StallFactor x TickInterval the node itself was not running for most of
+// it: messages that arrived meanwhile may still wait in the driver's queue
+// (the agent's select does not order a late tick after them), so a timer
+// that expired during the gap is not evidence that the tree failed. Every
+// missing-message deadline moves back by the part of the gap beyond one
+// interval. (In the simulator ticks are exact and this never happens.)
+func (c *Core) stall(d time.Duration) {
+	if float64(d) <= c.cfg.StallFactor*float64(c.cfg.TickInterval) {
+		return
+	}
+	c.stats.Stalls++
+	extra := d - c.cfg.TickInterval
+	for _, m := range c.missing { // each entry independently: order does not matter
+		m.deadline += extra
+	}
 }

@@ -1,6 +1,7 @@
 package plumtree
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -203,7 +204,9 @@ func TestGraftAnsweredFromCache(t *testing.T) {
 
 // "if r < round - threshold: GRAFT the announcer, PRUNE the sender" (Section 3.8).
 func TestOptimizationSwapsToShorterPath(t *testing.T) {
-	c := newTestCore(t, TestConfig(), "a", "b")
+	cfg := TestConfig()
+	cfg.OptimizationConfirm = 1 // the paper: swap on the first evidence
+	c := newTestCore(t, cfg, "a", "b")
 	mustStep(t, c, 0, "b", pruneMsg("o"))
 	mustStep(t, c, 0, "a", gossipMsg("o", 1, 6, "p"))
 	c.Ready()
@@ -215,13 +218,41 @@ func TestOptimizationSwapsToShorterPath(t *testing.T) {
 		t.Fatalf("eager %v", c.EagerPeers("o"))
 	}
 	// One hop shorter is below the threshold of 2: nothing.
-	c2 := newTestCore(t, TestConfig(), "a", "b")
+	c2 := newTestCore(t, cfg, "a", "b")
 	mustStep(t, c2, 0, "b", pruneMsg("o"))
 	mustStep(t, c2, 0, "a", gossipMsg("o", 1, 4, "p"))
 	c2.Ready()
 	mustStep(t, c2, ms, "b", ihaveMsg("o", 1, 2))
 	if got := kinds(c2.Ready()); len(got) != 0 {
 		t.Fatalf("below threshold %v", got)
+	}
+}
+
+// With OptimizationConfirm 2 the swap waits for a second consecutive
+// message of the same origin; another origin's message in between resets
+// the evidence (a shared tree serving many senders does not oscillate).
+func TestOptimizationHysteresis(t *testing.T) {
+	cfg := TestConfig()
+	cfg.OptimizationConfirm = 2
+	c := newTestCore(t, cfg, "a", "b")
+	mustStep(t, c, 0, "b", pruneMsg("o"))
+	step := func(origin membership.NodeID, seq uint64) []string {
+		mustStep(t, c, 0, "a", gossipMsg(origin, seq, 6, "p"))
+		c.Ready()
+		mustStep(t, c, ms, "b", ihaveMsg(origin, seq, 2))
+		return kinds(c.Ready())
+	}
+	if got := step("o", 1); len(got) != 0 {
+		t.Fatalf("swapped on the first evidence: %v", got)
+	}
+	if got := step("q", 1); len(got) != 0 {
+		t.Fatalf("swapped for another origin: %v", got)
+	}
+	if got := step("o", 2); len(got) != 0 {
+		t.Fatalf("swapped although q's message reset the evidence: %v", got)
+	}
+	if got, want := step("o", 3), []string{"b:graft", "a:prune"}; !slices.Equal(got, want) {
+		t.Fatalf("second consecutive evidence: %v, want %v", got, want)
 	}
 }
 
@@ -266,8 +297,116 @@ func TestNeighborDownForgetsPeer(t *testing.T) {
 		t.Fatalf("queued IHAVE drop not counted")
 	}
 	c.NeighborUp(2*ms, membership.Node{ID: "a"})
+	// With LazyNewLinks (the default) a returning neighbour starts lazy: b
+	// is still eager and traffic has flowed.
+	if !slices.Equal(c.LazyPeers("self"), []membership.NodeID{"a"}) || c.Stats().LazyNewLinks != 1 {
+		t.Fatalf("returning neighbour: lazy %v, LazyNewLinks %d; want [a], 1", c.LazyPeers("self"), c.Stats().LazyNewLinks)
+	}
+}
+
+// Without LazyNewLinks a returning neighbour starts eager, as in the paper
+// ("new neighbours are added to the eagerPushPeers set").
+func TestNewLinkEagerWithoutLazyNewLinks(t *testing.T) {
+	cfg := TestConfig()
+	cfg.LazyNewLinks = false
+	c := newTestCore(t, cfg, "a", "b")
+	mustStep(t, c, 0, "a", pruneMsg("self"))
+	c.Broadcast(0, nil)
+	c.Ready()
+	c.NeighborDown(ms, membership.Node{ID: "a"})
+	c.NeighborUp(2*ms, membership.Node{ID: "a"})
 	if !slices.Equal(c.EagerPeers("self"), []membership.NodeID{"a", "b"}) {
 		t.Fatalf("a returning neighbour is not eager: %v", c.EagerPeers("self"))
+	}
+}
+
+// A new link starts lazy only in a tree that has carried traffic and has
+// another eager link; a lazy new link that announces a missing message is
+// grafted.
+func TestLazyNewLinkGraftedWhenMessageMissing(t *testing.T) {
+	cfg := TestConfig()
+	c := newTestCore(t, cfg, "a")
+	if c.NeighborUp(0, membership.Node{ID: "b"}); len(c.LazyPeers("o")) != 0 {
+		t.Fatal("a link before any traffic started lazy")
+	}
+	mustStep(t, c, 0, "a", gossipMsg("o", 1, 1, "p"))
+	c.Ready()
+	c.NeighborUp(ms, membership.Node{ID: "n"})
+	if !slices.Equal(c.LazyPeers("o"), []membership.NodeID{"n"}) {
+		t.Fatalf("lazy %v, want [n]", c.LazyPeers("o"))
+	}
+	// a and b are gone: n is the only neighbour, lazy, and announces seq 2.
+	c.NeighborDown(2*ms, membership.Node{ID: "a"})
+	c.NeighborDown(2*ms, membership.Node{ID: "b"})
+	mustStep(t, c, 3*ms, "n", ihaveMsg("o", 2, 1))
+	var got []string
+	for now := 50 * ms; now < cfg.GraftTimeoutMax && got == nil; now += cfg.TickInterval {
+		c.Tick(now)
+		got = kinds(c.Ready())
+	}
+	if !slices.Equal(got, []string{"n:graft"}) || !slices.Equal(c.EagerPeers("o"), []membership.NodeID{"n"}) {
+		t.Fatalf("sent %v, eager %v; want n:graft and n eager", got, c.EagerPeers("o"))
+	}
+}
+
+// The per-origin floors are bounded; the oldest raised is forgotten first.
+func TestFloorsBounded(t *testing.T) {
+	cfg := TestConfig()
+	cfg.CacheSize = 1
+	c := newTestCore(t, cfg, "a")
+	for i := 0; i < 3*cfg.MaxFloors; i++ {
+		mustStep(t, c, 0, "a", gossipMsg(membership.NodeID(fmt.Sprintf("o%d", i)), 1, 1, "p"))
+		c.Ready()
+	}
+	if len(c.cache.floor) > cfg.MaxFloors {
+		t.Fatalf("%d floors kept, bound %d", len(c.cache.floor), cfg.MaxFloors)
+	}
+	if got, want := c.Stats().FloorsEvicted, uint64(3*cfg.MaxFloors-1-cfg.MaxFloors); got != want {
+		t.Fatalf("FloorsEvicted %d, want %d", got, want)
+	}
+	// The newest forgotten origin still has its floor: no second delivery.
+	last := membership.NodeID(fmt.Sprintf("o%d", 3*cfg.MaxFloors-2))
+	mustStep(t, c, 0, "a", gossipMsg(last, 1, 1, "p"))
+	if d := deliveredIn(c.Ready()); len(d) != 0 {
+		t.Fatal("delivered twice although the floor was kept")
+	}
+}
+
+// Tree lag is measured from normal traffic (a payload after its IHAVE) and
+// the first timer waits at least that long.
+func TestFirstTimerFollowsTreeLag(t *testing.T) {
+	cfg := TestConfig()
+	c := newTestCore(t, cfg, "a", "b")
+	base := c.firstTimeout("b")
+	for i := uint64(1); i <= 20; i++ {
+		now := time.Duration(i) * time.Second
+		mustStep(t, c, now, "b", ihaveMsg("o", i, 1))
+		mustStep(t, c, now+700*ms, "a", gossipMsg("o", i, 3, "p"))
+		c.Ready()
+	}
+	if c.Stats().LagSamples != 20 {
+		t.Fatalf("LagSamples %d, want 20", c.Stats().LagSamples)
+	}
+	if got := c.firstTimeout("b"); got < 700*ms || got <= base {
+		t.Fatalf("first timeout %v (before %v) after 700ms lags", got, base)
+	}
+}
+
+// A Tick long after the previous one (the node was descheduled) pushes
+// the timers back, so payloads queued meanwhile get processed first.
+func TestStalledTickDefersTimers(t *testing.T) {
+	cfg := TestConfig()
+	c := newTestCore(t, cfg, "a", "b")
+	mustStep(t, c, 0, "b", pruneMsg("o"))
+	c.Tick(0)
+	mustStep(t, c, ms, "b", ihaveMsg("o", 1, 1))
+	c.Tick(5 * time.Second) // far beyond every timeout: a stall
+	if got := kinds(c.Ready()); len(got) != 0 || c.Stats().Stalls != 1 {
+		t.Fatalf("after a stall sent %v, Stalls %d", got, c.Stats().Stalls)
+	}
+	mustStep(t, c, 5*time.Second, "a", gossipMsg("o", 1, 2, "p"))
+	if d := deliveredIn(c.Ready()); len(d) != 1 || c.Stats().GraftsSent != 0 {
+		t.Fatalf("delivered %d, grafts %d", len(d), c.Stats().GraftsSent)
 	}
 }
 

@@ -24,6 +24,12 @@ func (c *Core) onGossip(now time.Duration, from membership.NodeID, g gossipIn) {
 			r.grafted = slices.Delete(r.grafted, i, i+1)
 			return
 		}
+		if r.viaGraft && r.hadIHave {
+			// The tree's copy, after a GRAFT fetched the message: the
+			// first timer was too eager by at least this much.
+			c.sampleLag(now - r.announced)
+			r.viaGraft = false
+		}
 		if c.isNeighbor(from) {
 			c.trees.setLazy(g.id.Origin, from, true)
 		}
@@ -44,6 +50,13 @@ func (c *Core) onGossip(now time.Duration, from membership.NodeID, g gossipIn) {
 		}
 	}
 	r := c.deliver(now, g.id, g.payload, g.hops, from, grafted)
+	if m != nil {
+		r.announced, r.hadIHave = m.first, true
+		r.viaGraft = m.graftedTo(from)
+		if !r.viaGraft && !m.anyGraft() {
+			c.sampleLag(now - m.first) // the tree delivered after its IHAVE
+		}
+	}
 	skip := []membership.NodeID{from}
 	if m != nil {
 		for _, a := range m.announcers {
@@ -52,6 +65,7 @@ func (c *Core) onGossip(now time.Duration, from membership.NodeID, g gossipIn) {
 	}
 	if c.isNeighbor(from) {
 		c.trees.setLazy(g.id.Origin, from, false)
+		c.trees.setParent(g.id.Origin, from)
 		if m != nil {
 			c.optimizeOnDelivery(g.id, r, m)
 		}
@@ -80,11 +94,14 @@ func (c *Core) maybeSwap(id MessageID, r *received, peer membership.NodeID, hops
 	if t == 0 || r.parent == "" || r.parent == peer || r.hops-(hops+1) < t {
 		return false
 	}
+	if !c.trees.get(id.Origin).confirm(id, peer, c.cfg.OptimizationConfirm) {
+		return false
+	}
 	c.stats.Optimizations++
-	c.trees.setLazy(id.Origin, peer, false)
+	c.trees.setLazyOwn(id.Origin, peer, false)
 	c.Send(peer, &pb.Envelope{Body: &pb.Envelope_Graft{Graft: &pb.Graft{Origins: [][]byte{[]byte(id.Origin)}}}})
 	if c.isNeighbor(r.parent) {
-		c.trees.setLazy(id.Origin, r.parent, true)
+		c.trees.setLazyOwn(id.Origin, r.parent, true)
 		c.sendPrune(r.parent, id.Origin)
 	}
 	r.parent, r.hops = peer, hops+1
@@ -119,7 +136,11 @@ func (c *Core) onGraft(from membership.NodeID, g graftIn) {
 	c.stats.GraftsReceived++
 	if c.isNeighbor(from) {
 		for _, o := range g.origins {
-			c.trees.setLazy(o, from, false)
+			if len(g.ids) == 0 {
+				c.trees.setLazyOwn(o, from, false) // an optimisation: that tree only
+			} else {
+				c.trees.setLazy(o, from, false)
+			}
 		}
 		for _, id := range g.ids {
 			c.trees.setLazy(id.Origin, from, false)

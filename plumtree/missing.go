@@ -17,6 +17,7 @@ type missing struct {
 	next       int         // the announcer the next GRAFT goes to
 	grafts     []graftSent
 	deadline   time.Duration
+	first      time.Duration // when the first IHAVE for it arrived
 }
 
 type announcer struct {
@@ -32,9 +33,32 @@ type graftSent struct {
 // timeout is how long to wait for an answer from peer: its RTO, scaled,
 // jittered by up to 1/8, bounded by the Config.
 func (c *Core) timeout(peer membership.NodeID, scale float64) time.Duration {
-	d := time.Duration(float64(c.rtts[peer].rto(c.cfg.InitialRTT)) * scale)
+	return c.jitter(time.Duration(float64(c.rtts[peer].rto(c.cfg.InitialRTT)) * scale))
+}
+
+func (c *Core) jitter(d time.Duration) time.Duration {
 	d += time.Duration(c.rng.Int64N(int64(d/8) + 1))
 	return clamp(d, c.cfg.GraftTimeoutMin, c.cfg.GraftTimeoutMax)
+}
+
+// firstTimeout is how long the tree gets to deliver a message after the
+// first IHAVE for it: IHaveWaitRTTs x the announcer's RTO, and at least
+// the measured tree lag (mean plus four deviations, at most MaxTreeLag).
+func (c *Core) firstTimeout(peer membership.NodeID) time.Duration {
+	d := time.Duration(float64(c.rtts[peer].rto(c.cfg.InitialRTT)) * c.cfg.IHaveWaitRTTs)
+	if c.lag.samples > 0 {
+		d = max(d, min(c.lag.rto(0), c.cfg.MaxTreeLag))
+	}
+	return c.jitter(d)
+}
+
+// sampleLag records that the tree delivered a payload d after the first
+// IHAVE for it. Samples come from normal traffic: a payload that arrives
+// after its IHAVE (before any GRAFT), and the tree's copy that arrives
+// after a GRAFT already fetched the message (the timer was too eager).
+func (c *Core) sampleLag(d time.Duration) {
+	c.lag.sample(d)
+	c.stats.LagSamples++
 }
 
 // announced records that peer has id (received at hops).
@@ -45,7 +69,13 @@ func (c *Core) announced(now time.Duration, id MessageID, peer membership.NodeID
 			c.stats.MissingDropped++
 			return
 		}
-		m = &missing{deadline: now + c.timeout(peer, c.cfg.IHaveWaitRTTs)}
+		wait := c.firstTimeout(peer)
+		if c.trees.peekOrShared(id.Origin).orphan {
+			// Our parent in this tree went down: nothing is coming on the
+			// tree, so graft at the next tick.
+			wait = 0
+		}
+		m = &missing{deadline: now + wait, first: now}
 		c.missing[id] = m
 	}
 	for _, a := range m.announcers {
@@ -155,4 +185,24 @@ func (m *missing) pick(c *Core) (membership.NodeID, bool) {
 		}
 	}
 	return "", false
+}
+
+// graftedTo reports whether a GRAFT for the message went to peer.
+func (m *missing) graftedTo(peer membership.NodeID) bool {
+	for _, g := range m.grafts {
+		if g.peer == peer {
+			return true
+		}
+	}
+	return false
+}
+
+// anyGraft reports whether a GRAFT for the message was sent.
+func (m *missing) anyGraft() bool {
+	for _, g := range m.grafts {
+		if g.peer != "" {
+			return true
+		}
+	}
+	return false
 }

@@ -8,7 +8,12 @@ import (
 )
 
 // NeighborUp adds a neighbour (the overlay's NeighborUp event). It starts
-// eager in every tree. Adding a present neighbour, or self, does nothing.
+// eager in every tree, as in the paper, except with Config.LazyNewLinks:
+// then it starts lazy in every tree in which the node is still connected
+// (the neighbour that pushed the tree's latest message is up and eager): a
+// replacement link costs an IHAVE, not a duplicate payload, and is grafted
+// when a message goes missing.
+// Adding a present neighbour, or self, does nothing.
 func (c *Core) NeighborUp(_ time.Duration, node membership.Node) {
 	p := node.ID
 	if !p.Valid() || p == c.self {
@@ -20,6 +25,9 @@ func (c *Core) NeighborUp(_ time.Duration, node membership.Node) {
 	}
 	c.peers = slices.Insert(c.peers, i, p)
 	c.trees.removePeer(p) // no stale lazy mark survives a reconnection
+	if c.cfg.LazyNewLinks {
+		c.stats.LazyNewLinks += c.trees.newLink(p)
+	}
 }
 
 // NeighborDown removes a neighbour (the overlay's NeighborDown event): no

@@ -15,7 +15,10 @@ type Stats struct {
 	PrunesSent     uint64 // PRUNE messages sent
 	PrunesReceived uint64 // PRUNE messages received
 	Optimizations  uint64 // tree optimisations (graft a shorter path, prune the old)
-	RTTSamples     uint64 // round-trip times measured
+	RTTSamples     uint64 // round-trip times measured (GRAFT answered)
+	LagSamples     uint64 // tree lags measured (payload after its IHAVE)
+	Stalls         uint64 // Ticks late enough that the timers were pushed back
+	LazyNewLinks   uint64 // neighbours that came up lazy (Config.LazyNewLinks), per tree
 
 	LazyDropped    uint64 // announcements dropped: a peer's IHAVE queue was full
 	MissingDropped uint64 // announcements dropped: the missing table was full
@@ -23,5 +26,6 @@ type Stats struct {
 	StaleDropped   uint64 // messages older than the origin's forgotten ones, dropped
 	CacheEvicted   uint64 // cache entries evicted (age or count)
 	TreesEvicted   uint64 // per-origin trees evicted (MaxOriginTrees)
+	FloorsEvicted  uint64 // per-origin delivered floors forgotten (MaxFloors)
 	Rejected       uint64 // Step calls that returned an error
 }

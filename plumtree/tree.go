@@ -11,6 +11,41 @@ import (
 type split struct {
 	lazy  []membership.NodeID
 	stamp uint64 // last use, for the per-origin LRU
+	// parent is the neighbour whose push delivered the tree's latest new
+	// message ("" before any, or after it went down; the node itself once
+	// it broadcast in this tree): a node whose parent is up and eager is
+	// connected to the tree. orphan says the parent went down.
+	parent membership.NodeID
+	orphan bool
+	// cand is the optimisation's pending swap: the lazy peer that showed
+	// a shorter path for origin on hits consecutive messages of origin.
+	cand candidate
+}
+
+type candidate struct {
+	origin, peer membership.NodeID
+	seq          uint64
+	hits         int
+}
+
+// confirm counts a shorter path via peer for message id and reports
+// whether it was seen on need consecutive messages of id's origin.
+func (s *split) confirm(id MessageID, peer membership.NodeID, need int) bool {
+	c := &s.cand
+	switch {
+	case c.origin == id.Origin && c.peer == peer && c.seq == id.Seq:
+		// the same message announced again: no new evidence
+	case c.origin == id.Origin && c.peer == peer && id.Seq > c.seq:
+		c.seq = id.Seq
+		c.hits++
+	default:
+		*c = candidate{origin: id.Origin, peer: peer, seq: id.Seq, hits: 1}
+	}
+	if c.hits >= need {
+		*c = candidate{}
+		return true
+	}
+	return false
 }
 
 func (s *split) isLazy(p membership.NodeID) bool {
@@ -89,6 +124,13 @@ func (t *trees) setLazy(origin, p membership.NodeID, lazy bool) bool {
 	return changed
 }
 
+// setLazyOwn changes only origin's own tree (the shared one without
+// per-origin trees), not the template: the tree optimisation reshapes one
+// origin's tree for that origin's paths, which says nothing about others.
+func (t *trees) setLazyOwn(origin, p membership.NodeID, lazy bool) bool {
+	return t.get(origin).set(p, lazy)
+}
+
 func (t *trees) evictOne() {
 	for len(t.lru) > 0 {
 		e := t.lru[0]
@@ -114,10 +156,24 @@ func (t *trees) compactLRU() {
 // removePeer forgets p in every split (it is no longer a neighbour; if it
 // comes back it starts eager).
 func (t *trees) removePeer(p membership.NodeID) {
-	t.shared.set(p, false)
+	t.shared.forget(p)
 	for _, s := range t.byOrigin { // order does not matter: each split is independent
-		s.set(p, false)
+		s.forget(p)
 	}
+}
+
+func (s *split) forget(p membership.NodeID) {
+	s.set(p, false)
+	if s.parent == p {
+		s.parent, s.orphan = "", true
+	}
+}
+
+// setParent records that p's push delivered a new message of origin.
+func (t *trees) setParent(origin, p membership.NodeID) {
+	s := t.get(origin)
+	s.parent, s.orphan = p, false
+	t.shared.parent, t.shared.orphan = p, false
 }
 
 // peekOrShared returns origin's split without creating or touching it,
@@ -127,4 +183,29 @@ func (t *trees) peekOrShared(origin membership.NodeID) *split {
 		return s
 	}
 	return &t.shared
+}
+
+// newLink makes the new neighbour p lazy in every split whose parent is
+// still an eager neighbour: the node is connected to that tree, so p is
+// redundant until a message goes missing. It returns in how many splits p
+// became lazy.
+func (t *trees) newLink(p membership.NodeID) uint64 {
+	var n uint64
+	if t.shared.connected(p) {
+		t.shared.set(p, true)
+		n++
+	}
+	for _, s := range t.byOrigin { // each split independently: order does not matter
+		if s.connected(p) {
+			s.set(p, true)
+			n++
+		}
+	}
+	return n
+}
+
+// connected reports whether s has a parent other than p that is eager.
+// (removePeer clears a parent that went down.)
+func (s *split) connected(p membership.NodeID) bool {
+	return s.parent != "" && s.parent != p && !s.isLazy(s.parent)
 }
