@@ -182,7 +182,6 @@ func (c *Core) dropIn(k inKey) {
 	}
 }
 
-
 // onReply is A's side: the responder's answer to our Sync.
 func (c *Core) onReply(now time.Duration, from NodeID, m *pb.Reply) error {
 	s := c.out[from]
@@ -295,10 +294,6 @@ func (c *Core) push(s *outSession, want spanList) {
 	}
 	c.sendDots(s.peer, s.id, true, keys)
 }
-
-
-
-
 
 // complete ends a session whose pulls (or Merkle walk) are done: the
 // clock takes in the responder's spans and the Ack tells it so.
