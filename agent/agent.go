@@ -11,11 +11,13 @@ import (
 	"os"
 	"time"
 
+	"github.com/hearsay-mesh/hearsay/agent/store"
 	"github.com/hearsay-mesh/hearsay/agent/transport"
 	"github.com/hearsay-mesh/hearsay/hyparview"
 	"github.com/hearsay-mesh/hearsay/membership"
 	"github.com/hearsay-mesh/hearsay/plumtree"
 	"github.com/hearsay-mesh/hearsay/swim"
+	ds "github.com/ipfs/go-datastore"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
@@ -37,6 +39,9 @@ type Agent struct {
 	gs *gossip        // nil with plumtree
 	// stopGossip ends GossipSub's goroutines.
 	stopGossip context.CancelFunc
+	ds         ds.Batching
+	st         *store.Store
+	watchers   []chan struct{}
 	cores      []membership.Core
 	byProto    map[protocol.ID]membership.Core
 
@@ -79,6 +84,10 @@ func New(cfg Config) (*Agent, error) {
 		done:    make(chan struct{}),
 	}
 	a.self = nodeOf(peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()})
+	if err := a.openStore(); err != nil {
+		a.closeNet()
+		return nil, err
+	}
 	a.hv, err = hyparview.New(a.self, cfg.HyParView, newRand())
 	if err != nil {
 		a.closeNet()
@@ -341,6 +350,12 @@ func (a *Agent) leave() {
 func (a *Agent) closeNet() {
 	if a.stopGossip != nil {
 		a.stopGossip()
+	}
+	if a.ds != nil {
+		if err := a.ds.Close(); err != nil {
+			a.log.Error("closing the datastore", "err", err)
+		}
+		a.ds = nil
 	}
 	a.tr.Close()
 	a.host.Close()

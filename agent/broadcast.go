@@ -98,6 +98,7 @@ func (a *Agent) readGossipSub(ctx context.Context, sub *pubsub.Subscription) {
 // deliver hands a broadcast to the application hook, on the loop.
 func (a *Agent) deliver(d Delivery) {
 	a.delivered++
+	a.applyPayload(d)
 	if a.cfg.OnDeliver != nil {
 		a.cfg.OnDeliver(d)
 	}

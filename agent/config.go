@@ -24,6 +24,10 @@ type Config struct {
 	Listen []string
 	// Join are multiaddrs with a /p2p/ component of nodes to join through.
 	Join []string
+	// Datastore is where the keyspace lives: "pebble" (default, under
+	// DataDir/store, every write synced before it is acknowledged) or
+	// "memory" (throwaway nodes).
+	Datastore string
 	// RPCListen is the host:port of the local JSON-RPC endpoint; empty
 	// disables it. Only loopback addresses are accepted.
 	RPCListen string
@@ -83,6 +87,7 @@ func DefaultConfig() Config {
 		DataDir:        DefaultDataDir(),
 		Listen:         DefaultListen(),
 		RPCListen:      "127.0.0.1:7781",
+		Datastore:      DatastorePebble,
 		HyParView:      hyparview.DefaultConfig(),
 		Swim:           swim.DefaultLANConfig(),
 		Broadcast:      BroadcastPlumtree,
@@ -113,6 +118,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.HyParView.Validate(); err != nil {
 		return fmt.Errorf("agent: HyParView: %w", err)
+	}
+	if c.Datastore != DatastorePebble && c.Datastore != DatastoreMemory {
+		return fmt.Errorf("agent: Datastore = %q; want pebble or memory", c.Datastore)
 	}
 	if err := c.Swim.Validate(); err != nil {
 		return fmt.Errorf("agent: Swim: %w", err)

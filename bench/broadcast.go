@@ -165,6 +165,7 @@ func runBroadcast(ctx context.Context, cfg BroadcastConfig, proto string, progre
 		ac.RPCListen = ""
 		ac.Log = cfg.Log
 		ac.Broadcast = proto
+		ac.Datastore = agent.DatastoreMemory
 		n := &node{bw: metrics.NewBandwidthCounter(), done: make(chan error, 1)}
 		ac.Bandwidth = n.bw
 		if proto == agent.BroadcastGossipSub {

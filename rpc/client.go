@@ -12,6 +12,7 @@ import (
 	"github.com/creachadair/jrpc2"
 	"github.com/creachadair/jrpc2/jhttp"
 	"github.com/hearsay-mesh/hearsay/agent"
+	"github.com/hearsay-mesh/hearsay/agent/store"
 )
 
 // Client is a typed client for a local agent.
@@ -83,4 +84,24 @@ func (c *Client) Members(ctx context.Context) ([]agent.Member, error) {
 // SetMeta calls mesh_set_meta.
 func (c *Client) SetMeta(ctx context.Context, meta map[string]string) error {
 	return c.c.CallResult(ctx, "mesh_set_meta", MetaParams{Meta: meta}, nil)
+}
+
+// Call invokes any method with params and decodes the result into out
+// (nil discards it).
+func (c *Client) Call(ctx context.Context, method string, params, out any) error {
+	return c.c.CallResult(ctx, method, params, out)
+}
+
+// Get calls crdt_get.
+func (c *Client) Get(ctx context.Context, key string) (store.Value, error) {
+	var out GetResult
+	err := c.c.CallResult(ctx, "crdt_get", KeyParams{Key: key}, &out)
+	return out.Value, err
+}
+
+// Changes calls crdt_changes.
+func (c *Client) Changes(ctx context.Context, after uint64, limit int) (ChangesResult, error) {
+	var out ChangesResult
+	err := c.c.CallResult(ctx, "crdt_changes", ChangesParams{After: after, Limit: limit}, &out)
+	return out, err
 }

@@ -25,6 +25,7 @@ type Backend interface {
 	JoinPeer(ctx context.Context, addr string) error
 	Members(ctx context.Context) ([]agent.Member, error)
 	SetMeta(ctx context.Context, meta map[string]string) error
+	Keyspace
 }
 
 // Server is the HTTP JSON-RPC endpoint.
@@ -118,7 +119,7 @@ func sameLoopbackOrigin(origin, host string) bool {
 }
 
 func methods(b Backend, version string) handler.Map {
-	return handler.Map{
+	m := handler.Map{
 		"agent_info": handler.New(func(ctx context.Context) (agent.Info, error) {
 			return b.Info(version), nil
 		}),
@@ -147,6 +148,8 @@ func methods(b Backend, version string) handler.Map {
 			return true, nil
 		}),
 	}
+	crdtMethods(b, m)
+	return m
 }
 
 // MetaParams are mesh_set_meta's parameters.

@@ -45,6 +45,12 @@ func agentCommand() *cli.Command {
 				EnvVars: []string{"HEARSAY_BROADCAST"},
 			},
 			&cli.StringFlag{
+				Name:    "datastore",
+				Usage:   "where the keyspace lives: pebble (under --data-dir) or memory",
+				Value:   agent.DatastorePebble,
+				EnvVars: []string{"HEARSAY_DATASTORE"},
+			},
+			&cli.StringFlag{
 				Name:    "rpc-listen",
 				Usage:   "loopback host:port of the JSON-RPC endpoint (empty disables it)",
 				Value:   "127.0.0.1:7781",
@@ -78,6 +84,7 @@ func runAgent(c *cli.Context) error {
 	cfg.Join = c.StringSlice("join")
 	cfg.RPCListen = c.String("rpc-listen")
 	cfg.Broadcast = c.String("broadcast")
+	cfg.Datastore = c.String("datastore")
 	cfg.Log = log
 	if err := cfg.Validate(); err != nil {
 		return withCode(exitUsage, err)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -31,6 +32,10 @@ func withClient(c *cli.Context, f func(ctx context.Context, cl *rpc.Client) erro
 	ctx, cancel := context.WithTimeout(c.Context, 10*time.Second)
 	defer cancel()
 	if err := f(ctx, cl); err != nil {
+		var ce codedError
+		if errors.As(err, &ce) {
+			return err
+		}
 		return withCode(exitRPCFailed, err)
 	}
 	return nil

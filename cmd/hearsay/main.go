@@ -18,7 +18,7 @@ func main() {
 		Usage:                "a leaderless peer-to-peer gossip mesh agent",
 		Version:              version,
 		EnableBashCompletion: true,
-		Commands: []*cli.Command{
+		Commands: append([]*cli.Command{
 			agentCommand(),
 			peersCommand(),
 			membersCommand(),
@@ -26,7 +26,7 @@ func main() {
 			simCommand(),
 			benchCommand(),
 			versionCommand(),
-		},
+		}, kvCommands()...),
 	}
 	if err := app.Run(os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "hearsay:", err)
