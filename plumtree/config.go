@@ -119,7 +119,7 @@ func DefaultConfig() Config {
 		GraftTimeoutMax:       2 * time.Second,
 		InitialRTT:            50 * time.Millisecond,
 		IHaveWaitRTTs:         2,
-		MaxTreeLag:            time.Second,
+		MaxTreeLag:            2 * time.Second,
 		StallFactor:           3,
 		MaxGraftAttempts:      8,
 		OptimizationThreshold: 2,
@@ -146,7 +146,7 @@ func WANConfig() Config {
 	c.GraftTimeoutMin = 300 * time.Millisecond
 	c.GraftTimeoutMax = 5 * time.Second
 	c.InitialRTT = 200 * time.Millisecond
-	c.MaxTreeLag = 3 * time.Second
+	c.MaxTreeLag = 5 * time.Second
 	return c
 }
 
