@@ -21,6 +21,9 @@ type Doc struct {
 	typing typing // where the next local insert would continue that run
 	last   uint32 // agent index last looked up by name
 	ops    []op   // scratch for Apply
+
+	insBuf []Insert // unused part of the chunk local deltas are carved from
+	delBuf []Range
 }
 
 // typing says that a local insert at pos would continue the run at d.hint.

@@ -8,36 +8,42 @@ import (
 	"github.com/hearsay-mesh/hearsay/crdt/text"
 )
 
-// applyTxn applies a transaction's patches to d as local edits and returns
-// the merged delta (only if keep).
-func applyTxn(d *text.Doc, x Txn, keep bool) (text.Delta, error) {
-	var out text.Delta
-	add := func(dl text.Delta) {
-		switch {
-		case !keep:
-		case out.IsEmpty():
-			out = dl
-		default:
-			out.Merge(dl)
-		}
-	}
-	for _, p := range x.Patches {
+// applyTxn applies a transaction's patches to d as local edits, appending
+// their operations to out.
+func applyTxn(d *text.Doc, x *Txn, out *text.Delta) error {
+	for i := range x.Patches {
+		p := &x.Patches[i]
 		if p.Del > 0 {
-			dl, err := d.Delete(p.Pos, p.Del)
-			if err != nil {
-				return out, err
+			if err := d.AppendDelete(out, p.Pos, p.Del); err != nil {
+				return err
 			}
-			add(dl)
 		}
 		if p.Ins != "" {
-			dl, err := d.Insert(p.Pos, p.Ins)
-			if err != nil {
-				return out, err
+			if err := d.AppendInsert(out, p.Pos, p.Ins); err != nil {
+				return err
 			}
-			add(dl)
 		}
 	}
-	return out, nil
+	return nil
+}
+
+// applyTxnPublic applies a transaction's patches with Insert and Delete,
+// each returning its own Delta, which it drops.
+func applyTxnPublic(d *text.Doc, x *Txn) error {
+	for i := range x.Patches {
+		p := &x.Patches[i]
+		if p.Del > 0 {
+			if _, err := d.Delete(p.Pos, p.Del); err != nil {
+				return err
+			}
+		}
+		if p.Ins != "" {
+			if _, err := d.Insert(p.Pos, p.Ins); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // AgentName is the replica name used for trace agent i.
@@ -45,7 +51,8 @@ func AgentName(i int) string { return fmt.Sprintf("agent%d", i) }
 
 // ReplaySequential replays a sequential trace as local edits of one replica.
 // With keep, it also returns each transaction's delta (the start content's
-// insert, if any, first).
+// insert, if any, first); without, each edit is an Insert or Delete call
+// whose returned Delta is dropped.
 func ReplaySequential(t *Trace, keep bool) (*text.Doc, []text.Delta, error) {
 	d, err := text.New(AgentName(0))
 	if err != nil {
@@ -64,16 +71,51 @@ func ReplaySequential(t *Trace, keep bool) (*text.Doc, []text.Delta, error) {
 			deltas = append(deltas, x)
 		}
 	}
-	for i, x := range t.Txns {
-		dl, err := applyTxn(d, x, keep)
-		if err != nil {
+	for i := range t.Txns {
+		if !keep {
+			if err := applyTxnPublic(d, &t.Txns[i]); err != nil {
+				return nil, nil, fmt.Errorf("txn %d: %w", i, err)
+			}
+			continue
+		}
+		var dl text.Delta
+		if err := applyTxn(d, &t.Txns[i], &dl); err != nil {
 			return nil, nil, fmt.Errorf("txn %d: %w", i, err)
 		}
-		if keep {
-			deltas = append(deltas, dl)
-		}
+		deltas = append(deltas, dl)
 	}
 	return d, deltas, nil
+}
+
+// ReplayReusing replays a sequential trace as local edits like
+// ReplaySequential, producing each transaction's delta with AppendInsert and
+// AppendDelete into one reused Delta, as an agent that encodes and ships
+// each delta before the next edit would. ship, if not nil, sees each delta
+// before its storage is reused.
+func ReplayReusing(t *Trace, ship func(text.Delta)) (*text.Doc, error) {
+	d, err := text.New(AgentName(0))
+	if err != nil {
+		return nil, err
+	}
+	var buf text.Delta
+	if t.StartContent != "" {
+		if err := d.AppendInsert(&buf, 0, t.StartContent); err != nil {
+			return nil, err
+		}
+		if ship != nil {
+			ship(buf)
+		}
+	}
+	for i := range t.Txns {
+		buf.Inserts, buf.Deletes = buf.Inserts[:0], buf.Deletes[:0]
+		if err := applyTxn(d, &t.Txns[i], &buf); err != nil {
+			return nil, fmt.Errorf("txn %d: %w", i, err)
+		}
+		if ship != nil {
+			ship(buf)
+		}
+	}
+	return d, nil
 }
 
 // Concurrent is the outcome of replaying a concurrent trace.
@@ -131,11 +173,9 @@ func ReplayConcurrent(t *Trace, rng *rand.Rand) (*Concurrent, error) {
 		if d.Parked() != 0 {
 			return nil, fmt.Errorf("txn %d: replica %d has %d parked ops after receiving the parents", i, a, d.Parked())
 		}
-		dl, err := applyTxn(d, x, true)
-		if err != nil {
+		if err := applyTxn(d, &t.Txns[i], &out.Deltas[i]); err != nil {
 			return nil, fmt.Errorf("txn %d: %w", i, err)
 		}
-		out.Deltas[i] = dl
 		seen[a][i] = true
 		last[a] = i
 	}

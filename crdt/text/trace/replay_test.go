@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/hearsay-mesh/hearsay/crdt/text"
 )
 
 const traces = "/work/shared/data/editing-traces"
@@ -43,6 +45,36 @@ func TestAutomergePaper(t *testing.T) {
 	}
 	if r.Text() != tr.EndContent {
 		t.Fatal("remote replay does not end at endContent")
+	}
+}
+
+// TestAutomergePaperReusing: the deltas ReplayReusing produces into one
+// reused Delta, encoded as they are shipped, rebuild endContent on a peer.
+func TestAutomergePaperReusing(t *testing.T) {
+	tr := load(t, "automerge-paper.json.gz")
+	var wire [][]byte
+	d, err := ReplayReusing(tr, func(x text.Delta) { wire = append(wire, text.EncodeDelta(x)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Text() != tr.EndContent {
+		t.Fatal("local replay does not end at endContent")
+	}
+	r, err := text.New("remote")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range wire {
+		x, err := text.DecodeDelta(b)
+		if err != nil {
+			t.Fatalf("delta %d: %v", i, err)
+		}
+		if err := r.Apply(x); err != nil {
+			t.Fatalf("delta %d: %v", i, err)
+		}
+	}
+	if r.Text() != tr.EndContent || !bytes.Equal(r.Encode(), d.Encode()) {
+		t.Fatal("peer applying the shipped deltas differs")
 	}
 }
 
