@@ -1,0 +1,276 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/hearsay-mesh/hearsay/sim/exp"
+)
+
+// Implementations `hearsay bench swim` can run.
+const (
+	ImplHearsay    = "hearsay"
+	ImplMemberlist = "memberlist"
+)
+
+// SwimConfig sets up `hearsay bench swim`: the same scenario on hearsay
+// agents and on hashicorp/memberlist, each at every size in Nodes.
+type SwimConfig struct {
+	Nodes         []int         // cluster sizes
+	Impls         []string      // ImplHearsay, ImplMemberlist
+	Crashes       int           // members crashed one at a time (never the seed)
+	MetaTrials    int           // metadata updates by random members
+	Quiet         time.Duration // window over which quiet bandwidth is counted
+	Settle        time.Duration // wait after formation before measuring
+	FormTimeout   time.Duration // bound on formation
+	DetectTimeout time.Duration // bound on one crash's detection everywhere
+	MetaTimeout   time.Duration // bound on one metadata update reaching everyone
+	ProbeInterval time.Duration // both implementations
+	ProbeTimeout  time.Duration // both implementations
+	Seed          uint64        // choice of crashed and updated members
+	// MemberlistDir holds the memberlist module (bench/memberlist); empty
+	// means: look for it from the working directory upwards.
+	MemberlistDir string
+	Log           *slog.Logger
+}
+
+// DefaultSwimConfig is issue 4's comparison, with a 30 s quiet window.
+func DefaultSwimConfig() SwimConfig {
+	return SwimConfig{Nodes: []int{50, 200}, Impls: []string{ImplHearsay, ImplMemberlist},
+		Crashes: 5, MetaTrials: 5, Quiet: 30 * time.Second, Settle: 5 * time.Second,
+		FormTimeout: 90 * time.Second, DetectTimeout: 60 * time.Second, MetaTimeout: 35 * time.Second,
+		ProbeInterval: time.Second, ProbeTimeout: 500 * time.Millisecond, Seed: 1}
+}
+
+// Validate names the first bad field.
+func (c SwimConfig) Validate() error {
+	if len(c.Nodes) == 0 {
+		return fmt.Errorf("bench: Nodes is empty")
+	}
+	for _, n := range c.Nodes {
+		if n < 3 || n > 1000 {
+			return fmt.Errorf("bench: Nodes has %d; want 3..1000", n)
+		}
+		if c.Crashes > n-2 {
+			return fmt.Errorf("bench: Crashes = %d; want <= Nodes-2 = %d", c.Crashes, n-2)
+		}
+	}
+	if len(c.Impls) == 0 {
+		return fmt.Errorf("bench: Impls is empty")
+	}
+	for _, i := range c.Impls {
+		if i != ImplHearsay && i != ImplMemberlist {
+			return fmt.Errorf("bench: implementation %q; want hearsay or memberlist", i)
+		}
+	}
+	switch {
+	case c.Crashes < 0:
+		return fmt.Errorf("bench: Crashes = %d; want >= 0", c.Crashes)
+	case c.MetaTrials < 0:
+		return fmt.Errorf("bench: MetaTrials = %d; want >= 0", c.MetaTrials)
+	case c.Quiet < time.Second:
+		return fmt.Errorf("bench: Quiet = %v; want >= 1s", c.Quiet)
+	case c.Settle < 0:
+		return fmt.Errorf("bench: Settle = %v; want >= 0", c.Settle)
+	case c.FormTimeout <= 0 || c.DetectTimeout <= 0 || c.MetaTimeout <= 0:
+		return fmt.Errorf("bench: FormTimeout, DetectTimeout, MetaTimeout must be > 0")
+	case c.ProbeInterval <= 0 || c.ProbeTimeout <= 0 || c.ProbeTimeout > c.ProbeInterval:
+		return fmt.Errorf("bench: ProbeTimeout = %v, ProbeInterval = %v; want 0 < timeout <= interval", c.ProbeTimeout, c.ProbeInterval)
+	}
+	return nil
+}
+
+// swimResult is one implementation's run at one size. The memberlist
+// program prints it as JSON; durations are in seconds.
+type swimResult struct {
+	Nodes      int     `json:"nodes"`
+	Formed     bool    `json:"formed"`
+	FormS      float64 `json:"form_s"`
+	JoinErrors int     `json:"join_errors"`
+
+	QuietS     float64 `json:"quiet_s"`
+	QuietBytes uint64  `json:"quiet_bytes"` // protocol payload bytes sent by all members
+	BytesPerMS float64 `json:"bytes_per_m_s"`
+
+	MetaS      []float64 `json:"meta_s"`
+	MetaAllS   []float64 `json:"meta_all_s"`
+	MetaMissed int       `json:"meta_missed"`
+
+	CrashS      []float64 `json:"crash_s"`
+	CrashFirstS []float64 `json:"crash_first_s"`
+	Undetected  int       `json:"undetected"`
+	FalseDeaths int       `json:"false_deaths"`
+
+	// hearsay only.
+	QuietWrites   uint64        `json:"-"` // stream writes of the SWIM protocol in the window
+	QuietAllBytes uint64        `json:"-"` // stream bytes of every libp2p protocol in the window
+	Left          int           `json:"-"` // crashed members reported as left (must stay 0)
+	PeakHeap      uint64        `json:"-"`
+	Wall          time.Duration `json:"-"`
+}
+
+// framingPerWrite estimates what libp2p adds to one stream write on TCP:
+// a 12-byte yamux header and a noise frame's 2-byte length and 16-byte tag.
+const framingPerWrite = 12 + 18
+
+// Swim runs the comparison and returns its table.
+func Swim(ctx context.Context, cfg SwimConfig, progress exp.Progress) ([]*exp.Table, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	var ml *memberlistRunner
+	if slices.Contains(cfg.Impls, ImplMemberlist) {
+		var err error
+		if ml, err = buildMemberlist(ctx, cfg.MemberlistDir); err != nil {
+			return nil, err
+		}
+		defer ml.close()
+	}
+	res := map[string]map[int]*swimResult{ImplHearsay: {}, ImplMemberlist: {}}
+	for _, n := range cfg.Nodes {
+		for _, impl := range cfg.Impls {
+			var r *swimResult
+			var err error
+			start := time.Now()
+			if impl == ImplHearsay {
+				r, err = runHearsaySwim(ctx, cfg, n, progress)
+			} else {
+				progress.Report(0, 1, fmt.Sprintf("memberlist N=%d", n))
+				r, err = ml.run(ctx, cfg, n)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s N=%d: %w", impl, n, err)
+			}
+			r.Wall = time.Since(start)
+			res[impl][n] = r
+		}
+	}
+	return []*exp.Table{swimTable(cfg, res)}, nil
+}
+
+func swimTable(cfg SwimConfig, res map[string]map[int]*swimResult) *exp.Table {
+	t := &exp.Table{
+		Title: fmt.Sprintf("swim: hearsay agents beside memberlist v0.7.0 on 127.0.0.1, probe interval %v, probe timeout %v, %d crashes, %d metadata updates, quiet window %v",
+			cfg.ProbeInterval, cfg.ProbeTimeout, cfg.Crashes, cfg.MetaTrials, cfg.Quiet),
+		Columns: []string{"scenario", "N", "metric", "hearsay", "memberlist", "hearsay/memberlist"},
+	}
+	row := func(scn string, n int, metric string, f func(*swimResult) (float64, bool)) {
+		var v [2]float64
+		var ok [2]bool
+		cells := []any{scn, n, metric}
+		for i, impl := range []string{ImplHearsay, ImplMemberlist} {
+			if r := res[impl][n]; r != nil {
+				v[i], ok[i] = f(r)
+			}
+			if ok[i] {
+				cells = append(cells, v[i])
+			} else {
+				cells = append(cells, "-")
+			}
+		}
+		if ok[0] && ok[1] && v[1] != 0 {
+			cells = append(cells, v[0]/v[1])
+		} else {
+			cells = append(cells, "-")
+		}
+		t.Add(cells...)
+	}
+	all := func(f func(*swimResult) float64) func(*swimResult) (float64, bool) {
+		return func(r *swimResult) (float64, bool) { return f(r), true }
+	}
+	ours := func(f func(*swimResult) float64) func(*swimResult) (float64, bool) {
+		return func(r *swimResult) (float64, bool) {
+			if r.QuietWrites == 0 && r.QuietAllBytes == 0 {
+				return 0, false
+			}
+			return f(r), true
+		}
+	}
+	for _, n := range cfg.Nodes {
+		row("formation", n, "all see all alive (s)", all(func(r *swimResult) float64 { return r.FormS }))
+		row("crash", n, "last live member marks dead p50 (s)", all(func(r *swimResult) float64 { return pctF(r.CrashS, 0.5) }))
+		row("crash", n, "last live member marks dead p99 (s)", all(func(r *swimResult) float64 { return pctF(r.CrashS, 0.99) }))
+		row("crash", n, "last live member marks dead max (s)", all(func(r *swimResult) float64 { return pctF(r.CrashS, 1) }))
+		row("crash", n, "first member marks dead p50 (s)", all(func(r *swimResult) float64 { return pctF(r.CrashFirstS, 0.5) }))
+		row("crash", n, "crashes not detected everywhere", all(func(r *swimResult) float64 { return float64(r.Undetected) }))
+		row("crash", n, "false deaths (events)", all(func(r *swimResult) float64 { return float64(r.FalseDeaths) }))
+		row("bandwidth", n, "protocol payload B/s per member", all(func(r *swimResult) float64 { return r.BytesPerMS }))
+		row("bandwidth", n, "payload + est. yamux/noise framing B/s per member", ours(func(r *swimResult) float64 {
+			return float64(r.QuietBytes+framingPerWrite*r.QuietWrites) / float64(r.Nodes) / r.QuietS
+		}))
+		row("bandwidth", n, "all libp2p protocols B/s per member", ours(func(r *swimResult) float64 {
+			return float64(r.QuietAllBytes) / float64(r.Nodes) / r.QuietS
+		}))
+		row("metadata", n, "per-receiver p50 (s)", all(func(r *swimResult) float64 { return pctF(r.MetaS, 0.5) }))
+		row("metadata", n, "per-receiver p99 (s)", all(func(r *swimResult) float64 { return pctF(r.MetaS, 0.99) }))
+		row("metadata", n, "reached everyone, worst trial (s)", all(func(r *swimResult) float64 { return pctF(r.MetaAllS, 1) }))
+		row("metadata", n, "receivers missed at the timeout", all(func(r *swimResult) float64 { return float64(r.MetaMissed) }))
+	}
+	for _, n := range cfg.Nodes {
+		for _, impl := range cfg.Impls {
+			r := res[impl][n]
+			note := fmt.Sprintf("%s N=%d: wall %.0fs, formed %v, join errors %d", impl, n, r.Wall.Seconds(), r.Formed, r.JoinErrors)
+			if impl == ImplHearsay {
+				note += fmt.Sprintf(", crashed members reported left %d, peak heap %.0f MB", r.Left, float64(r.PeakHeap)/(1<<20))
+			}
+			t.Notes = append(t.Notes, note)
+		}
+	}
+	t.Notes = append(t.Notes,
+		"crash: a member is closed without leaving (hearsay: libp2p host closed; memberlist: Shutdown without Leave); timed to MemberFailed / NotifyLeave; an undetected crash counts as the timeout",
+		"bandwidth: payload bytes handed to the network (hearsay: stream bytes of /hearsay/swim/1.0.0; memberlist: UDP packets + TCP stream writes), no IP/TCP/UDP headers",
+		"framing estimate: 30 B per stream write (yamux header + noise length and tag); all libp2p protocols includes HyParView, plumtree, identify")
+	return t
+}
+
+// pctF is the nearest-rank percentile of xs (p in (0, 1]).
+func pctF(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	i := int(math.Ceil(p*float64(len(s)))) - 1
+	return s[max(i, 0)]
+}
+
+// pollUntil calls done every interval until it returns true (then
+// pollUntil does) or limit passes or ctx ends.
+func pollUntil(ctx context.Context, every, limit time.Duration, done func() bool) (bool, error) {
+	deadline := time.Now().Add(limit)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if done() {
+			return true, nil
+		}
+		if time.Now().After(deadline) {
+			return false, nil
+		}
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+	}
+}
+
+// runFor lets the cluster run for d.
+func runFor(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

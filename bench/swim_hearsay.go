@@ -1,0 +1,307 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hearsay-mesh/hearsay/agent"
+	"github.com/hearsay-mesh/hearsay/membership"
+	"github.com/hearsay-mesh/hearsay/sim/exp"
+	"github.com/hearsay-mesh/hearsay/swim"
+	"github.com/libp2p/go-libp2p/core/metrics"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+)
+
+// metaKey is the metadata key the dissemination trials set.
+const metaKey = "bench"
+
+// swimCounter is a libp2p bandwidth Reporter that counts the bytes and
+// writes the host's streams send, exactly and without libp2p's meters
+// (whose totals advance once a second on a shared sweeper).
+type swimCounter struct {
+	swimBytes, swimWrites, allBytes atomic.Uint64
+}
+
+var _ metrics.Reporter = (*swimCounter)(nil)
+
+func (c *swimCounter) LogSentMessageStream(n int64, p protocol.ID, _ peer.ID) {
+	c.allBytes.Add(uint64(n))
+	if p == protocol.ID(swim.Protocol) {
+		c.swimBytes.Add(uint64(n))
+		c.swimWrites.Add(1)
+	}
+}
+func (c *swimCounter) LogSentMessage(int64)                                  {}
+func (c *swimCounter) LogRecvMessage(int64)                                  {}
+func (c *swimCounter) LogRecvMessageStream(int64, protocol.ID, peer.ID)      {}
+func (c *swimCounter) GetBandwidthForPeer(peer.ID) metrics.Stats             { return metrics.Stats{} }
+func (c *swimCounter) GetBandwidthForProtocol(protocol.ID) metrics.Stats     { return metrics.Stats{} }
+func (c *swimCounter) GetBandwidthTotals() metrics.Stats                     { return metrics.Stats{} }
+func (c *swimCounter) GetBandwidthByPeer() map[peer.ID]metrics.Stats         { return nil }
+func (c *swimCounter) GetBandwidthByProtocol() map[protocol.ID]metrics.Stats { return nil }
+func (c *swimCounter) Reset()                                                {}
+func (c *swimCounter) TrimIdle(time.Time)                                    {}
+
+// swimRecorder keeps what every agent's OnMember reported.
+type swimRecorder struct {
+	mu         sync.Mutex
+	idx        map[membership.NodeID]int
+	alive      [][]bool // observer x member
+	aliveCount []int
+	crashed    []bool
+	deadAt     map[int]map[int]time.Time    // victim -> observer -> when
+	metaAt     map[string]map[int]time.Time // meta value -> observer -> when
+	left       int                          // crashed members reported left
+	falseD     int                          // members declared failed that were not crashed
+}
+
+func newSwimRecorder(n int) *swimRecorder {
+	r := &swimRecorder{idx: map[membership.NodeID]int{}, alive: make([][]bool, n), aliveCount: make([]int, n),
+		crashed: make([]bool, n), deadAt: map[int]map[int]time.Time{}, metaAt: map[string]map[int]time.Time{}}
+	for i := range r.alive {
+		r.alive[i] = make([]bool, n)
+	}
+	return r
+}
+
+func (r *swimRecorder) setAlive(obs, m int, alive bool) {
+	if r.alive[obs][m] == alive {
+		return
+	}
+	r.alive[obs][m] = alive
+	if alive {
+		r.aliveCount[obs]++
+	} else {
+		r.aliveCount[obs]--
+	}
+}
+
+func (r *swimRecorder) event(obs int, e membership.MemberEvent) {
+	now := time.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m, ok := r.idx[e.Node.ID]
+	if !ok || m == obs {
+		return
+	}
+	switch e.Change {
+	case membership.MemberJoined, membership.MemberAlive, membership.MemberUpdated:
+		r.setAlive(obs, m, true)
+	case membership.MemberSuspect:
+		r.setAlive(obs, m, false)
+	case membership.MemberFailed:
+		r.setAlive(obs, m, false)
+		if !r.crashed[m] {
+			r.falseD++
+			return
+		}
+		firstAt(r.deadAt, m, obs, now)
+		return
+	case membership.MemberLeft:
+		r.setAlive(obs, m, false)
+		if r.crashed[m] {
+			r.left++
+		}
+		return
+	}
+	if v := e.Meta[metaKey]; v != "" {
+		firstAt(r.metaAt, v, obs, now)
+	}
+}
+
+func firstAt[K comparable](m map[K]map[int]time.Time, k K, obs int, now time.Time) {
+	at := m[k]
+	if at == nil {
+		at = map[int]time.Time{}
+		m[k] = at
+	}
+	if _, ok := at[obs]; !ok {
+		at[obs] = now
+	}
+}
+
+func (r *swimRecorder) allAlive() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, c := range r.aliveCount {
+		if c != len(r.aliveCount)-1 {
+			return false
+		}
+	}
+	return true
+}
+
+type swimNode struct {
+	a      *agent.Agent
+	bw     *swimCounter
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func runHearsaySwim(ctx context.Context, cfg SwimConfig, n int, progress exp.Progress) (*swimResult, error) {
+	what := fmt.Sprintf("hearsay N=%d: ", n)
+	rng := rand.New(rand.NewPCG(cfg.Seed, 11))
+	dir, err := os.MkdirTemp("", "hearsay-bench-swim-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	rec := newSwimRecorder(n)
+	nodes := make([]*swimNode, n)
+	defer func() {
+		for _, nd := range nodes {
+			if nd != nil && nd.cancel != nil {
+				nd.cancel()
+				<-nd.done
+			}
+		}
+	}()
+	for i := range nodes {
+		ac := agent.DefaultConfig()
+		ac.DataDir = filepath.Join(dir, fmt.Sprintf("n%03d", i))
+		ac.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
+		ac.RPCListen = ""
+		ac.Log = cfg.Log
+		ac.Swim.ProbeInterval = cfg.ProbeInterval
+		ac.Swim.ProbeTimeout = cfg.ProbeTimeout
+		nd := &swimNode{bw: &swimCounter{}, done: make(chan error, 1)}
+		ac.Bandwidth = nd.bw
+		idx := i
+		ac.OnMember = func(e membership.MemberEvent) { rec.event(idx, e) }
+		if i > 0 {
+			ac.Join = nodes[0].a.Addrs()[:1]
+		}
+		a, err := agent.New(ac)
+		if err != nil {
+			return nil, err
+		}
+		nd.a = a
+		nodes[i] = nd
+		rec.idx[membership.NodeID(a.ID().String())] = i
+		progress.Report(i+1, n, what+"starting hosts")
+	}
+	var peak atomic.Uint64
+	stopHeap := sync.OnceFunc(watchHeap(&peak))
+	defer stopHeap()
+
+	// Formation: every agent joins through agent 0 as its loop starts.
+	res := &swimResult{Nodes: n}
+	t0 := time.Now()
+	for _, nd := range nodes {
+		actx, cancel := context.WithCancel(ctx)
+		nd.cancel = cancel
+		go func() { nd.done <- nd.a.Run(actx) }()
+	}
+	progress.Report(0, 1, what+"forming")
+	formed, err := pollUntil(ctx, 100*time.Millisecond, cfg.FormTimeout, rec.allAlive)
+	if err != nil {
+		return nil, err
+	}
+	res.Formed, res.FormS = formed, time.Since(t0).Seconds()
+	if err := runFor(ctx, cfg.Settle); err != nil {
+		return nil, err
+	}
+
+	// Quiet bandwidth.
+	progress.Report(0, 1, what+"quiet window")
+	sb, wb, ab := swimBytes(nodes)
+	q0 := time.Now()
+	if err := runFor(ctx, cfg.Quiet); err != nil {
+		return nil, err
+	}
+	sa, wa, aa := swimBytes(nodes)
+	res.QuietS = time.Since(q0).Seconds()
+	res.QuietBytes, res.QuietWrites, res.QuietAllBytes = sa-sb, wa-wb, aa-ab
+	res.BytesPerMS = float64(res.QuietBytes) / float64(n) / res.QuietS
+
+	// Metadata dissemination.
+	for k := 0; k < cfg.MetaTrials; k++ {
+		progress.Report(k, cfg.MetaTrials, what+"metadata updates")
+		src := rng.IntN(n)
+		val := fmt.Sprintf("trial-%d", k)
+		u0 := time.Now()
+		if err := nodes[src].a.SetMeta(ctx, map[string]string{metaKey: val}); err != nil {
+			return nil, fmt.Errorf("set meta: %w", err)
+		}
+		if _, err := pollUntil(ctx, 10*time.Millisecond, cfg.MetaTimeout, func() bool {
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			return len(rec.metaAt[val]) >= n-1
+		}); err != nil {
+			return nil, err
+		}
+		rec.mu.Lock()
+		last := time.Duration(0)
+		for _, at := range rec.metaAt[val] {
+			d := at.Sub(u0)
+			res.MetaS = append(res.MetaS, d.Seconds())
+			last = max(last, d)
+		}
+		if got := len(rec.metaAt[val]); got < n-1 {
+			res.MetaMissed += n - 1 - got
+			last = cfg.MetaTimeout
+		}
+		rec.mu.Unlock()
+		res.MetaAllS = append(res.MetaAllS, last.Seconds())
+	}
+
+	// Crashes, one at a time, never the seed.
+	order := rng.Perm(n - 1)
+	live := n
+	for k := 0; k < cfg.Crashes; k++ {
+		progress.Report(k, cfg.Crashes, what+"crashes")
+		v := order[k] + 1
+		rec.mu.Lock()
+		rec.crashed[v] = true
+		rec.mu.Unlock()
+		c0 := time.Now()
+		// Abrupt: the host goes first, so the leave that Run sends when
+		// cancelled cannot get out.
+		nodes[v].a.Host().Close()
+		nodes[v].cancel()
+		live--
+		ok, err := pollUntil(ctx, 10*time.Millisecond, cfg.DetectTimeout, func() bool {
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			return len(rec.deadAt[v]) >= live
+		})
+		if err != nil {
+			return nil, err
+		}
+		rec.mu.Lock()
+		first, last := cfg.DetectTimeout, time.Duration(0)
+		for _, at := range rec.deadAt[v] {
+			first = min(first, at.Sub(c0))
+			last = max(last, at.Sub(c0))
+		}
+		rec.mu.Unlock()
+		if !ok {
+			res.Undetected++
+			last = cfg.DetectTimeout
+		}
+		res.CrashS = append(res.CrashS, last.Seconds())
+		res.CrashFirstS = append(res.CrashFirstS, first.Seconds())
+	}
+	rec.mu.Lock()
+	res.FalseDeaths, res.Left = rec.falseD, rec.left
+	rec.mu.Unlock()
+	stopHeap()
+	res.PeakHeap = peak.Load()
+	return res, nil
+}
+
+func swimBytes(nodes []*swimNode) (swimB, writes, all uint64) {
+	for _, nd := range nodes {
+		swimB += nd.bw.swimBytes.Load()
+		writes += nd.bw.swimWrites.Load()
+		all += nd.bw.allBytes.Load()
+	}
+	return swimB, writes, all
+}

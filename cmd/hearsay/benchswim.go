@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/hearsay-mesh/hearsay/bench"
+	"github.com/hearsay-mesh/hearsay/sim/exp"
+	"github.com/urfave/cli/v2"
+)
+
+func benchSwimCommand() *cli.Command {
+	d := bench.DefaultSwimConfig()
+	return &cli.Command{
+		Name:  "swim",
+		Usage: "SWIM on real agents on 127.0.0.1 beside hashicorp/memberlist (built from bench/memberlist with go)",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "nodes", Value: joinInts(d.Nodes), Usage: "comma-separated cluster sizes"},
+			&cli.StringFlag{Name: "impl", Value: strings.Join(d.Impls, ","), Usage: "comma-separated: hearsay, memberlist"},
+			&cli.IntFlag{Name: "crashes", Value: d.Crashes, Usage: "members crashed one at a time"},
+			&cli.IntFlag{Name: "meta-trials", Value: d.MetaTrials, Usage: "metadata updates"},
+			&cli.DurationFlag{Name: "quiet-window", Value: d.Quiet, Usage: "window over which quiet bandwidth is counted"},
+			&cli.DurationFlag{Name: "settle", Value: d.Settle, Usage: "wait after formation before measuring"},
+			&cli.DurationFlag{Name: "form-timeout", Value: d.FormTimeout, Usage: "bound on formation"},
+			&cli.DurationFlag{Name: "detect-timeout", Value: d.DetectTimeout, Usage: "bound on one crash's detection"},
+			&cli.DurationFlag{Name: "meta-timeout", Value: d.MetaTimeout, Usage: "bound on one metadata update"},
+			&cli.StringFlag{Name: "memberlist-dir", Usage: "the bench/memberlist module (default: found from the working directory)"},
+			seedFlag(), csvFlag(), quietFlag(),
+		},
+		Action: func(c *cli.Context) error {
+			cfg := bench.DefaultSwimConfig()
+			nodes, err := parseInts(c.String("nodes"))
+			if err != nil {
+				return withCode(exitUsage, fmt.Errorf("--nodes: %w", err))
+			}
+			cfg.Nodes = nodes
+			cfg.Impls = strings.Split(c.String("impl"), ",")
+			cfg.Crashes = c.Int("crashes")
+			cfg.MetaTrials = c.Int("meta-trials")
+			cfg.Quiet = c.Duration("quiet-window")
+			cfg.Settle = c.Duration("settle")
+			cfg.FormTimeout = c.Duration("form-timeout")
+			cfg.DetectTimeout = c.Duration("detect-timeout")
+			cfg.MetaTimeout = c.Duration("meta-timeout")
+			cfg.MemberlistDir = c.String("memberlist-dir")
+			cfg.Seed = c.Uint64("seed")
+			if err := cfg.Validate(); err != nil {
+				return withCode(exitUsage, err)
+			}
+			return runExperiment(c, func(p exp.Progress) ([]*exp.Table, error) {
+				return bench.Swim(c.Context, cfg, p)
+			})
+		},
+	}
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ",")
+}
