@@ -132,6 +132,7 @@ func (d *Doc) extend(s string, n int) bool {
 		a.text = append(a.text, ch)
 		a.leafOf = append(a.leafOf, h.l.id)
 	}
+	d.touch(h.l, h.ri)
 	r.n += uint32(n)
 	d.addVis(h.l, n)
 	return true

@@ -22,10 +22,15 @@ type cursor struct {
 	off uint32
 }
 
-// visCache remembers a leaf and the number of visible characters before it.
+// visCache remembers a leaf and the number of visible characters before it,
+// and within the leaf a run index ri and the visible characters in
+// l.runs[:ri]. Code that changes l.runs calls touch first, which keeps ri
+// at or before the change.
 type visCache struct {
-	l     *leaf
-	start int
+	l      *leaf
+	start  int
+	ri     int
+	before int
 }
 
 func (d *Doc) initTree() {
@@ -125,30 +130,51 @@ func cmpInt(a, b int) int {
 	return 0
 }
 
-// visibleAt finds the p-th visible character (0-based, p < d.vis).
+// visibleAt finds the p-th visible character (0-based, p < d.vis), starting
+// from the cached leaf and run: sequential editing stays near them.
 func (d *Doc) visibleAt(p int) cursor {
 	l, start := d.cache.l, d.cache.start
-	for p < start {
-		l = d.order[l.idx-1]
-		start -= l.vis
+	ri, before := d.cache.ri, d.cache.before
+	if p < start || p >= start+l.vis {
+		for p < start {
+			l = d.order[l.idx-1]
+			start -= l.vis
+		}
+		for p >= start+l.vis {
+			start += l.vis
+			l = d.order[l.idx+1]
+		}
+		ri, before = 0, 0
 	}
-	for p >= start+l.vis {
-		start += l.vis
-		l = d.order[l.idx+1]
+	rem := p - start
+	rs := l.runs
+	for rem < before {
+		ri--
+		before -= int(rs[ri].visible())
 	}
-	d.cache = visCache{l: l, start: start}
-	rem := uint32(p - start)
-	for i := range l.runs {
-		r := &l.runs[i]
+	for ; ri < len(rs); ri++ {
+		r := &rs[ri]
 		if r.del {
 			continue
 		}
-		if rem < r.n {
-			return cursor{l: l, ri: i, off: rem}
+		if rem < before+int(r.n) {
+			d.cache = visCache{l: l, start: start, ri: ri, before: before}
+			return cursor{l: l, ri: ri, off: uint32(rem - before)}
 		}
-		rem -= r.n
+		before += int(r.n)
 	}
 	panic("text: visible counts out of sync")
+}
+
+// touch must be called before l.runs[j:] change (runs there modified,
+// inserted or removed): it moves the cached run back to j if it is after.
+func (d *Doc) touch(l *leaf, j int) {
+	if c := &d.cache; c.l == l && c.ri > j {
+		for c.ri > j {
+			c.ri--
+			c.before -= int(l.runs[c.ri].visible())
+		}
+	}
 }
 
 // addVis records a change of visible characters in leaf l.
@@ -178,6 +204,7 @@ func insertAt(rs []run, i int, r run) []run {
 // and leaves d.hint on the run that holds them.
 func (d *Doc) insertRun(c cursor, r run) {
 	l, ri := c.l, c.ri
+	d.touch(l, ri)
 	if c.off > 0 {
 		a, b := l.runs[ri].split(c.off)
 		l.runs[ri] = a
@@ -186,6 +213,9 @@ func (d *Doc) insertRun(c cursor, r run) {
 	} else if ri == 0 && l.idx > 0 {
 		l = d.order[l.idx-1]
 		ri = len(l.runs)
+	}
+	if ri > 0 {
+		d.touch(l, ri-1)
 	}
 	if ri > 0 && canAppend(&l.runs[ri-1], &r) {
 		l.runs[ri-1].n += r.n
@@ -207,6 +237,27 @@ func (d *Doc) insertRun(c cursor, r run) {
 // must be visible.
 func (d *Doc) markDeleted(c cursor, k uint32) {
 	l, ri := c.l, c.ri
+	d.addVis(l, -int(k))
+	d.typing.ok = false
+	d.touch(l, max(ri-1, 0))
+	r := &l.runs[ri]
+	switch end := c.off + k; {
+	case c.off == 0 && k < r.n && ri > 0 && continuesDeleted(&l.runs[ri-1], r):
+		// The head joins the deleted run before it.
+		l.runs[ri-1].n += k
+		r.s += k
+		r.n -= k
+		r.left = dot{a: r.a, s: r.s - 1}
+		return
+	case c.off > 0 && end == r.n && ri+1 < len(l.runs) && continuesDeleted(r, &l.runs[ri+1]):
+		// The tail joins the deleted run after it.
+		nx := &l.runs[ri+1]
+		r.n -= k
+		nx.s -= k
+		nx.n += k
+		nx.left = dot{a: r.a, s: nx.s - 1}
+		return
+	}
 	if c.off > 0 {
 		a, b := l.runs[ri].split(c.off)
 		l.runs[ri] = a
@@ -219,8 +270,6 @@ func (d *Doc) markDeleted(c cursor, k uint32) {
 		l.runs = insertAt(l.runs, ri+1, b)
 	}
 	l.runs[ri].del = true
-	d.addVis(l, -int(k))
-	d.typing.ok = false
 	// Rejoin deleted neighbours split from the same run.
 	if ri+1 < len(l.runs) && canAppend(&l.runs[ri], &l.runs[ri+1]) {
 		l.runs[ri].n += l.runs[ri+1].n
@@ -235,9 +284,17 @@ func (d *Doc) markDeleted(c cursor, k uint32) {
 	}
 }
 
+// continuesDeleted reports whether a and b would be one run if the visible
+// one of them were deleted: they were split from the same run of typing and
+// exactly one of them is deleted.
+func continuesDeleted(a, b *run) bool {
+	return a.del != b.del && a.a == b.a && a.s+a.n == b.s && b.left == a.last() && a.right == b.right
+}
+
 // splitLeaf moves the second half of l's runs to a new leaf after it.
 func (d *Doc) splitLeaf(l *leaf) (*leaf, int) {
 	half := len(l.runs) / 2
+	d.touch(l, half)
 	nl := &leaf{id: uint32(len(d.arena)), runs: make([]run, 0, leafCap+2)}
 	d.arena = append(d.arena, nl)
 	nl.runs = append(nl.runs, l.runs[half:]...)
