@@ -49,6 +49,13 @@ type Config struct {
 	// min(1, 2*(SuspicionConfirmations+1)/n): a crashed member then gets
 	// confirmed quickly and a live one gets a buddy ping to refute.
 	ConfirmProbes bool
+	// PeerDownProbe makes the core treat PeerDown (the transport lost its
+	// link to a member: in the agent, a crashed process resets its
+	// connections) as a hint: an alive member is probed at once, outside
+	// the round-robin order, and suspected if that probe fails. A paused
+	// process keeps its connections, so it gets no such probe. Off, PeerDown
+	// is ignored.
+	PeerDownProbe bool
 	// Lifeguard turns on the local health multiplier, nacks and
 	// confirmation-based suspicion timeouts; off gives plain SWIM with a
 	// fixed suspicion timeout of min.
@@ -125,6 +132,7 @@ func DefaultLANConfig() Config {
 		SuspicionMaxMult:       6,
 		SuspicionConfirmations: 3,
 		ConfirmProbes:          true,
+		PeerDownProbe:          true,
 		Lifeguard:              true,
 		MaxLocalHealth:         8,
 		Detector:               DetectorSWIM,

@@ -23,6 +23,8 @@ type member struct {
 	meta  map[string]string // replaced, never mutated
 	since time.Duration     // when state last changed
 	susp  *suspicion        // while suspect
+	// hintAt is when a PeerDown about it last started a check.
+	hintAt time.Duration
 }
 
 // Core is one node's SWIM failure detector. Build it with New.
@@ -37,6 +39,9 @@ type Core struct {
 	meta    map[string]string
 	left    bool
 	started bool
+	// lastTick is when Tick last ran, to notice a stall (a paused
+	// process).
+	lastTick time.Duration
 
 	members map[membership.NodeID]*member
 	ids     []membership.NodeID // sorted IDs of members (not self)
@@ -47,6 +52,7 @@ type Core struct {
 	nextProbe time.Duration
 	seq       uint64
 	relays    []relay
+	checks    []*check
 	suspects  []membership.NodeID // members with a running suspicion timer
 	lhm       int
 	rtt       rttHistory
@@ -96,9 +102,6 @@ func (c *Core) NewMessage() proto.Message { return &pb.Envelope{} }
 // TickInterval is Config.TickInterval.
 func (c *Core) TickInterval() time.Duration { return c.cfg.TickInterval }
 
-// PeerDown is ignored: liveness is SWIM's own verdict (see doc.go).
-func (c *Core) PeerDown(time.Duration, membership.NodeID) {}
-
 // Step feeds a received envelope.
 func (c *Core) Step(now time.Duration, from membership.NodeID, msg proto.Message) error {
 	env, ok := msg.(*pb.Envelope)
@@ -126,7 +129,7 @@ func (c *Core) Step(now time.Duration, from membership.NodeID, msg proto.Message
 	case *pb.Envelope_Ack:
 		c.onAck(now, from, b.Ack)
 	case *pb.Envelope_Nack:
-		c.onNack(b.Nack)
+		c.onNack(now, b.Nack)
 	case *pb.Envelope_PushPull:
 		c.onPushPull(now, from, b.PushPull)
 	case *pb.Envelope_Gossip:
@@ -153,6 +156,10 @@ func (c *Core) start(now time.Duration) {
 // Tick runs every timer that is due.
 func (c *Core) Tick(now time.Duration) {
 	c.start(now)
+	if c.lastTick > 0 && now-c.lastTick > 2*c.cfg.TickInterval {
+		c.stalled(now - c.lastTick - c.cfg.TickInterval)
+	}
+	c.lastTick = now
 	if !c.left {
 		c.tickProbe(now)
 		c.tickRelays(now)
@@ -236,3 +243,29 @@ func (c *Core) selfInfo() MemberInfo {
 
 // NumAlive counts members alive or suspect, this node included.
 func (c *Core) NumAlive() int { return c.live + 1 }
+
+// stalled pushes back every running timer by gap: Tick came that much
+// late, so this process was paused (SIGSTOP, a long GC, a suspended VM)
+// and observed nothing meanwhile. Without this, the first tick after a
+// pause would fail probes whose acks wait unread in the socket and
+// declare dead the members whose refutations wait there too.
+func (c *Core) stalled(gap time.Duration) {
+	c.stats.Stalls++
+	if p := c.probe; p != nil {
+		p.ackBy += gap
+		p.end += gap
+	}
+	for _, k := range c.checks {
+		k.ackBy += gap
+		k.end += gap
+	}
+	for i := range c.relays {
+		c.relays[i].deadline += gap
+	}
+	for _, id := range c.suspects {
+		if m := c.members[id]; m != nil && m.susp != nil {
+			m.susp.start += gap
+			m.susp.deadline += gap
+		}
+	}
+}

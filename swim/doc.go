@@ -8,7 +8,10 @@
 // probes one member per protocol period in randomised round-robin order
 // (ping, then ping-req through k members, with nacks), suspects a member
 // whose probe failed, and declares it dead when the suspicion times out
-// unrefuted. Updates are piggybacked on pings, acks and ping-reqs, and
+// unrefuted. Before declaring a death on a suspicion it only heard of (or
+// that nobody confirmed), it checks the suspect once more, directly and
+// through 2k relays that return any newer record they hold. Updates are
+// piggybacked on pings, acks and ping-reqs, and
 // pushed by a small gossip round while any are pending; each is sent about
 // RetransmitMult*log10(n+1) times. Full state is exchanged by push-pull on
 // join and periodically.
@@ -24,8 +27,18 @@
 //   - Route Ready().Events: membership.MemberEvent for every state change
 //     of another member (joined, suspect, alive, failed, left, updated),
 //     and this package's FuseCreated, FuseCreateFailed and FuseTriggered.
-//   - PeerDown is accepted and ignored: SWIM judges liveness only by its
-//     own probes, so a flaky transport cannot kill a member by itself.
+//   - Call PeerDown when the transport loses its link to a member (a reset
+//     connection, a failed dial). With Config.PeerDownProbe the core
+//     probes that member at once, outside the round-robin order (ping,
+//     then ping-req through k members), and suspects it only if that
+//     probe fails: the transport alone never suspects anyone, but a
+//     crashed process (whose connections are reset) is suspected within
+//     about a period instead of after the first-probe delay. A paused
+//     process keeps its connections and gets no such probe.
+//   - Keep calling Tick after a stall (a SIGSTOPped or starved process):
+//     a Tick that comes much later than TickInterval pushes every running
+//     timer back by the gap, so messages that waited meanwhile (acks,
+//     refutations) are read before any verdict.
 //
 // Commands are Join, Leave, SetMeta, CreateGroup and Signal; accessors are
 // Members, Member, LocalHealth, Stats, Incarnation and Groups.

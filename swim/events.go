@@ -14,6 +14,9 @@ type ProbeFailed struct {
 	membership.EventMarker
 	Node    membership.NodeID
 	Started time.Duration
+	// Hint is set when the probe was started by PeerDown, outside the
+	// round-robin order.
+	Hint bool
 }
 
 // GroupID names a FUSE group: "<creator>/<counter>".

@@ -2,51 +2,15 @@ package swim_test
 
 import (
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/hearsay-mesh/hearsay/membership"
 	"github.com/hearsay-mesh/hearsay/sim"
 	"github.com/hearsay-mesh/hearsay/swim"
-	"google.golang.org/protobuf/proto"
 )
-
-// pausable wraps a core so a test can freeze it like SIGSTOP: while
-// paused it neither ticks nor handles messages, which queue up and are
-// handled in order on resume.
-type pausable struct {
-	*swim.Core
-	paused bool
-	queue  []queued
-}
-
-type queued struct {
-	from membership.NodeID
-	msg  proto.Message
-}
-
-func (p *pausable) Step(now time.Duration, from membership.NodeID, msg proto.Message) error {
-	if p.paused {
-		p.queue = append(p.queue, queued{from, msg})
-		return nil
-	}
-	return p.Core.Step(now, from, msg)
-}
-
-func (p *pausable) Tick(now time.Duration) {
-	if !p.paused {
-		p.Core.Tick(now)
-	}
-}
-
-func (p *pausable) resume(now time.Duration) {
-	p.paused = false
-	q := p.queue
-	p.queue = nil
-	for _, m := range q {
-		_ = p.Core.Step(now, m.from, m.msg)
-	}
-}
 
 // event is one recorded event with its time.
 type event struct {
@@ -55,7 +19,7 @@ type event struct {
 }
 
 type proc struct {
-	core   *pausable
+	core   *swim.Core
 	events []event
 }
 
@@ -79,7 +43,7 @@ func newCluster(t *testing.T, seed uint64, n int, net sim.Config, cfg swim.Confi
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
-		return &proc{core: &pausable{Core: c}}
+		return &proc{core: c}
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -98,9 +62,8 @@ func newCluster(t *testing.T, seed uint64, n int, net sim.Config, cfg swim.Confi
 	return cl
 }
 
-func (cl *cluster) proc(i int) *proc         { return cl.s.Process(i).(*proc) }
-func (cl *cluster) core(i int) *swim.Core    { return cl.proc(i).core.Core }
-func (cl *cluster) pausable(i int) *pausable { return cl.proc(i).core }
+func (cl *cluster) proc(i int) *proc      { return cl.s.Process(i).(*proc) }
+func (cl *cluster) core(i int) *swim.Core { return cl.proc(i).core }
 
 // converged reports whether every live node sees every live node alive.
 func (cl *cluster) converged() bool {
@@ -147,8 +110,12 @@ func (cl *cluster) memberEvents(ch membership.MemberChange, about membership.Nod
 	return k
 }
 
+// randomSeed is a fresh seed, or HEARSAY_SEED to replay a failure.
 func randomSeed(t *testing.T) uint64 {
 	seed := uint64(time.Now().UnixNano())
+	if v, err := strconv.ParseUint(os.Getenv("HEARSAY_SEED"), 10, 64); err == nil {
+		seed = v
+	}
 	t.Logf("seed %d", seed)
 	return seed
 }

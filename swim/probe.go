@@ -24,8 +24,12 @@ type relay struct {
 	seq       uint64 // our ping's seq
 	origSeq   uint64
 	requester membership.NodeID
-	deadline  time.Duration
-	nack      bool
+	target    membership.NodeID
+	// suspectInc is the requester's suspicion of target (0 if none): a
+	// newer record of target goes back with the ack or nack.
+	suspectInc uint64
+	deadline   time.Duration
+	nack       bool
 }
 
 const maxRelays = 64
@@ -60,6 +64,7 @@ func (c *Core) tickProbe(now time.Duration) {
 	if c.probe == nil && now >= c.nextProbe {
 		c.startProbe(now)
 	}
+	c.tickChecks(now)
 }
 
 func (c *Core) startProbe(now time.Duration) {
@@ -125,10 +130,14 @@ func (c *Core) probeFailed(now time.Duration, p *probeState) {
 			c.healthDelta(+1)
 		}
 	}
-	m := c.members[p.target]
-	if m == nil {
-		return
+	if m := c.members[p.target]; m != nil {
+		c.probeFailedOn(now, m)
 	}
+}
+
+// probeFailedOn suspects m (or confirms our suspicion of it) after our
+// probe of it failed.
+func (c *Core) probeFailedOn(now time.Duration, m *member) {
 	switch m.state {
 	case membership.StateAlive:
 		c.suspect(now, m, m.inc, c.self.ID)
@@ -182,11 +191,17 @@ func (c *Core) onPingReq(now time.Duration, from membership.NodeID, r *pb.PingRe
 		c.send(from, &pb.Envelope{Body: &pb.Envelope_Ack{Ack: &pb.Ack{Seq: r.Seq}}}, c.cfg.PiggybackBytes)
 		return
 	}
+	if up := c.newerRecord(target, r.SuspectIncarnation); up != nil {
+		// The requester suspects the target, which already refuted:
+		// hand it the refutation now rather than only on the ack.
+		c.stats.Gossips++
+		c.send(from, &pb.Envelope{Updates: up, Body: &pb.Envelope_Gossip{Gossip: &pb.Gossip{}}}, c.cfg.PiggybackBytes)
+	}
 	if len(c.relays) >= maxRelays {
 		return
 	}
 	c.seq++
-	c.relays = append(c.relays, relay{seq: c.seq, origSeq: r.Seq, requester: from, deadline: now + c.cfg.ProbeTimeout, nack: r.Nack})
+	c.relays = append(c.relays, relay{seq: c.seq, origSeq: r.Seq, requester: from, target: target, suspectInc: r.SuspectIncarnation, deadline: now + c.cfg.ProbeTimeout, nack: r.Nack})
 	c.stats.Pings++
 	c.send(target, &pb.Envelope{Body: &pb.Envelope_Ping{Ping: &pb.Ping{Seq: c.seq, Target: r.Target, SuspectIncarnation: r.SuspectIncarnation}}}, c.cfg.PiggybackBytes)
 }
@@ -200,31 +215,57 @@ func (c *Core) onAck(now time.Duration, from membership.NodeID, a *pb.Ack) {
 		if from == p.target && !p.indirect {
 			c.rtt.add(now - p.start)
 		}
-		if m := c.members[p.target]; m != nil && m.state == membership.StateSuspect && m.susp != nil {
-			// The suspect answered us but its refutation has not reached
-			// us (yet): it is alive, so do not let our timer kill it
-			// while it answers.
-			if d := now + m.susp.min; d > m.susp.deadline {
-				m.susp.deadline = d
-			}
-			m.susp.checked = false
+		if m := c.members[p.target]; m != nil {
+			c.answered(now, m)
 		}
+		return
+	}
+	if c.onCheckAck(now, a.Seq) {
 		return
 	}
 	for i, r := range c.relays {
 		if r.seq == a.Seq {
 			c.relays = append(c.relays[:i], c.relays[i+1:]...)
 			c.stats.Acks++
-			c.send(r.requester, &pb.Envelope{Body: &pb.Envelope_Ack{Ack: &pb.Ack{Seq: r.origSeq}}}, c.cfg.PiggybackBytes)
+			c.send(r.requester, &pb.Envelope{Updates: c.newerRecord(r.target, r.suspectInc), Body: &pb.Envelope_Ack{Ack: &pb.Ack{Seq: r.origSeq}}}, c.cfg.PiggybackBytes)
 			return
 		}
 	}
 }
 
-func (c *Core) onNack(n *pb.Nack) {
+// answered notes that m acked a probe of ours.
+func (c *Core) answered(now time.Duration, m *member) {
+	if m.state == membership.StateSuspect && m.susp != nil {
+		// The suspect answered us but its refutation has not reached
+		// us (yet): it is alive, so do not let our timer kill it while
+		// it answers.
+		if d := now + m.susp.min; d > m.susp.deadline {
+			m.susp.deadline = d
+		}
+		m.susp.checked = false
+	}
+}
+
+// newerRecord is our record of target if it refutes a suspicion at
+// suspectInc (alive at a higher incarnation), for a ping-req's requester
+// that may have missed the refutation.
+func (c *Core) newerRecord(target membership.NodeID, suspectInc uint64) []*pb.Member {
+	if suspectInc == 0 {
+		return nil
+	}
+	m := c.members[target]
+	if m == nil || m.state != membership.StateAlive || m.inc <= suspectInc {
+		return nil
+	}
+	return []*pb.Member{c.record(m)}
+}
+
+func (c *Core) onNack(now time.Duration, n *pb.Nack) {
 	if p := c.probe; p != nil && p.seq == n.Seq {
 		p.nacks++
+		return
 	}
+	c.onCheckNack(now, n.Seq)
 }
 
 func (c *Core) tickRelays(now time.Duration) {
@@ -236,7 +277,7 @@ func (c *Core) tickRelays(now time.Duration) {
 		}
 		if r.nack {
 			c.stats.Nacks++
-			c.send(r.requester, &pb.Envelope{Body: &pb.Envelope_Nack{Nack: &pb.Nack{Seq: r.origSeq}}}, c.cfg.PiggybackBytes)
+			c.send(r.requester, &pb.Envelope{Updates: c.newerRecord(r.target, r.suspectInc), Body: &pb.Envelope_Nack{Nack: &pb.Nack{Seq: r.origSeq}}}, c.cfg.PiggybackBytes)
 		}
 	}
 	c.relays = kept

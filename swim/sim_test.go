@@ -29,21 +29,28 @@ func TestSimLossNoFalseDeath(t *testing.T) {
 		t.Skip("1,000 periods at N=100")
 	}
 	seed := randomSeed(t)
-	net := sim.DefaultConfig(seed)
-	net.Loss = 0.10
-	cl := newCluster(t, seed, 100, net, swim.DefaultTestConfig())
+	cl := newCluster(t, seed, 100, sim.DefaultConfig(seed), swim.DefaultTestConfig())
+	// The cluster forms on a clean network, then runs 1,000 periods at
+	// 10% loss. (Waiting for "every view all-alive" under loss is a race
+	// with the ~0.7 suspicions per second that loss causes, and costs
+	// O(n^2) per event: it is not what this test is about.)
 	cl.waitConverged(30 * time.Second)
+	if err := cl.s.SetLoss(0.10); err != nil {
+		t.Fatal(err)
+	}
 	cl.s.RunFor(1000 * time.Second)
 	if k := cl.memberEvents(membership.MemberFailed, "", 0); k > 0 {
 		t.Fatalf("seed %d: %d false deaths at 10%% loss", seed, k)
 	}
-	var susp, ref uint64
+	var susp, ref, checks, failed uint64
 	for i := 0; i < 100; i++ {
 		st := cl.core(i).Stats()
 		susp += st.Suspicions
 		ref += st.Refutations
+		checks += st.Checks
+		failed += st.CheckFailures
 	}
-	t.Logf("seed %d: %d suspicions, %d refutations, all refuted", seed, susp, ref)
+	t.Logf("seed %d: %d suspicions, %d refutations, all refuted; %d final checks, %d of them unanswered", seed, susp, ref, checks, failed)
 }
 
 func TestSimCrashDetectedByAll(t *testing.T) {
@@ -85,9 +92,9 @@ func TestSimPausedMemberRefutes(t *testing.T) {
 	cl.waitConverged(10 * time.Second)
 	for round := 0; round < 5; round++ {
 		victim := 1 + round*5
-		cl.s.Invoke(victim, func(time.Duration) { cl.pausable(victim).paused = true })
+		cl.s.Pause(victim)
 		cl.s.RunFor(2500 * time.Millisecond)
-		cl.s.Invoke(victim, func(now time.Duration) { cl.pausable(victim).resume(now) })
+		cl.s.Resume(victim)
 		cl.s.RunFor(20 * time.Second)
 	}
 	if k := cl.memberEvents(membership.MemberFailed, "", 0); k > 0 {
@@ -127,12 +134,12 @@ func TestSimLeaveAndMeta(t *testing.T) {
 	})
 	ok := cl.s.RunUntil(cl.s.Now()+5*time.Second, func() bool {
 		for i := 0; i < n; i++ {
-			if i == 3 || i == 4 {
+			if i == 4 {
 				continue
 			}
 			m3, _ := cl.core(i).Member(sim.NodeName(3))
 			m4, _ := cl.core(i).Member(sim.NodeName(4))
-			if m3.Meta["name"] != "three" || m4.State != membership.StateLeft {
+			if (i != 3 && m3.Meta["name"] != "three") || m4.State != membership.StateLeft {
 				return false
 			}
 		}
@@ -145,7 +152,7 @@ func TestSimLeaveAndMeta(t *testing.T) {
 		t.Fatalf("seed %d: %d updated events for n3, want %d", seed, k, n-2)
 	}
 	if k := cl.memberEvents(membership.MemberLeft, sim.NodeName(4), 0); k != n-1 {
-		t.Fatalf("seed %d: %d left events for n4, want %d", seed, k, n-2)
+		t.Fatalf("seed %d: %d left events for n4, want %d", seed, k, n-1)
 	}
 }
 

@@ -18,4 +18,7 @@ type Stats struct {
 	Suspicions    uint64 // members this node started suspecting
 	Refutations   uint64 // suspicions about this node it refuted
 	Deaths        uint64 // members this node declared dead
+	Checks        uint64 // out-of-order probes: final checks and PeerDown hints
+	CheckFailures uint64 // checks that got no ack
+	Stalls        uint64 // ticks that came late (the process was paused)
 }

@@ -95,16 +95,20 @@ func (c *Core) tickSuspicions(now time.Duration) {
 		if now >= m.susp.deadline {
 			if !m.susp.checked && (!m.susp.probed || m.susp.n == 0) {
 				// We only heard of this suspicion, or nobody confirmed
-				// ours. Before declaring a death, probe the suspect
-				// ourselves (with the buddy flag): a refutation we
-				// missed comes back on the ack.
+				// ours. Before declaring a death, check the suspect
+				// ourselves, directly and through 2k relays (see
+				// check): a refutation we missed comes back.
 				m.susp.checked = true
-				c.probes.queueConfirm(id, true)
-				next := c.nextProbe
-				if next < now {
-					next = now
+				if !c.checking(id) && c.startCheck(now, id, true) {
+					m.susp.deadline = c.checks[len(c.checks)-1].end
+				} else {
+					c.probes.queueConfirm(id, true)
+					next := c.nextProbe
+					if next < now {
+						next = now
+					}
+					m.susp.deadline = next + c.scaled(c.cfg.ProbeInterval) + c.cfg.TickInterval
 				}
-				m.susp.deadline = next + c.scaled(c.cfg.ProbeInterval) + c.cfg.TickInterval
 				kept = append(kept, id)
 				continue
 			}
