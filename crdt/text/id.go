@@ -73,3 +73,22 @@ func (d *Doc) toDot(id ID) dot {
 	}
 	return dot{a: d.intern(id.Agent), s: id.Seq}
 }
+
+// reserve makes room for n more characters in a's arrays, doubling their
+// capacity when it runs out. (append grows large slices by 1.25x, which
+// copied and allocated about five times the final size when characters
+// arrive one at a time.)
+func (a *agent) reserve(n int) {
+	if cap(a.text)-len(a.text) < n {
+		a.text = growCap(a.text, n)
+	}
+	if cap(a.leafOf)-len(a.leafOf) < n {
+		a.leafOf = growCap(a.leafOf, n)
+	}
+}
+
+func growCap[T any](s []T, n int) []T {
+	out := make([]T, len(s), max(2*cap(s), len(s)+n, 256))
+	copy(out, s)
+	return out
+}

@@ -81,6 +81,7 @@ func (d *Doc) insert(pos int, s string) (ins Insert, ok bool, err error) {
 		c = d.visibleAt(pos)
 	}
 	left, right := d.before(c), d.itemAt(c)
+	a.reserve(n)
 	for _, ch := range s {
 		a.text = append(a.text, ch)
 	}
@@ -128,6 +129,7 @@ func (d *Doc) extend(s string, n int) bool {
 	if d.itemAt(d.norm(cursor{l: h.l, ri: h.ri + 1})) != r.right {
 		return false
 	}
+	a.reserve(n)
 	for _, ch := range s {
 		a.text = append(a.text, ch)
 		a.leafOf = append(a.leafOf, h.l.id)

@@ -87,6 +87,7 @@ func (d *Doc) applyInsert(o op) {
 	}
 	d.typing.ok = false
 	c := d.integrate(o)
+	ag.reserve(int(o.n))
 	for _, ch := range o.text {
 		ag.text = append(ag.text, ch)
 	}
