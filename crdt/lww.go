@@ -16,8 +16,8 @@ type LWWRegister struct {
 // NewLWWRegister returns an unset register whose writes are tagged node.
 func NewLWWRegister(node NodeID) *LWWRegister { return &LWWRegister{node: node} }
 
-// Set writes v at ts and returns the delta (the register's new state, or an
-// unset register if an existing write with a greater timestamp wins). Pass
+// Set writes v at ts and returns the delta (the write itself; if the
+// register already holds a greater write, the new one loses everywhere). Pass
 // ts = clock.Now(phys) from an HLC that has observed the timestamps this
 // replica has merged, so a local write supersedes what it has seen.
 func (r *LWWRegister) Set(v string, ts Timestamp) *LWWRegister {
