@@ -11,8 +11,8 @@ import (
 // (nothing of it is applied) or the backlog of waiting operations is full.
 func (d *Doc) Apply(x Delta) error {
 	ops := d.ops[:0]
-	for _, ins := range x.Inserts {
-		o, err := d.checkInsert(ins)
+	for i := range x.Inserts {
+		o, err := d.checkInsert(&x.Inserts[i])
 		if err != nil {
 			return err
 		}
@@ -27,20 +27,25 @@ func (d *Doc) Apply(x Delta) error {
 		return ErrBacklog
 	}
 	for i := range x.Inserts {
-		ops[i].a = d.toDot(x.Inserts[i].ID).a
-		ops[i].left = d.toDot(x.Inserts[i].Left)
-		ops[i].right = d.toDot(x.Inserts[i].Right)
+		ins := &x.Inserts[i]
+		ops[i].a = d.intern(ins.ID.Agent)
+		ops[i].left = d.toDot(ins.Left)
+		ops[i].right = d.toDot(ins.Right)
 	}
-	for _, r := range x.Deletes {
+	for i := range x.Deletes {
+		r := &x.Deletes[i]
 		ops = append(ops, op{del: true, a: d.intern(r.ID.Agent), s: r.ID.Seq, n: r.Len})
 	}
-	d.runOps(ops)
-	clear(ops[:cap(ops)])
+	// Capacity-limited: operations woken from the wait heaps are appended
+	// to a new array, so clearing ops[:n] drops every text reference.
+	n := len(ops)
+	d.runOps(ops[:n:n])
+	clear(ops[:n])
 	d.ops = ops[:0]
 	return nil
 }
 
-func (d *Doc) checkInsert(ins Insert) (op, error) {
+func (d *Doc) checkInsert(ins *Insert) (op, error) {
 	if ins.ID.IsZero() || !utf8.ValidString(ins.Text) {
 		return op{}, fmt.Errorf("text: bad insert %v", ins.ID)
 	}
@@ -48,9 +53,9 @@ func (d *Doc) checkInsert(ins Insert) (op, error) {
 	if n == 0 || uint64(ins.ID.Seq)+n >= noAgent {
 		return op{}, fmt.Errorf("text: bad insert length at %v", ins.ID)
 	}
-	for _, o := range [2]ID{ins.Left, ins.Right} {
-		if o.Agent == ins.ID.Agent && o.Seq >= ins.ID.Seq {
-			return op{}, fmt.Errorf("text: insert %v has origin %v not before it", ins.ID, o)
+	for _, o := range [2]*ID{&ins.Left, &ins.Right} {
+		if o.Seq >= ins.ID.Seq && o.Agent == ins.ID.Agent {
+			return op{}, fmt.Errorf("text: insert %v has origin %v not before it", ins.ID, *o)
 		}
 	}
 	return op{s: ins.ID.Seq, n: uint32(n), text: ins.Text}, nil
@@ -58,7 +63,8 @@ func (d *Doc) checkInsert(ins Insert) (op, error) {
 
 func (d *Doc) applyDelete(o op) {
 	for o.n > 0 {
-		c := d.locate(dot{a: o.a, s: o.s})
+		c := d.locateNear(dot{a: o.a, s: o.s}, d.delHint)
+		d.delHint = c
 		r := c.l.runs[c.ri]
 		k := min(o.n, r.n-c.off)
 		if !r.del {

@@ -18,9 +18,11 @@ type Doc struct {
 	parked int // operations waiting for their causal dependencies
 	seqNo  uint64
 	hint   cursor // the run last written, tried first by locate
-	typing typing // where the next local insert would continue that run
-	last   uint32 // agent index last looked up by name
-	ops    []op   // scratch for Apply
+	// delHint is where the last remote delete was found (maybe stale).
+	delHint cursor
+	typing  typing // where the next local insert would continue that run
+	last    uint32 // agent index last looked up by name
+	ops     []op   // scratch for Apply
 
 	insBuf []Insert // unused part of the chunk local deltas are carved from
 	delBuf []Range

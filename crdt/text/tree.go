@@ -108,6 +108,20 @@ func (d *Doc) locate(x dot) cursor {
 	panic("text: index out of sync with leaves") // an invariant, not input
 }
 
+// locateNear is locate, trying first the runs at and around near (a cursor
+// from before the last change, possibly stale): consecutive remote deletes,
+// such as backspacing, hit the run deleted last or its neighbour.
+func (d *Doc) locateNear(x dot, near cursor) cursor {
+	if l := near.l; l != nil && l.id < uint32(len(d.arena)) && d.arena[l.id] == l {
+		for ri := max(near.ri-1, 0); ri < min(near.ri+2, len(l.runs)); ri++ {
+			if r := &l.runs[ri]; r.contains(x) {
+				return cursor{l: l, ri: ri, off: x.s - r.s}
+			}
+		}
+	}
+	return d.locate(x)
+}
+
 // compare orders two normalised cursors.
 func compare(a, b cursor) int {
 	switch {
