@@ -13,6 +13,7 @@ import (
 
 	"github.com/hearsay-mesh/hearsay/agent/store"
 	"github.com/hearsay-mesh/hearsay/agent/transport"
+	"github.com/hearsay-mesh/hearsay/antientropy"
 	"github.com/hearsay-mesh/hearsay/hyparview"
 	"github.com/hearsay-mesh/hearsay/membership"
 	"github.com/hearsay-mesh/hearsay/plumtree"
@@ -35,6 +36,7 @@ type Agent struct {
 
 	hv *hyparview.HyParView
 	sw *swim.Core
+	ae *antientropy.Core
 	pt *plumtree.Core // nil with GossipSub
 	gs *gossip        // nil with plumtree
 	// stopGossip ends GossipSub's goroutines.
@@ -50,6 +52,9 @@ type Agent struct {
 
 	delivered    uint64 // broadcasts delivered to this node
 	memberEvents uint64 // SWIM membership changes seen
+	syncs        uint64 // anti-entropy sessions completed
+	clockDirty   bool   // the anti-entropy clock changed since it was saved
+	clockSaved   time.Time
 }
 
 // New builds an agent: identity, host, transport and cores. It does not
@@ -100,6 +105,10 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a.addCore(a.sw)
+	if err := a.startAntiEntropy(); err != nil {
+		a.closeNet()
+		return nil, err
+	}
 	if cfg.Broadcast == BroadcastPlumtree {
 		pcfg := cfg.Plumtree
 		// Message IDs are (origin, seq); start seq from the clock so a
@@ -201,6 +210,7 @@ func (a *Agent) loop(ctx context.Context) error {
 			return nil
 		case i := <-ticks:
 			a.cores[i].Tick(a.now())
+			a.maybeSaveClock()
 		case in, ok := <-inbound:
 			if !ok {
 				return errors.New("agent: transport closed")
@@ -221,6 +231,19 @@ func (a *Agent) loop(ctx context.Context) error {
 			f(a.now())
 		}
 		a.flush()
+	}
+}
+
+// maybeSaveClock persists the anti-entropy clock at most once a second
+// when remote merges changed it (local writes save it before they are
+// acknowledged).
+func (a *Agent) maybeSaveClock() {
+	if !a.clockDirty || time.Since(a.clockSaved) < time.Second {
+		return
+	}
+	a.clockSaved = time.Now()
+	if err := a.saveClock(); err != nil {
+		a.log.Error("saving the anti-entropy clock", "err", err)
 	}
 }
 
@@ -312,6 +335,7 @@ func (a *Agent) send(p protocol.ID, s membership.Send) {
 
 // route hands an event to the layers above.
 func (a *Agent) route(ev membership.Event) {
+	a.routeSync(a.now(), ev)
 	if a.routeBroadcast(a.now(), ev) || a.routeMembership(a.now(), ev) {
 		return
 	}
@@ -342,6 +366,11 @@ func (a *Agent) leave() {
 		}
 		if err := a.tr.Disconnect(pid); err != nil {
 			a.log.Debug("disconnect", "peer", pid.String(), "err", err)
+		}
+	}
+	if a.clockDirty {
+		if err := a.saveClock(); err != nil {
+			a.log.Error("saving the anti-entropy clock", "err", err)
 		}
 	}
 	a.log.Info("left the overlay", "neighbors", len(active))

@@ -27,6 +27,7 @@ func testAgents(t *testing.T, n int, broadcast string, onDeliver func(i int, d D
 		cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
 		cfg.RPCListen = ""
 		cfg.Broadcast = broadcast
+		cfg.Datastore = DatastoreMemory
 		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 		idx := i
 		cfg.OnDeliver = func(d Delivery) { onDeliver(idx, d) }
@@ -87,10 +88,10 @@ func TestBroadcastReachesEveryAgentOnce(t *testing.T) {
 				mu.Unlock()
 			})
 			ctx := context.Background()
-			waitUntil(t, 10*time.Second, "every agent to have a broadcast neighbour", func() bool {
+			waitUntil(t, 10*time.Second, "every agent to have a broadcast neighbour (a GossipSub mesh peer)", func() bool {
 				for _, a := range agents {
 					if proto == BroadcastGossipSub {
-						if len(a.GossipSubPeers()) == 0 {
+						if a.GossipSubMesh() == 0 {
 							return false
 						}
 						continue

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/hearsay-mesh/hearsay/membership"
@@ -41,6 +42,40 @@ type gossip struct {
 	ps    *pubsub.PubSub
 	topic *pubsub.Topic
 	sub   *pubsub.Subscription
+	mesh  meshTracer
+}
+
+// meshTracer counts the peers in our GossipSub mesh. Until the first
+// heartbeat grafts some, a publish can reach nobody (GossipSub sends only
+// to peers whose outbound stream is open, and does not retry).
+type meshTracer struct {
+	size atomic.Int64
+}
+
+func (m *meshTracer) Graft(peer.ID, string)                                { m.size.Add(1) }
+func (m *meshTracer) Prune(peer.ID, string)                                { m.size.Add(-1) }
+func (m *meshTracer) OnNewOutboundStream(peer.ID, protocol.ID)             {}
+func (m *meshTracer) OnClosedOutboundStream(peer.ID)                       {}
+func (m *meshTracer) Join(string)                                          {}
+func (m *meshTracer) Leave(string)                                         {}
+func (m *meshTracer) ValidateMessage(*pubsub.Message)                      {}
+func (m *meshTracer) DeliverMessage(*pubsub.Message)                       {}
+func (m *meshTracer) RejectMessage(*pubsub.Message, string)                {}
+func (m *meshTracer) DuplicateMessage(*pubsub.Message)                     {}
+func (m *meshTracer) ThrottlePeer(peer.ID)                                 {}
+func (m *meshTracer) RecvRPC(*pubsub.RPC)                                  {}
+func (m *meshTracer) SendRPC(*pubsub.RPC, peer.ID)                         {}
+func (m *meshTracer) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
+func (m *meshTracer) DropRPC(*pubsub.RPC, peer.ID)                         {}
+func (m *meshTracer) UndeliverableMessage(*pubsub.Message)                 {}
+
+// GossipSubMesh is how many peers our GossipSub mesh holds (0 with
+// plumtree). Publish once it is non-zero: earlier messages can be lost.
+func (a *Agent) GossipSubMesh() int {
+	if a.gs == nil {
+		return 0
+	}
+	return int(a.gs.mesh.size.Load())
 }
 
 // startGossipSub joins the broadcast topic. Messages are not signed, to
@@ -57,6 +92,8 @@ func (a *Agent) startGossipSub(ctx context.Context) error {
 		pubsub.WithPeerOutboundQueueSize(a.cfg.GossipSubQueue),
 		pubsub.WithValidateQueueSize(a.cfg.GossipSubQueue),
 	}
+	g := &gossip{}
+	opts = append(opts, pubsub.WithRawTracer(&g.mesh))
 	if a.cfg.GossipSubTracer != nil {
 		opts = append(opts, pubsub.WithRawTracer(a.cfg.GossipSubTracer))
 	}
@@ -72,7 +109,8 @@ func (a *Agent) startGossipSub(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("agent: gossipsub subscribe: %w", err)
 	}
-	a.gs = &gossip{ps: ps, topic: topic, sub: sub}
+	g.ps, g.topic, g.sub = ps, topic, sub
+	a.gs = g
 	go a.readGossipSub(ctx, sub)
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/hearsay-mesh/hearsay/agent/transport"
+	"github.com/hearsay-mesh/hearsay/antientropy"
 	"github.com/hearsay-mesh/hearsay/hyparview"
 	"github.com/hearsay-mesh/hearsay/membership"
 	"github.com/hearsay-mesh/hearsay/plumtree"
@@ -33,6 +34,8 @@ type Config struct {
 	RPCListen string
 	// HyParView configures the overlay.
 	HyParView hyparview.Config
+	// AntiEntropy configures the replicas' reconciliation.
+	AntiEntropy antientropy.Config
 	// Swim configures failure detection.
 	Swim swim.Config
 	// OnMember, when set, is called on the loop for every membership
@@ -90,6 +93,7 @@ func DefaultConfig() Config {
 		Datastore:      DatastorePebble,
 		HyParView:      hyparview.DefaultConfig(),
 		Swim:           swim.DefaultLANConfig(),
+		AntiEntropy:    antientropy.DefaultConfig(),
 		Broadcast:      BroadcastPlumtree,
 		Plumtree:       plumtree.DefaultConfig(),
 		GossipSubQueue: 1024,
@@ -121,6 +125,9 @@ func (c Config) Validate() error {
 	}
 	if c.Datastore != DatastorePebble && c.Datastore != DatastoreMemory {
 		return fmt.Errorf("agent: Datastore = %q; want pebble or memory", c.Datastore)
+	}
+	if err := c.AntiEntropy.Validate(); err != nil {
+		return fmt.Errorf("agent: AntiEntropy: %w", err)
 	}
 	if err := c.Swim.Validate(); err != nil {
 		return fmt.Errorf("agent: Swim: %w", err)

@@ -53,12 +53,7 @@ func (a *Agent) applyPayload(d Delivery) {
 	if len(d.Payload) == 0 || d.Payload[0] != payloadDelta || d.Origin == a.host.ID() {
 		return
 	}
-	changes, err := a.st.ApplyDelta(d.Payload[1:], physNow())
-	if err != nil {
-		a.log.Warn("rejected delta", "origin", d.Origin.String(), "err", err)
-		return
-	}
-	a.notify(changes)
+	a.applyRemoteDelta(nodeID(d.Origin), d.Payload)
 }
 
 // notify tells change watchers that the feed moved.
@@ -88,7 +83,15 @@ func (a *Agent) mutate(ctx context.Context, f func(st *store.Store) ([]byte, sto
 			return
 		}
 		a.notify([]store.Change{ch})
-		payload := append([]byte{payloadDelta}, delta...)
+		dot := a.ae.NextDot()
+		if werr := a.ae.Wrote(now, ch.Key, dot); werr != nil {
+			a.log.Error("anti-entropy refused a local write", "key", ch.Key, "err", werr)
+		}
+		if serr := a.saveClock(); serr != nil {
+			err = fmt.Errorf("agent: the write is durable but its clock is not: %w", serr)
+			return
+		}
+		payload := encodeDelta(dot.Counter, ch.Key, delta)
 		if a.pt != nil {
 			if _, berr := a.pt.Broadcast(now, payload); berr != nil {
 				a.log.Warn("broadcast of a delta failed; anti-entropy will carry it", "key", ch.Key, "err", berr)

@@ -286,7 +286,7 @@ func waitOverlay(ctx context.Context, nodes []*node, proto string) error {
 		ready := 0
 		for _, n := range nodes {
 			if proto == agent.BroadcastGossipSub {
-				if len(n.a.GossipSubPeers()) > 0 {
+				if n.a.GossipSubMesh() > 0 {
 					ready++
 				}
 				continue

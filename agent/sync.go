@@ -1,0 +1,147 @@
+package agent
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hearsay-mesh/hearsay/antientropy"
+	"github.com/hearsay-mesh/hearsay/membership"
+)
+
+// clockMeta is the store metadata entry that holds anti-entropy's node
+// clock, so a restarted node neither reuses its own dots nor forgets what
+// it has.
+const clockMeta = "antientropy.clock"
+
+// aeStore adapts the keyspace to anti-entropy's Store interface, and
+// tells watchers about what a sync merged.
+type aeStore struct{ a *Agent }
+
+func (s aeStore) Get(key string) ([]byte, bool) { return s.a.st.State(key) }
+
+func (s aeStore) Merge(key string, state []byte) (bool, error) {
+	before := s.a.st.Digest(key)
+	changes, err := s.a.st.MergeState(key, append([]byte(nil), state...))
+	if err != nil {
+		return false, err
+	}
+	s.a.notify(changes)
+	return s.a.st.Digest(key) != before, nil
+}
+
+func (s aeStore) Digest(key string) [16]byte { return s.a.st.Digest(key) }
+
+func (s aeStore) Range(fn func(string, [16]byte) bool) { s.a.st.Range(fn) }
+
+// startAntiEntropy builds the core over the keyspace and restores its clock.
+func (a *Agent) startAntiEntropy() error {
+	ae, err := antientropy.New(a.cfg.AntiEntropy, nodeID(a.host.ID()), aeStore{a}, newRand())
+	if err != nil {
+		return err
+	}
+	raw, ok, err := a.st.LoadMeta(clockMeta)
+	if err != nil {
+		return fmt.Errorf("agent: load the anti-entropy clock: %w", err)
+	}
+	if ok {
+		k, err := antientropy.DecodeClock(raw)
+		if err != nil {
+			return fmt.Errorf("agent: the anti-entropy clock in the datastore is corrupt: %w", err)
+		}
+		ae.Restore(0, k)
+	}
+	a.ae = ae
+	a.addCore(ae)
+	return nil
+}
+
+// saveClock persists the node clock (synced) so dots survive a restart.
+func (a *Agent) saveClock() error {
+	a.clockDirty = false
+	return a.st.SaveMeta(clockMeta, a.ae.Clock().Encode())
+}
+
+// A keyspace broadcast payload: kind byte, the writer's dot counter, the
+// key, then the store's delta.
+func encodeDelta(dot uint64, key string, delta []byte) []byte {
+	b := make([]byte, 0, 1+binary.MaxVarintLen64*2+len(key)+len(delta))
+	b = append(b, payloadDelta)
+	b = binary.AppendUvarint(b, dot)
+	b = binary.AppendUvarint(b, uint64(len(key)))
+	b = append(b, key...)
+	return append(b, delta...)
+}
+
+var errShortPayload = errors.New("agent: truncated delta payload")
+
+func decodeDelta(p []byte) (dot uint64, key string, delta []byte, err error) {
+	if len(p) == 0 || p[0] != payloadDelta {
+		return 0, "", nil, errors.New("agent: not a delta payload")
+	}
+	p = p[1:]
+	dot, n := binary.Uvarint(p)
+	if n <= 0 {
+		return 0, "", nil, errShortPayload
+	}
+	p = p[n:]
+	kl, n := binary.Uvarint(p)
+	if n <= 0 || kl > uint64(len(p)-n) {
+		return 0, "", nil, errShortPayload
+	}
+	p = p[n:]
+	return dot, string(p[:kl]), p[kl:], nil
+}
+
+// routeSync handles anti-entropy's events and feeds it the membership's.
+func (a *Agent) routeSync(now time.Duration, ev membership.Event) {
+	switch e := ev.(type) {
+	case membership.NeighborUp:
+		a.ae.NeighborUp(now, e.Node.ID)
+	case membership.MemberEvent:
+		a.ae.SetMembers(now, a.liveMembers())
+	case antientropy.Merged:
+		a.clockDirty = true
+	case antientropy.SessionDone:
+		a.syncs++
+		if e.Pulled > 0 {
+			a.clockDirty = true
+		}
+	}
+}
+
+// liveMembers lists the members SWIM holds alive or suspect, self excluded.
+func (a *Agent) liveMembers() []membership.NodeID {
+	var out []membership.NodeID
+	for _, m := range a.sw.Members() {
+		if m.Node.ID == a.self.ID {
+			continue
+		}
+		if m.State == membership.StateAlive || m.State == membership.StateSuspect {
+			out = append(out, m.Node.ID)
+		}
+	}
+	return out
+}
+
+// applyRemoteDelta merges a broadcast delta and records its dot.
+func (a *Agent) applyRemoteDelta(origin membership.NodeID, p []byte) {
+	dot, key, delta, err := decodeDelta(p)
+	if err != nil {
+		a.log.Warn("rejected delta payload", "origin", string(origin), "err", err)
+		return
+	}
+	changes, err := a.st.ApplyDelta(delta, physNow())
+	if err != nil {
+		a.log.Warn("rejected delta", "origin", string(origin), "key", key, "err", err)
+		return
+	}
+	a.notify(changes)
+	if err := a.ae.Applied(a.now(), key, []antientropy.Dot{{Node: origin, Counter: dot}}); err != nil {
+		a.log.Warn("anti-entropy refused a delta's dot", "origin", string(origin), "key", key, "err", err)
+	}
+	a.clockDirty = true
+}
+
+var _ antientropy.Store = aeStore{}
