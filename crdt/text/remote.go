@@ -40,7 +40,9 @@ func (d *Doc) Apply(x Delta) error {
 	// to a new array, so clearing ops[:n] drops every text reference.
 	n := len(ops)
 	d.runOps(ops[:n:n])
-	clear(ops[:n])
+	for i := range ops[:n] {
+		ops[i].text = "" // the only reference an op holds
+	}
 	d.ops = ops[:0]
 	return nil
 }
