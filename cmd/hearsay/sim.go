@@ -18,6 +18,7 @@ func simCommand() *cli.Command {
 			simHyParViewCommand(),
 			simPlumtreeCommand(),
 			simSwimCommand(),
+			simAntiEntropyCommand(),
 		},
 	}
 }
@@ -159,4 +160,37 @@ func parseInts(s string) ([]int, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+func simAntiEntropyCommand() *cli.Command {
+	d := exp.DefaultAntiEntropyConfig()
+	return &cli.Command{
+		Name:  "antientropy",
+		Usage: "anti-entropy: idle and diverged sessions (bitmap and Merkle paths), partition heal, convergence rounds",
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "keys", Value: d.PairKeys, Usage: "keyspace of the two-replica measurements (n)"},
+			&cli.StringFlag{Name: "diverged", Value: "10,10000", Usage: "how many keys differ (d), comma-separated"},
+			&cli.IntFlag{Name: "nodes", Value: d.Nodes, Usage: "size of the partitioned cluster (0 skips it)"},
+			&cli.DurationFlag{Name: "partition", Value: d.Partition, Usage: "how long the two halves stay apart (virtual time)"},
+			&cli.StringFlag{Name: "converge", Value: "10,100,1000", Usage: "cluster sizes for convergence by anti-entropy alone"},
+			seedFlag(), csvFlag(), quietFlag(),
+		},
+		Action: func(c *cli.Context) error {
+			cfg := exp.DefaultAntiEntropyConfig()
+			cfg.Seed = c.Uint64("seed")
+			cfg.PairKeys = c.Int("keys")
+			cfg.Nodes = c.Int("nodes")
+			cfg.Partition = c.Duration("partition")
+			var err error
+			if cfg.Diverged, err = parseInts(c.String("diverged")); err != nil {
+				return withCode(exitUsage, fmt.Errorf("--diverged: %w", err))
+			}
+			if cfg.ConvergeSizes, err = parseInts(c.String("converge")); err != nil {
+				return withCode(exitUsage, fmt.Errorf("--converge: %w", err))
+			}
+			return runExperiment(c, func(p exp.Progress) ([]*exp.Table, error) {
+				return exp.AntiEntropy(cfg, p)
+			})
+		},
+	}
 }
