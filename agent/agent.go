@@ -55,6 +55,8 @@ type Agent struct {
 	syncs        uint64 // anti-entropy sessions completed
 	clockDirty   bool   // the anti-entropy clock changed since it was saved
 	clockSaved   time.Time
+	peersDirty   bool // the overlay's views changed since they were saved
+	peersSaved   time.Time
 }
 
 // New builds an agent: identity, host, transport and cores. It does not
@@ -191,6 +193,9 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.log.Warn("swim join", "peer", info.ID.String(), "err", err)
 		}
 	}
+	if len(a.cfg.Join) == 0 {
+		a.rejoin()
+	}
 	a.flush()
 	return a.loop(ctx)
 }
@@ -211,6 +216,7 @@ func (a *Agent) loop(ctx context.Context) error {
 		case i := <-ticks:
 			a.cores[i].Tick(a.now())
 			a.maybeSaveClock()
+			a.maybeSavePeers()
 		case in, ok := <-inbound:
 			if !ok {
 				return errors.New("agent: transport closed")
@@ -341,10 +347,12 @@ func (a *Agent) route(ev membership.Event) {
 	}
 	switch e := ev.(type) {
 	case membership.NeighborUp:
+		a.peersDirty = true
 		pid, _ := peerID(e.Node.ID)
 		a.host.ConnManager().Protect(pid, "hyparview-active")
 		a.log.Info("neighbor up", "peer", pid.String())
 	case membership.NeighborDown:
+		a.peersDirty = true
 		pid, _ := peerID(e.Node.ID)
 		a.host.ConnManager().Unprotect(pid, "hyparview-active")
 		a.log.Info("neighbor down", "peer", pid.String(), "failed", e.Failed)
@@ -354,6 +362,7 @@ func (a *Agent) route(ev membership.Event) {
 // leave says goodbye to the neighbours and flushes what was queued.
 func (a *Agent) leave() {
 	active := a.hv.Active()
+	a.savePeers()
 	if err := a.sw.Leave(a.now()); err != nil {
 		a.log.Warn("swim leave", "err", err)
 	}

@@ -71,7 +71,7 @@ func (c *Client) Peers(ctx context.Context) (agent.Peers, error) {
 
 // Join calls mesh_join.
 func (c *Client) Join(ctx context.Context, addr string) error {
-	return c.c.CallResult(ctx, "mesh_join", JoinParams{Addr: addr}, nil)
+	return c.Call(ctx, "mesh_join", JoinParams{Addr: addr}, nil)
 }
 
 // Members calls mesh_members.
@@ -83,13 +83,17 @@ func (c *Client) Members(ctx context.Context) ([]agent.Member, error) {
 
 // SetMeta calls mesh_set_meta.
 func (c *Client) SetMeta(ctx context.Context, meta map[string]string) error {
-	return c.c.CallResult(ctx, "mesh_set_meta", MetaParams{Meta: meta}, nil)
+	return c.Call(ctx, "mesh_set_meta", MetaParams{Meta: meta}, nil)
 }
 
 // Call invokes any method with params and decodes the result into out
 // (nil discards it).
 func (c *Client) Call(ctx context.Context, method string, params, out any) error {
-	return c.c.CallResult(ctx, method, params, out)
+	rsp, err := c.c.Call(ctx, method, params)
+	if err != nil || out == nil {
+		return err
+	}
+	return rsp.UnmarshalResult(out)
 }
 
 // Get calls crdt_get.
