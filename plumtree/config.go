@@ -60,12 +60,13 @@ type Config struct {
 	LazyNewLinks bool
 
 	// OptimizationConfirm is the optimisation's hysteresis: how many
-	// consecutive messages of one origin must show the same lazy peer's
-	// path shorter by the threshold before the node swaps parents (1 is
-	// the paper: at once). With a shared tree and many senders, each
-	// origin's shorter path is another's longer one; swapping at once
-	// makes the tree oscillate, and every swap costs a GRAFT, a PRUNE and
-	// often a duplicate. Count, >= 1.
+	// consecutive messages a lazy peer must announce with a path shorter
+	// by the threshold before the node swaps it in as parent; one
+	// announcement without that advantage resets the count (1 is the
+	// paper: at once). With a shared tree and many senders, a peer closer
+	// to one origin is often farther from another; swapping at once makes
+	// the tree oscillate, and every swap costs a GRAFT, a PRUNE and often a
+	// duplicate. Count, >= 1.
 	OptimizationConfirm int
 
 	// PerOriginTrees keeps a separate eager/lazy split per origin (each

@@ -229,30 +229,35 @@ func TestOptimizationSwapsToShorterPath(t *testing.T) {
 }
 
 // With OptimizationConfirm 2 the swap waits for a second consecutive
-// message of the same origin; another origin's message in between resets
-// the evidence (a shared tree serving many senders does not oscillate).
+// announcement with a shorter path; one without the advantage (closer to
+// another origin's sender, farther from this one) resets the evidence, so a
+// shared tree serving many senders does not oscillate.
 func TestOptimizationHysteresis(t *testing.T) {
 	cfg := TestConfig()
 	cfg.OptimizationConfirm = 2
 	c := newTestCore(t, cfg, "a", "b")
 	mustStep(t, c, 0, "b", pruneMsg("o"))
-	step := func(origin membership.NodeID, seq uint64) []string {
+	step := func(origin membership.NodeID, seq uint64, viaB uint32) []string {
 		mustStep(t, c, 0, "a", gossipMsg(origin, seq, 6, "p"))
 		c.Ready()
-		mustStep(t, c, ms, "b", ihaveMsg(origin, seq, 2))
+		mustStep(t, c, ms, "b", ihaveMsg(origin, seq, viaB))
 		return kinds(c.Ready())
 	}
-	if got := step("o", 1); len(got) != 0 {
+	if got := step("o", 1, 2); len(got) != 0 {
 		t.Fatalf("swapped on the first evidence: %v", got)
 	}
-	if got := step("q", 1); len(got) != 0 {
-		t.Fatalf("swapped for another origin: %v", got)
+	if got := step("q", 1, 7); len(got) != 0 {
+		t.Fatalf("swapped although b is farther from q: %v", got)
 	}
-	if got := step("o", 2); len(got) != 0 {
+	if got := step("o", 2, 2); len(got) != 0 {
 		t.Fatalf("swapped although q's message reset the evidence: %v", got)
 	}
-	if got, want := step("o", 3), []string{"b:graft", "a:prune"}; !slices.Equal(got, want) {
-		t.Fatalf("second consecutive evidence: %v, want %v", got, want)
+	mustStep(t, c, 2*ms, "b", ihaveMsg("o", 2, 2)) // a repeat is no new evidence
+	if got := kinds(c.Ready()); len(got) != 0 {
+		t.Fatalf("a repeated announcement counted: %v", got)
+	}
+	if got, want := step("q", 2, 2), []string{"b:graft", "a:prune"}; !slices.Equal(got, want) {
+		t.Fatalf("second consecutive evidence (another origin): %v, want %v", got, want)
 	}
 }
 

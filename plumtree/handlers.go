@@ -91,10 +91,10 @@ func (c *Core) optimizeOnDelivery(id MessageID, r *received, m *missing) {
 // when that shortens the path by at least the threshold.
 func (c *Core) maybeSwap(id MessageID, r *received, peer membership.NodeID, hops int) bool {
 	t := c.cfg.OptimizationThreshold
-	if t == 0 || r.parent == "" || r.parent == peer || r.hops-(hops+1) < t {
+	if t == 0 || r.parent == "" || r.parent == peer {
 		return false
 	}
-	if !c.trees.get(id.Origin).confirm(id, peer, c.cfg.OptimizationConfirm) {
+	if !c.trees.get(id.Origin).confirm(id, peer, r.hops-(hops+1) >= t, c.cfg.OptimizationConfirm) {
 		return false
 	}
 	c.stats.Optimizations++

@@ -17,32 +17,45 @@ type split struct {
 	// connected to the tree. orphan says the parent went down.
 	parent membership.NodeID
 	orphan bool
-	// cand is the optimisation's pending swap: the lazy peer that showed
-	// a shorter path for origin on hits consecutive messages of origin.
-	cand candidate
+	// cands is the optimisation's evidence: per lazy peer, how many
+	// consecutive messages it announced with a path shorter by the
+	// threshold (see confirm).
+	cands []candidate
 }
 
 type candidate struct {
-	origin, peer membership.NodeID
-	seq          uint64
-	hits         int
+	peer membership.NodeID
+	last MessageID // the latest message counted, so a repeat is not counted twice
+	hits int
 }
 
-// confirm counts a shorter path via peer for message id and reports
-// whether it was seen on need consecutive messages of id's origin.
-func (s *split) confirm(id MessageID, peer membership.NodeID, need int) bool {
-	c := &s.cand
-	switch {
-	case c.origin == id.Origin && c.peer == peer && c.seq == id.Seq:
-		// the same message announced again: no new evidence
-	case c.origin == id.Origin && c.peer == peer && id.Seq > c.seq:
-		c.seq = id.Seq
-		c.hits++
-	default:
-		*c = candidate{origin: id.Origin, peer: peer, seq: id.Seq, hits: 1}
+// confirm records one announcement by lazy peer of message id, shorter
+// than the delivering path by the threshold (adv) or not, and reports
+// whether peer's path was shorter on need consecutive messages it
+// announced. Any announcement without the advantage resets the count:
+// with a shared tree serving many senders, a peer that is closer to one
+// origin and farther from another is never swapped in, so the tree does
+// not oscillate; a real shortcut (closer for the origins that send) is.
+func (s *split) confirm(id MessageID, peer membership.NodeID, adv bool, need int) bool {
+	i := slices.IndexFunc(s.cands, func(c candidate) bool { return c.peer == peer })
+	if !adv {
+		if i >= 0 {
+			s.cands = slices.Delete(s.cands, i, i+1)
+		}
+		return false
 	}
+	if i < 0 {
+		s.cands = append(s.cands, candidate{peer: peer})
+		i = len(s.cands) - 1
+	}
+	c := &s.cands[i]
+	if c.hits > 0 && c.last == id {
+		return false
+	}
+	c.last = id
+	c.hits++
 	if c.hits >= need {
-		*c = candidate{}
+		s.cands = slices.Delete(s.cands, i, i+1)
 		return true
 	}
 	return false
@@ -164,6 +177,7 @@ func (t *trees) removePeer(p membership.NodeID) {
 
 func (s *split) forget(p membership.NodeID) {
 	s.set(p, false)
+	s.cands = slices.DeleteFunc(s.cands, func(c candidate) bool { return c.peer == p })
 	if s.parent == p {
 		s.parent, s.orphan = "", true
 	}
