@@ -1,10 +1,13 @@
 package rpc
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -105,7 +108,19 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			http.Error(w, "missing or wrong token: read it from rpc.cookie in the agent's data directory", http.StatusUnauthorized)
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		if err != nil {
+			http.Error(w, fmt.Sprintf("request body: %v (limit %d bytes)", err, maxBody), http.StatusRequestEntityTooLarge)
+			return
+		}
+		if !json.Valid(body) {
+			// jhttp answers unparseable JSON with HTTP 500 and plain
+			// text; the spec wants a response object with -32700.
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error: the request is not valid JSON"}}`+"\n")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
 	})
 }
