@@ -7,7 +7,6 @@ import (
 	"github.com/hearsay-mesh/hearsay/membership"
 	"github.com/hearsay-mesh/hearsay/sim"
 	"github.com/hearsay-mesh/hearsay/swim"
-	"google.golang.org/protobuf/proto"
 )
 
 // slowLatency adds Extra to every message from or to a slow member, which
@@ -26,43 +25,11 @@ func (l slowLatency) Sample(r *rand.Rand, from, to int) time.Duration {
 	return d
 }
 
-// swimNode wraps a core so an experiment can pause it like SIGSTOP:
-// while paused it neither ticks nor handles messages, which queue up and
-// are handled in order on resume.
+// swimNode is one simulated SWIM member; pauses use sim.Pause/Resume.
 type swimNode struct {
 	*swim.Core
-	index  int
-	rec    *swimRecorder
-	paused bool
-	queue  []swimQueued
-}
-
-type swimQueued struct {
-	from membership.NodeID
-	msg  proto.Message
-}
-
-func (n *swimNode) Step(now time.Duration, from membership.NodeID, msg proto.Message) error {
-	if n.paused {
-		n.queue = append(n.queue, swimQueued{from, msg})
-		return nil
-	}
-	return n.Core.Step(now, from, msg)
-}
-
-func (n *swimNode) Tick(now time.Duration) {
-	if !n.paused {
-		n.Core.Tick(now)
-	}
-}
-
-func (n *swimNode) resume(now time.Duration) {
-	n.paused = false
-	q := n.queue
-	n.queue = nil
-	for _, m := range q {
-		_ = n.Core.Step(now, m.from, m.msg)
-	}
+	index int
+	rec   *swimRecorder
 }
 
 func (n *swimNode) Cores() []membership.Core { return []membership.Core{n} }

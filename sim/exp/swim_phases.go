@@ -23,6 +23,8 @@ func pollUntil(s *sim.Sim, limit, every time.Duration, cond func() bool) bool {
 }
 
 type detectionResult struct {
+	// periods: the paper's first-detection measure, from round-robin
+	// probes only (see swimDetection).
 	periods, suspect, first, all, meta []float64
 	falseDeaths                        int
 	bytesPerMember                     float64
@@ -43,8 +45,14 @@ func (cl *swimCluster) steadyBytes(window time.Duration) float64 {
 	return float64(cl.bytes()-b0) / float64(cl.liveCount()) / window.Seconds()
 }
 
-func swimDetection(cfg SwimConfig, sc swim.Config, n int) (detectionResult, error) {
+// swimDetection crashes cfg.Crashes members one at a time. With hint, the
+// cores act on PeerDown and every live member is told PeerDown about the
+// crashed one LinkDownDelay after the crash, as the agent's transport
+// does when a crashed process's connections are reset (this assumes every
+// member holds a connection to it); without, PeerDown is ignored.
+func swimDetection(cfg SwimConfig, sc swim.Config, n int, hint bool) (detectionResult, error) {
 	var r detectionResult
+	sc.PeerDownProbe = hint
 	cl, err := newSwimCluster(cfg.Seed, n, cfg.net(cfg.Seed, n), sc, time.Second)
 	if err != nil {
 		return r, err
@@ -101,7 +109,7 @@ func swimDetection(cfg SwimConfig, sc swim.Config, n int) (detectionResult, erro
 		hook = func(now time.Duration, node int, ev membership.Event) {
 			switch e := ev.(type) {
 			case swim.ProbeFailed:
-				if e.Node == id && e.Started >= crashAt && (probe < 0 || e.Started < probe) {
+				if e.Node == id && !e.Hint && e.Started >= crashAt && (probe < 0 || e.Started < probe) {
 					probe = e.Started
 				}
 			case membership.MemberEvent:
@@ -125,6 +133,16 @@ func swimDetection(cfg SwimConfig, sc swim.Config, n int) (detectionResult, erro
 		}
 		crashed[v] = true
 		s.Crash(v)
+		if hint {
+			net := cfg.net(cfg.Seed, n)
+			s.At(crashAt+net.LinkDownDelay, func() {
+				for i := 0; i < n; i++ {
+					if s.Alive(i) {
+						s.Invoke(i, func(now time.Duration) { cl.node(i).PeerDown(now, id) })
+					}
+				}
+			})
+		}
 		pollUntil(s, s.Now()+60*time.Second, 50*time.Millisecond, func() bool { return last >= 0 })
 		if probe >= 0 {
 			r.periods = append(r.periods, float64((probe-crashAt)/T)+1)
@@ -171,9 +189,9 @@ func swimPauses(cfg SwimConfig, sc swim.Config, n int, pause time.Duration) (sus
 			}
 		}
 		s.RunFor(time.Duration(s.Rand().Int64N(int64(sc.ProbeInterval))))
-		s.Invoke(v, func(time.Duration) { cl.node(v).paused = true })
+		s.Pause(v)
 		s.RunFor(pause)
-		s.Invoke(v, func(now time.Duration) { cl.node(v).resume(now) })
+		s.Resume(v)
 		s.RunFor(20 * time.Second)
 		if sus {
 			suspected++

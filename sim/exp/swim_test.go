@@ -17,7 +17,7 @@ func TestSwimSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tables) != 4 || len(tables[0].Rows) != 1 {
+	if len(tables) != 4 || len(tables[0].Rows) != 2 {
 		t.Fatalf("tables %v", tables)
 	}
 	var b strings.Builder
