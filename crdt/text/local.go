@@ -8,11 +8,17 @@ import (
 // Insert inserts s at code point position pos (0 <= pos <= Len) and returns
 // the delta to ship to the other replicas.
 func (d *Doc) Insert(pos int, s string) (Delta, error) {
-	ins, ok, err := d.insert(pos, s)
+	li, ok, err := d.insert(pos, s)
 	if !ok {
 		return Delta{}, err
 	}
-	return Delta{Inserts: d.oneInsert(ins)}, nil
+	if len(d.insBuf) == 0 {
+		d.insBuf = make([]Insert, deltaChunk)
+	}
+	out := d.insBuf[:1:1]
+	d.insBuf = d.insBuf[1:]
+	d.fill(&out[0], li, s)
+	return Delta{Inserts: out}, nil
 }
 
 // AppendInsert is Insert, but appends the operation to *x (joined with x's
@@ -21,11 +27,35 @@ func (d *Doc) Insert(pos int, s string) (Delta, error) {
 // goes can reuse one Delta's storage: reset x.Inserts and x.Deletes to
 // length 0 after shipping. Nothing is appended on error.
 func (d *Doc) AppendInsert(x *Delta, pos int, s string) error {
-	ins, ok, err := d.insert(pos, s)
-	if ok {
-		x.addInsert(ins)
+	li, ok, err := d.insert(pos, s)
+	if !ok {
+		return err
 	}
-	return err
+	if len(x.Inserts) > 0 {
+		var ins Insert
+		d.fill(&ins, li, s)
+		x.addInsert(ins)
+		return nil
+	}
+	x.Inserts = append(x.Inserts, Insert{})
+	d.fill(&x.Inserts[len(x.Inserts)-1], li, s)
+	return nil
+}
+
+// localIns is what a local insert of text s produced: its first seq and its
+// origins.
+type localIns struct {
+	seq         uint32
+	left, right dot
+}
+
+// fill writes the local insert li of s into *ins, field by field (a whole
+// Insert copied while the GC marks goes through a bulk write barrier).
+func (d *Doc) fill(ins *Insert, li localIns, s string) {
+	name := d.agents[d.self].name
+	ins.ID.Agent, ins.ID.Seq = name, li.seq
+	ins.Left, ins.Right = d.toID(li.left), d.toID(li.right)
+	ins.Text = s
 }
 
 // Delete deletes n code points starting at position pos and returns the
@@ -52,27 +82,23 @@ func (d *Doc) AppendDelete(x *Delta, pos, n int) error {
 	return nil
 }
 
-// insert performs a local insert and returns its operation; ok is false for
-// an error or an empty s.
-func (d *Doc) insert(pos int, s string) (ins Insert, ok bool, err error) {
+// insert performs a local insert; ok is false for an error or an empty s.
+func (d *Doc) insert(pos int, s string) (li localIns, ok bool, err error) {
 	if pos < 0 || pos > d.vis {
-		return Insert{}, false, fmt.Errorf("text: insert at %d outside [0, %d]", pos, d.vis)
+		return localIns{}, false, fmt.Errorf("text: insert at %d outside [0, %d]", pos, d.vis)
 	}
 	n := utf8.RuneCountInString(s)
 	if n == 0 {
-		return Insert{}, false, nil
+		return localIns{}, false, nil
 	}
 	a := d.agents[d.self]
 	seq := a.next()
 	if uint64(seq)+uint64(n) >= noAgent {
-		return Insert{}, false, fmt.Errorf("text: agent %q has used all sequence numbers", a.name)
+		return localIns{}, false, fmt.Errorf("text: agent %q has used all sequence numbers", a.name)
 	}
 	if d.typing.ok && d.typing.pos == pos && d.extend(s, n) {
 		d.typing.pos += n
-		return Insert{
-			ID: ID{Agent: a.name, Seq: seq}, Left: ID{Agent: a.name, Seq: seq - 1},
-			Right: d.toID(d.hint.l.runs[d.hint.ri].right), Text: s,
-		}, true, nil
+		return localIns{seq: seq, left: dot{a: d.self, s: seq - 1}, right: d.hint.l.runs[d.hint.ri].right}, true, nil
 	}
 	var c cursor
 	if pos == d.vis {
@@ -88,9 +114,7 @@ func (d *Doc) insert(pos int, s string) (ins Insert, ok bool, err error) {
 	a.leafOf = append(a.leafOf, make([]uint32, n)...)
 	d.insertRun(c, run{a: d.self, s: seq, n: uint32(n), left: left, right: right})
 	d.typing = typing{pos: pos + n, ok: true}
-	return Insert{
-		ID: ID{Agent: a.name, Seq: seq}, Left: d.toID(left), Right: d.toID(right), Text: s,
-	}, true, nil
+	return localIns{seq: seq, left: left, right: right}, true, nil
 }
 
 func (d *Doc) checkDelete(pos, n int) error {
@@ -143,21 +167,12 @@ func (d *Doc) extend(s string, n int) bool {
 // deltaChunk is how many one-operation deltas share one allocation.
 const deltaChunk = 64
 
-// oneInsert returns a slice holding just ins, carved from a chunk the Doc
-// allocates deltaChunk at a time: a local edit then costs no allocation of
-// its own. The slice's capacity is 1, so a caller appending to it (as
+// Insert carves the slice it returns from d.insBuf, a chunk of deltaChunk
+// Inserts allocated at once: a local edit then costs no allocation of its
+// own. The slice's capacity is 1, so a caller appending to it (as
 // Delta.Merge does) copies it instead of writing into the chunk, and every
 // Delta still owns its operations. A Delta kept alive keeps its chunk alive
 // (deltaChunk*88 bytes at most).
-func (d *Doc) oneInsert(ins Insert) []Insert {
-	if len(d.insBuf) == 0 {
-		d.insBuf = make([]Insert, deltaChunk)
-	}
-	out := d.insBuf[:1:1]
-	d.insBuf = d.insBuf[1:]
-	out[0] = ins
-	return out
-}
 
 // oneRange returns an empty slice of capacity 1 from a chunk, as oneInsert.
 func (d *Doc) oneRange() []Range {
