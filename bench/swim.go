@@ -88,14 +88,19 @@ func (c SwimConfig) Validate() error {
 // swimResult is one implementation's run at one size. The memberlist
 // program prints it as JSON; durations are in seconds.
 type swimResult struct {
-	Nodes      int     `json:"nodes"`
-	Formed     bool    `json:"formed"`
-	FormS      float64 `json:"form_s"`
-	JoinErrors int     `json:"join_errors"`
+	Nodes  int     `json:"nodes"`
+	Formed bool    `json:"formed"`
+	FormS  float64 `json:"form_s"`
+	// FormAlivePct is the mean share of the others a member saw alive
+	// when formation ended (100 when Formed).
+	FormAlivePct float64 `json:"form_alive_pct"`
+	JoinErrors   int     `json:"join_errors"`
 
-	QuietS     float64 `json:"quiet_s"`
-	QuietBytes uint64  `json:"quiet_bytes"` // protocol payload bytes sent by all members
-	BytesPerMS float64 `json:"bytes_per_m_s"`
+	QuietS           float64 `json:"quiet_s"`
+	QuietBytes       uint64  `json:"quiet_bytes"` // protocol payload bytes sent by all members
+	BytesPerMS       float64 `json:"bytes_per_m_s"`
+	QuietFalseDeaths int     `json:"quiet_false_deaths"` // false deaths reported during the window
+	QuietCPUS        float64 `json:"quiet_cpu_s"`        // CPU seconds the process used in the window
 
 	MetaS      []float64 `json:"meta_s"`
 	MetaAllS   []float64 `json:"meta_all_s"`
@@ -109,7 +114,10 @@ type swimResult struct {
 	// hearsay only.
 	QuietWrites   uint64        `json:"-"` // stream writes of the SWIM protocol in the window
 	QuietAllBytes uint64        `json:"-"` // stream bytes of every libp2p protocol in the window
+	Conns         int           `json:"-"` // libp2p connections at the end of the window, all hosts
 	Left          int           `json:"-"` // crashed members reported as left (must stay 0)
+	AlreadyDead   int           `json:"-"` // live members that held a victim dead (falsely) when it crashed
+	Missing       []string      `json:"-"` // who had not declared an undetected crash failed
 	PeakHeap      uint64        `json:"-"`
 	Wall          time.Duration `json:"-"`
 }
@@ -196,18 +204,23 @@ func swimTable(cfg SwimConfig, res map[string]map[int]*swimResult) *exp.Table {
 	}
 	for _, n := range cfg.Nodes {
 		row("formation", n, "all see all alive (s)", all(func(r *swimResult) float64 { return r.FormS }))
+		row("formation", n, "others seen alive at that time (%)", all(func(r *swimResult) float64 { return r.FormAlivePct }))
 		row("crash", n, "last live member marks dead p50 (s)", all(func(r *swimResult) float64 { return pctF(r.CrashS, 0.5) }))
 		row("crash", n, "last live member marks dead p99 (s)", all(func(r *swimResult) float64 { return pctF(r.CrashS, 0.99) }))
 		row("crash", n, "last live member marks dead max (s)", all(func(r *swimResult) float64 { return pctF(r.CrashS, 1) }))
 		row("crash", n, "first member marks dead p50 (s)", all(func(r *swimResult) float64 { return pctF(r.CrashFirstS, 0.5) }))
 		row("crash", n, "crashes not detected everywhere", all(func(r *swimResult) float64 { return float64(r.Undetected) }))
 		row("crash", n, "false deaths (events)", all(func(r *swimResult) float64 { return float64(r.FalseDeaths) }))
+		row("bandwidth", n, "false deaths during the quiet window (events)", all(func(r *swimResult) float64 { return float64(r.QuietFalseDeaths) }))
 		row("bandwidth", n, "protocol payload B/s per member", all(func(r *swimResult) float64 { return r.BytesPerMS }))
 		row("bandwidth", n, "payload + est. yamux/noise framing B/s per member", ours(func(r *swimResult) float64 {
 			return float64(r.QuietBytes+framingPerWrite*r.QuietWrites) / float64(r.Nodes) / r.QuietS
 		}))
 		row("bandwidth", n, "all libp2p protocols B/s per member", ours(func(r *swimResult) float64 {
 			return float64(r.QuietAllBytes) / float64(r.Nodes) / r.QuietS
+		}))
+		row("cpu", n, "process CPU ms per member per second (quiet window)", all(func(r *swimResult) float64 {
+			return 1000 * r.QuietCPUS / float64(r.Nodes) / r.QuietS
 		}))
 		row("metadata", n, "per-receiver p50 (s)", all(func(r *swimResult) float64 { return pctF(r.MetaS, 0.5) }))
 		row("metadata", n, "per-receiver p99 (s)", all(func(r *swimResult) float64 { return pctF(r.MetaS, 0.99) }))
@@ -219,9 +232,13 @@ func swimTable(cfg SwimConfig, res map[string]map[int]*swimResult) *exp.Table {
 			r := res[impl][n]
 			note := fmt.Sprintf("%s N=%d: wall %.0fs, formed %v, join errors %d", impl, n, r.Wall.Seconds(), r.Formed, r.JoinErrors)
 			if impl == ImplHearsay {
-				note += fmt.Sprintf(", crashed members reported left %d, peak heap %.0f MB", r.Left, float64(r.PeakHeap)/(1<<20))
+				note += fmt.Sprintf(", crashed members reported left %d, members already holding a victim dead when it crashed %d, peak heap %.0f MB, libp2p connections per host %.1f",
+					r.Left, r.AlreadyDead, float64(r.PeakHeap)/(1<<20), float64(r.Conns)/float64(r.Nodes))
 			}
 			t.Notes = append(t.Notes, note)
+			for _, m := range r.Missing {
+				t.Notes = append(t.Notes, fmt.Sprintf("%s N=%d: %s", impl, n, m))
+			}
 		}
 	}
 	t.Notes = append(t.Notes,

@@ -51,22 +51,26 @@ func (c *swimCounter) TrimIdle(time.Time)                                    {}
 
 // swimRecorder keeps what every agent's OnMember reported.
 type swimRecorder struct {
-	mu         sync.Mutex
-	idx        map[membership.NodeID]int
-	alive      [][]bool // observer x member
-	aliveCount []int
-	crashed    []bool
-	deadAt     map[int]map[int]time.Time    // victim -> observer -> when
-	metaAt     map[string]map[int]time.Time // meta value -> observer -> when
-	left       int                          // crashed members reported left
-	falseD     int                          // members declared failed that were not crashed
+	mu          sync.Mutex
+	idx         map[membership.NodeID]int
+	alive       [][]bool // observer x member
+	last        [][]membership.MemberChange
+	aliveCount  []int
+	crashed     []bool
+	deadAt      map[int]map[int]time.Time    // victim -> observer -> when
+	metaAt      map[string]map[int]time.Time // meta value -> observer -> when
+	left        int                          // crashed members reported left
+	falseD      int                          // members declared failed that were not crashed
+	alreadyDead int                          // live members holding a victim dead when it crashed
 }
 
 func newSwimRecorder(n int) *swimRecorder {
 	r := &swimRecorder{idx: map[membership.NodeID]int{}, alive: make([][]bool, n), aliveCount: make([]int, n),
 		crashed: make([]bool, n), deadAt: map[int]map[int]time.Time{}, metaAt: map[string]map[int]time.Time{}}
+	r.last = make([][]membership.MemberChange, n)
 	for i := range r.alive {
 		r.alive[i] = make([]bool, n)
+		r.last[i] = make([]membership.MemberChange, n)
 	}
 	return r
 }
@@ -91,6 +95,7 @@ func (r *swimRecorder) event(obs int, e membership.MemberEvent) {
 	if !ok || m == obs {
 		return
 	}
+	r.last[obs][m] = e.Change
 	switch e.Change {
 	case membership.MemberJoined, membership.MemberAlive, membership.MemberUpdated:
 		r.setAlive(obs, m, true)
@@ -125,6 +130,54 @@ func firstAt[K comparable](m map[K]map[int]time.Time, k K, obs int, now time.Tim
 	if _, ok := at[obs]; !ok {
 		at[obs] = now
 	}
+}
+
+// missing describes the live members that have not declared victim v
+// failed: how many, by the last change they reported about it.
+func (r *swimRecorder) missing(v int) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	by := map[string]int{}
+	for obs := range r.last {
+		if obs == v || r.crashed[obs] {
+			continue
+		}
+		if _, ok := r.deadAt[v][obs]; !ok {
+			by[r.last[obs][v].String()]++
+		}
+	}
+	return fmt.Sprintf("member %d: not failed at %v", v, by)
+}
+
+// viewsAlive counts the live members other than v that do not hold v
+// failed or left.
+func (r *swimRecorder) viewsAlive(v int) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for obs := range r.last {
+		if obs == v || r.crashed[obs] {
+			continue
+		}
+		if c := r.last[obs][v]; c != membership.MemberFailed && c != membership.MemberLeft {
+			n++
+		} else {
+			r.alreadyDead++
+		}
+	}
+	return n
+}
+
+// alivePct is the mean share of the others each member sees alive.
+func (r *swimRecorder) alivePct() float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sum := 0
+	for _, c := range r.aliveCount {
+		sum += c
+	}
+	n := len(r.aliveCount)
+	return 100 * float64(sum) / float64(n*(n-1))
 }
 
 func (r *swimRecorder) allAlive() bool {
@@ -204,7 +257,7 @@ func runHearsaySwim(ctx context.Context, cfg SwimConfig, n int, progress exp.Pro
 	if err != nil {
 		return nil, err
 	}
-	res.Formed, res.FormS = formed, time.Since(t0).Seconds()
+	res.Formed, res.FormS, res.FormAlivePct = formed, time.Since(t0).Seconds(), rec.alivePct()
 	if err := runFor(ctx, cfg.Settle); err != nil {
 		return nil, err
 	}
@@ -212,9 +265,19 @@ func runHearsaySwim(ctx context.Context, cfg SwimConfig, n int, progress exp.Pro
 	// Quiet bandwidth.
 	progress.Report(0, 1, what+"quiet window")
 	sb, wb, ab := swimBytes(nodes)
-	q0 := time.Now()
+	rec.mu.Lock()
+	false0 := rec.falseD
+	rec.mu.Unlock()
+	q0, cpu0 := time.Now(), processCPU()
 	if err := runFor(ctx, cfg.Quiet); err != nil {
 		return nil, err
+	}
+	res.QuietCPUS = (processCPU() - cpu0).Seconds()
+	rec.mu.Lock()
+	res.QuietFalseDeaths = rec.falseD - false0
+	rec.mu.Unlock()
+	for _, nd := range nodes {
+		res.Conns += len(nd.a.Host().Network().Conns())
 	}
 	sa, wa, aa := swimBytes(nodes)
 	res.QuietS = time.Since(q0).Seconds()
@@ -254,23 +317,24 @@ func runHearsaySwim(ctx context.Context, cfg SwimConfig, n int, progress exp.Pro
 
 	// Crashes, one at a time, never the seed.
 	order := rng.Perm(n - 1)
-	live := n
 	for k := 0; k < cfg.Crashes; k++ {
 		progress.Report(k, cfg.Crashes, what+"crashes")
 		v := order[k] + 1
 		rec.mu.Lock()
 		rec.crashed[v] = true
 		rec.mu.Unlock()
+		// Members that already hold it dead (a false death not yet
+		// undone) will not report it again: they are not waited for.
+		want := rec.viewsAlive(v)
 		c0 := time.Now()
 		// Abrupt: the host goes first, so the leave that Run sends when
 		// cancelled cannot get out.
 		nodes[v].a.Host().Close()
 		nodes[v].cancel()
-		live--
 		ok, err := pollUntil(ctx, 10*time.Millisecond, cfg.DetectTimeout, func() bool {
 			rec.mu.Lock()
 			defer rec.mu.Unlock()
-			return len(rec.deadAt[v]) >= live
+			return len(rec.deadAt[v]) >= want
 		})
 		if err != nil {
 			return nil, err
@@ -285,12 +349,13 @@ func runHearsaySwim(ctx context.Context, cfg SwimConfig, n int, progress exp.Pro
 		if !ok {
 			res.Undetected++
 			last = cfg.DetectTimeout
+			res.Missing = append(res.Missing, rec.missing(v))
 		}
 		res.CrashS = append(res.CrashS, last.Seconds())
 		res.CrashFirstS = append(res.CrashFirstS, first.Seconds())
 	}
 	rec.mu.Lock()
-	res.FalseDeaths, res.Left = rec.falseD, rec.left
+	res.FalseDeaths, res.Left, res.AlreadyDead = rec.falseD, rec.left, rec.alreadyDead
 	rec.mu.Unlock()
 	stopHeap()
 	res.PeakHeap = peak.Load()

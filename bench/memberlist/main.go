@@ -26,15 +26,18 @@ import (
 // Result is what the program prints. Durations are in seconds.
 type Result struct {
 	Nodes      int     `json:"nodes"`
-	Formed     bool    `json:"formed"`      // every member saw every other alive within FormTimeout
-	FormS      float64 `json:"form_s"`      // from the first Join to that moment (or the timeout)
-	JoinErrors int     `json:"join_errors"` // Join calls that failed
+	Formed     bool    `json:"formed"`         // every member saw every other alive within FormTimeout
+	FormS      float64 `json:"form_s"`         // from the first Join to that moment (or the timeout)
+	FormAlive  float64 `json:"form_alive_pct"` // mean share of the others a member saw alive then
+	JoinErrors int     `json:"join_errors"`    // Join calls that failed
 
 	QuietS      float64 `json:"quiet_s"`       // length of the quiet window
 	QuietBytes  uint64  `json:"quiet_bytes"`   // UDP + TCP payload bytes written by all members in it
 	PacketBytes uint64  `json:"packet_bytes"`  // of which UDP
 	StreamBytes uint64  `json:"stream_bytes"`  // of which TCP
 	BytesPerMS  float64 `json:"bytes_per_m_s"` // QuietBytes / Nodes / QuietS
+	QuietCPUS   float64 `json:"quiet_cpu_s"`
+	QuietFalse  int     `json:"quiet_false_deaths"` // NotifyLeave events in the window (nobody crashed)   // CPU seconds the process used in the window
 
 	MetaS      []float64 `json:"meta_s"`      // per receiver: update to NotifyUpdate with the new meta
 	MetaAllS   []float64 `json:"meta_all_s"`  // per trial: update to the last receiver (or timeout)
@@ -241,14 +244,22 @@ func run(o options) (*Result, error) {
 	}
 	res.Formed = poll(100*time.Millisecond, o.formTimeout, func() bool { return allAlive(ms) })
 	res.FormS = time.Since(t0).Seconds()
+	res.FormAlive = alivePct(ms)
 	res.JoinErrors = int(joinErrs.Load())
 	say("formed=%v in %.1fs", res.Formed, res.FormS)
 	wait(o.settle)
 
 	// Quiet bandwidth.
 	before, pb, sb := totalBytes(ms)
-	q0 := time.Now()
+	rec.mu.Lock()
+	false0 := rec.falseD
+	rec.mu.Unlock()
+	q0, cpu0 := time.Now(), processCPU()
 	wait(o.quiet)
+	res.QuietCPUS = (processCPU() - cpu0).Seconds()
+	rec.mu.Lock()
+	res.QuietFalse = rec.falseD - false0
+	rec.mu.Unlock()
 	after, pa, sa := totalBytes(ms)
 	res.QuietS = time.Since(q0).Seconds()
 	res.QuietBytes, res.PacketBytes, res.StreamBytes = after-before, pa-pb, sa-sb
@@ -352,6 +363,18 @@ func allAlive(ms []*member) bool {
 		}
 	}
 	return true
+}
+
+func alivePct(ms []*member) float64 {
+	alive := 0
+	for _, mb := range ms {
+		for _, n := range mb.m.Members() {
+			if n.State == memberlist.StateAlive && n.Name != mb.name {
+				alive++
+			}
+		}
+	}
+	return 100 * float64(alive) / float64(len(ms)*(len(ms)-1))
 }
 
 func totalBytes(ms []*member) (all, packets, streams uint64) {
