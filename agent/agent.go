@@ -71,6 +71,9 @@ func New(cfg Config) (*Agent, error) {
 	hcfg := transport.DefaultHostConfig(cfg.DataDir)
 	hcfg.ListenAddrs = cfg.Listen
 	hcfg.Bandwidth = cfg.Bandwidth
+	if cfg.Metrics != nil {
+		hcfg.Metrics = cfg.Metrics
+	}
 	h, err := transport.NewHost(hcfg, cfg.Log)
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/multiformats/go-multiaddr"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config configures one agent.
@@ -55,6 +56,8 @@ type Config struct {
 	// GossipSubTracer, when set, observes GossipSub's internals (benchmarks
 	// count its control messages with it).
 	GossipSubTracer pubsub.RawTracer
+	// Metrics, when set, receives libp2p's Prometheus metrics.
+	Metrics *prometheus.Registry
 	// Bandwidth, when set, counts the host's stream bytes per protocol.
 	Bandwidth metrics.Reporter
 	// OnDeliver, when set, is called on the agent's loop for every

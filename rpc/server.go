@@ -19,6 +19,7 @@ import (
 	"github.com/creachadair/jrpc2/handler"
 	"github.com/creachadair/jrpc2/jhttp"
 	"github.com/hearsay-mesh/hearsay/agent"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Backend is what the API serves; *agent.Agent provides it.
@@ -29,6 +30,7 @@ type Backend interface {
 	Members(ctx context.Context) ([]agent.Member, error)
 	SetMeta(ctx context.Context, meta map[string]string) error
 	Keyspace
+	StatsSource
 }
 
 // Server is the HTTP JSON-RPC endpoint.
@@ -42,7 +44,7 @@ type Server struct {
 
 // Listen opens the endpoint on addr (loopback only), writes the cookie and
 // the address files into dataDir, and returns a server ready to Serve.
-func Listen(addr, dataDir, version string, b Backend, log *slog.Logger) (*Server, error) {
+func Listen(addr, dataDir, version string, b Backend, log *slog.Logger, metrics *prometheus.Registry) (*Server, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("rpc: listen address %q: %w", addr, err)
@@ -68,6 +70,16 @@ func Listen(addr, dataDir, version string, b Backend, log *slog.Logger) (*Server
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/", s.guard(s.bridge))
+	mux.Handle("/metrics", s.auth(metricsHandler(b, metrics)))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if _, err := b.Stats(ctx); err != nil {
+			http.Error(w, "unhealthy: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok\n")
+	})
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: 16 << 10}
 	return s, nil
 }
@@ -96,7 +108,8 @@ func (s *Server) Close() error {
 // maxBody bounds a request body.
 const maxBody = 4 << 20
 
-func (s *Server) guard(next http.Handler) http.Handler {
+// auth refuses requests with a foreign Origin or without the token.
+func (s *Server) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if o := r.Header.Get("Origin"); o != "" && !sameLoopbackOrigin(o, r.Host) {
 			http.Error(w, "foreign Origin refused", http.StatusForbidden)
@@ -108,6 +121,12 @@ func (s *Server) guard(next http.Handler) http.Handler {
 			http.Error(w, "missing or wrong token: read it from rpc.cookie in the agent's data directory", http.StatusUnauthorized)
 			return
 		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) guard(next http.Handler) http.Handler {
+	return s.auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 		if err != nil {
 			http.Error(w, fmt.Sprintf("request body: %v (limit %d bytes)", err, maxBody), http.StatusRequestEntityTooLarge)
@@ -122,7 +141,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
-	})
+	}))
 }
 
 func sameLoopbackOrigin(origin, host string) bool {
@@ -152,6 +171,9 @@ func methods(b Backend, version string) handler.Map {
 				return false, jrpc2.Errorf(jrpc2.InvalidParams, "meta: %v", err)
 			}
 			return true, nil
+		}),
+		"mesh_stats": handler.New(func(ctx context.Context) (agent.Stats, error) {
+			return b.Stats(ctx)
 		}),
 		"mesh_join": handler.New(func(ctx context.Context, p JoinParams) (bool, error) {
 			if p.Addr == "" {

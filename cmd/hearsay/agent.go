@@ -9,6 +9,7 @@ import (
 
 	"github.com/hearsay-mesh/hearsay/agent"
 	"github.com/hearsay-mesh/hearsay/rpc"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/urfave/cli/v2"
 )
 
@@ -89,6 +90,8 @@ func runAgent(c *cli.Context) error {
 	if err := cfg.Validate(); err != nil {
 		return withCode(exitUsage, err)
 	}
+	metrics := prometheus.NewRegistry()
+	cfg.Metrics = metrics
 	a, err := agent.New(cfg)
 	if err != nil {
 		return err
@@ -101,7 +104,7 @@ func runAgent(c *cli.Context) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if cfg.RPCListen != "" {
-		srv, err := rpc.Listen(cfg.RPCListen, cfg.DataDir, version, a, log)
+		srv, err := rpc.Listen(cfg.RPCListen, cfg.DataDir, version, a, log, metrics)
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/hearsay-mesh/hearsay/agent"
 	"github.com/hearsay-mesh/hearsay/rpc"
 	"github.com/urfave/cli/v2"
 )
@@ -118,6 +119,36 @@ func membersCommand() *cli.Command {
 				for _, m := range ms {
 					fmt.Fprintf(tw, "%s\t%s\t%d\t%v\n", m.ID, m.State, m.Incarnation, m.Meta)
 				}
+				return tw.Flush()
+			})
+		},
+	}
+}
+
+func statsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "stats",
+		Usage: "show the local agent's counters (the same as /metrics)",
+		Flags: []cli.Flag{dataDirFlag(), formatFlag()},
+		Action: func(c *cli.Context) error {
+			return withClient(c, func(ctx context.Context, cl *rpc.Client) error {
+				var s agent.Stats
+				if err := cl.Call(ctx, "mesh_stats", nil, &s); err != nil {
+					return err
+				}
+				if c.String("format") == "json" {
+					return printJSON(c.App.Writer, s)
+				}
+				tw := tabwriter.NewWriter(c.App.Writer, 2, 4, 2, ' ', 0)
+				fmt.Fprintf(tw, "broadcast\t%s\n", s.Broadcast)
+				fmt.Fprintf(tw, "delivered\t%d\n", s.Delivered)
+				fmt.Fprintf(tw, "active / passive peers\t%d / %d\n", s.ActivePeers, s.PassivePeers)
+				fmt.Fprintf(tw, "members alive\t%d\n", s.Members)
+				fmt.Fprintf(tw, "keys\t%d\n", s.Keys)
+				fmt.Fprintf(tw, "changes\t%d\n", s.ChangeSeq)
+				fmt.Fprintf(tw, "anti-entropy syncs\t%d\n", s.Syncs)
+				fmt.Fprintf(tw, "suspicions / deaths\t%d / %d\n", s.Swim.Suspicions, s.Swim.Deaths)
+				fmt.Fprintf(tw, "duplicates / grafts / prunes\t%d / %d / %d\n", s.Plumtree.Duplicates, s.Plumtree.GraftsSent, s.Plumtree.PrunesSent)
 				return tw.Flush()
 			})
 		},

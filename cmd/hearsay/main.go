@@ -22,6 +22,7 @@ func main() {
 			agentCommand(),
 			peersCommand(),
 			membersCommand(),
+			statsCommand(),
 			infoCommand(),
 			simCommand(),
 			benchCommand(),
