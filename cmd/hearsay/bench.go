@@ -18,6 +18,7 @@ func benchCommand() *cli.Command {
 		Subcommands: []*cli.Command{
 			benchBroadcastCommand(),
 			benchTextCommand(),
+			benchSwimCommand(),
 		},
 	}
 }
