@@ -12,7 +12,9 @@
 // per Tick. A node that receives a payload it already has answers PRUNE
 // and moves the sender to its lazy set (the receiver of the PRUNE does the
 // same), so the eager links shrink to a spanning tree. New neighbours
-// start eager.
+// start eager as in the paper until the node is connected to a tree; then
+// (Config.LazyNewLinks) a new neighbour starts lazy in that tree and is
+// grafted only when a message goes missing.
 //
 // A node that hears IHAVE for a message it lacks starts a timer; when it
 // fires it sends GRAFT to the announcer, which moves that link to eager and
@@ -21,17 +23,26 @@
 // tree after failures and loss. The timers are adaptive: each waits a
 // multiple of the retransmission timeout (RFC 6298 smoothed RTT plus four
 // deviations) of the peer involved, measured from GRAFT-to-GOSSIP round
-// trips, bounded by Config.GraftTimeoutMin and GraftTimeoutMax.
+// trips, bounded by Config.GraftTimeoutMin and GraftTimeoutMax. The first
+// timer also waits at least the node's tree lag, measured from normal
+// traffic (how long after its IHAVE the tree's copy of a message arrives),
+// and a Tick that comes long after the previous one (the node was not
+// running) pushes the timers back, so that payloads already queued in the
+// driver are processed before a GRAFT asks for them again. A node whose
+// parent in a tree went down grafts at the next Tick.
 //
-// Tree optimisation: when a lazy peer announces a message at a hop count
-// shorter by Config.OptimizationThreshold than the path that delivered it,
-// the node grafts that peer (a GRAFT naming only the origin) and prunes
-// its old parent.
+// Tree optimisation: when a lazy peer announces messages at a hop count
+// shorter by Config.OptimizationThreshold than the path that delivered
+// them, on Config.OptimizationConfirm consecutive announcements, the node
+// grafts that peer (a GRAFT naming only the origin) and prunes its old
+// parent, in that origin's tree only.
 //
 // Message IDs are the origin's node ID plus a sequence number. Delivered
 // messages are cached (Config.CacheSize, CacheTTL) to answer GRAFTs and to
 // recognise duplicates; an evicted ID raises its origin's floor so that a
-// message is delivered at most once per node even after eviction.
+// message is delivered at most once per node even after eviction. Floors
+// are bounded too (Config.MaxFloors, least recently raised forgotten
+// first, counted in Stats.FloorsEvicted).
 //
 // With Config.PerOriginTrees each origin gets its own eager/lazy split,
 // forked from the shared one and bounded by MaxOriginTrees; PRUNE and
