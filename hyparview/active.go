@@ -44,33 +44,24 @@ func (h *HyParView) dropActive(i int, failed bool) entry {
 }
 
 // addPassive puts e into the passive view unless it is self, active,
-// already there or pending; a full view drops a random entry.
+// already there, pending or remembered as failed; a full view drops a
+// random entry.
 func (h *HyParView) addPassive(e entry) {
-	h.addPassivePreferring(e, nil)
-}
-
-// addPassivePreferring is addPassive that, when the view is full, drops
-// first a node listed in prefer (the nodes we just sent to the peer whose
-// list we integrate), then a random one.
-func (h *HyParView) addPassivePreferring(e entry, prefer []membership.NodeID) {
-	id := e.node.ID
-	if id == h.self.ID || h.active.has(id) || h.passive.has(id) || h.isPending(id) || h.failedIndex(id) >= 0 {
+	id := string(e.node.ID)
+	if id == string(h.self.ID) || h.knownHash(e.hash, id) {
 		return
 	}
 	if h.passive.full() {
-		victim := -1
-		for _, p := range prefer {
-			if i := h.passive.index(p); i >= 0 {
-				victim = i
-				break
-			}
-		}
-		if victim < 0 {
-			victim = h.rng.IntN(h.passive.len())
-		}
-		h.passive.removeAt(victim)
+		h.passive.removeAt(h.rng.IntN(h.passive.len()))
 	}
 	h.passive.add(e)
+}
+
+// knownHash reports whether the node id (with idHash hs) is in the active
+// or passive view, has a request in flight or is remembered as failed.
+func (h *HyParView) knownHash(hs uint64, id string) bool {
+	return h.passive.indexHash(hs, id) >= 0 || h.active.indexHash(hs, id) >= 0 ||
+		h.pendingHash(hs, id) >= 0 || h.failedHash(hs, id) >= 0
 }
 
 // known returns what we know of id from any list, or a bare record.

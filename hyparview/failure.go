@@ -137,9 +137,13 @@ func (h *HyParView) expirePending(now time.Duration) {
 }
 
 func (h *HyParView) pendingIndex(id membership.NodeID) int {
-	hs := idHash(string(id))
+	return h.pendingHash(idHash(string(id)), string(id))
+}
+
+// pendingHash is pendingIndex for an ID whose idHash is hs.
+func (h *HyParView) pendingHash(hs uint64, id string) int {
 	for i := range h.pending {
-		if h.pending[i].e.hash == hs && h.pending[i].e.node.ID == id {
+		if h.pending[i].e.hash == hs && string(h.pending[i].e.node.ID) == id {
 			return i
 		}
 	}
@@ -187,9 +191,13 @@ func (h *HyParView) rememberFailed(now time.Duration, e entry) {
 }
 
 func (h *HyParView) failedIndex(id membership.NodeID) int {
-	hs := idHash(string(id))
+	return h.failedHash(idHash(string(id)), string(id))
+}
+
+// failedHash is failedIndex for an ID whose idHash is hs.
+func (h *HyParView) failedHash(hs uint64, id string) int {
 	for i := range h.failed {
-		if h.failed[i].e.hash == hs && h.failed[i].e.node.ID == id {
+		if h.failed[i].e.hash == hs && string(h.failed[i].e.node.ID) == id {
 			return i
 		}
 	}

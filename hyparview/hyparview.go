@@ -37,8 +37,12 @@ type HyParView struct {
 
 	started     bool // the shuffle timer is set
 	nextShuffle time.Duration
-	lastSent    []membership.NodeID // nodes carried by our last shuffle
+	lastSent    []*pb.Node // records carried by our last shuffle (shared, read-only)
 	left        bool
+	// healDrawnAt is when an answered probe last drew for a heal link
+	// (valid if healDrawn).
+	healDrawn   bool
+	healDrawnAt time.Duration
 
 	stats Stats
 }
@@ -181,7 +185,8 @@ func (h *HyParView) Step(now time.Duration, from membership.NodeID, msg proto.Me
 }
 
 // Tick runs the timers: request timeouts, JOIN retries, the shuffle cycle
-// and its probe of one failed node.
+// and its probe of one failed node (every tick while the node has no
+// neighbour and no request in flight).
 func (h *HyParView) Tick(now time.Duration) {
 	if h.left {
 		return
@@ -192,6 +197,10 @@ func (h *HyParView) Tick(now time.Duration) {
 	if now >= h.nextShuffle {
 		h.nextShuffle = now + h.jitter(h.cfg.ShuffleInterval)
 		h.shuffle(now)
+		h.probeFailed(now)
+	} else if h.active.empty() && len(h.pending) == 0 {
+		// Isolated with nothing to ask: probe every tick, so a node cut
+		// off by a partition rejoins within a tick of the heal.
 		h.probeFailed(now)
 	}
 	h.repair(now)

@@ -102,9 +102,13 @@ func (h *HyParView) onForwardJoin(now time.Duration, from membership.NodeID, m *
 // randomActiveExcept picks a random active neighbour other than a and b,
 // or "" if there is none.
 func (h *HyParView) randomActiveExcept(a, b membership.NodeID) membership.NodeID {
+	ha, hb := idHash(string(a)), idHash(string(b))
+	other := func(e *entry) bool {
+		return !(e.hash == ha && e.node.ID == a) && !(e.hash == hb && e.node.ID == b)
+	}
 	c := 0
 	for i := range h.active.e {
-		if id := h.active.e[i].node.ID; id != a && id != b {
+		if other(&h.active.e[i]) {
 			c++
 		}
 	}
@@ -113,9 +117,9 @@ func (h *HyParView) randomActiveExcept(a, b membership.NodeID) membership.NodeID
 	}
 	r := h.rng.IntN(c)
 	for i := range h.active.e {
-		if id := h.active.e[i].node.ID; id != a && id != b {
+		if other(&h.active.e[i]) {
 			if r == 0 {
-				return id
+				return h.active.e[i].node.ID
 			}
 			r--
 		}

@@ -16,10 +16,9 @@ func (h *HyParView) shuffle(now time.Duration) {
 	}
 	to := h.active.e[h.rng.IntN(h.active.len())].node.ID
 	nodes := h.sampleForShuffle(to)
-	h.lastSent = h.lastSent[:0]
-	for _, r := range nodes[1:] {
-		h.lastSent = append(h.lastSent, membership.NodeID(r.Id))
-	}
+	// The records are shared read-only with the message; keep them, not
+	// copies of their IDs.
+	h.lastSent = append(h.lastSent[:0], nodes[1:]...)
 	h.stats.Shuffles++
 	h.send(to, shuffleMsg(h.selfRec, h.cfg.ShuffleTTL, nodes))
 }
@@ -38,24 +37,20 @@ func (h *HyParView) sampleForShuffle(skip membership.NodeID) []*pb.Node {
 // neighbour; otherwise it answers the origin with as many of its passive
 // nodes and integrates the origin's list.
 func (h *HyParView) onShuffle(now time.Duration, from membership.NodeID, m *pb.Shuffle) {
-	origin := membership.NodeID(m.Origin.Id)
 	ttl := int(m.Ttl)
 	if ttl > 0 {
 		ttl--
 	}
 	if ttl > 0 {
-		if next := h.randomActiveExcept(from, origin); next != "" {
+		if next := h.randomActiveExcept(from, membership.NodeID(m.Origin.Id)); next != "" {
 			h.send(next, shuffleMsg(m.Origin, ttl, m.Nodes))
 			return
 		}
 	}
+	origin := membership.NodeID(m.Origin.Id)
 	reply := h.passive.sample(h.rng, len(m.Nodes), origin, make([]*pb.Node, 0, len(m.Nodes)))
-	sent := make([]membership.NodeID, len(reply))
-	for i, r := range reply {
-		sent[i] = membership.NodeID(r.Id)
-	}
 	h.send(origin, shuffleReplyMsg(reply))
-	h.integrate(m.Nodes, sent)
+	h.integrate(m.Nodes, reply)
 	// The origin answered nothing yet but it is evidently alive.
 	h.forgetFailed(origin)
 }
@@ -65,7 +60,8 @@ func (h *HyParView) onShuffle(now time.Duration, from membership.NodeID, m *pb.S
 // node is reachable again: it goes back into the passive view, and with
 // probability HealProbability (always, if we have no neighbour) we ask it
 // for a link with high priority, which is what re-merges two sides of a
-// healed partition.
+// healed partition. Only the first answered probe within FailedTTL draws
+// (an isolated node always asks).
 func (h *HyParView) onShuffleReply(now time.Duration, from membership.NodeID, m *pb.ShuffleReply) {
 	h.stats.ShuffleReplies++
 	h.integrate(m.Nodes, h.lastSent)
@@ -79,7 +75,14 @@ func (h *HyParView) onShuffleReply(now time.Duration, from membership.NodeID, m 
 	if h.active.has(from) || h.isPending(from) {
 		return
 	}
-	if h.active.empty() || h.rng.Float64() < h.cfg.HealProbability {
+	// Only the first answered probe in FailedTTL draws: after a heal every
+	// node's memory holds many nodes of the other side, and a link for
+	// each answer would keep evicting neighbours for as many cycles.
+	decide := !h.healDrawn || now-h.healDrawnAt >= h.cfg.FailedTTL
+	if decide {
+		h.healDrawn, h.healDrawnAt = true, now
+	}
+	if h.active.empty() || (decide && h.rng.Float64() < h.cfg.HealProbability) {
 		h.stats.HealLinks++
 		h.request(now, f.e, true)
 		return
@@ -87,18 +90,32 @@ func (h *HyParView) onShuffleReply(now time.Duration, from membership.NodeID, m 
 	h.addPassive(f.e)
 }
 
-// integrate adds a received list to the passive view, skipping self, the
-// active view and nodes already known.
-func (h *HyParView) integrate(rs []*pb.Node, prefer []membership.NodeID) {
+// integrate adds a received list to the passive view, skipping self and
+// nodes already known (see addPassive). A full passive view drops first
+// the nodes listed in prefer, in order (the records we just sent to the
+// peer whose list this is), then random ones.
+func (h *HyParView) integrate(rs []*pb.Node, prefer []*pb.Node) {
+	next := 0 // prefer[:next] are no longer in the passive view
 	for _, r := range rs {
 		if h.isSelf(r) {
 			continue
 		}
-		// Cheap checks first: most records are already known.
 		hs := idHash(string(r.Id))
-		if h.passive.indexHash(hs, string(r.Id)) >= 0 || h.active.indexHash(hs, string(r.Id)) >= 0 {
+		if h.knownHash(hs, string(r.Id)) {
 			continue
 		}
-		h.addPassivePreferring(newEntry(r), prefer)
+		if h.passive.full() {
+			victim := -1
+			for victim < 0 && next < len(prefer) {
+				p := prefer[next].Id
+				victim = h.passive.indexHash(idHash(string(p)), string(p))
+				next++
+			}
+			if victim < 0 {
+				victim = h.rng.IntN(h.passive.len())
+			}
+			h.passive.removeAt(victim)
+		}
+		h.passive.add(newEntry(r))
 	}
 }

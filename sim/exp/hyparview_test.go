@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -33,8 +34,9 @@ func TestHyParViewSmall(t *testing.T) {
 
 // TestHyParViewFull runs the paper-scale experiment when HEARSAY_HV_FULL
 // is set (it takes minutes): go test ./sim/exp/ -run HyParViewFull -v
-// -timeout 2h. HEARSAY_HV_NODES, HEARSAY_HV_FAIL=none, HEARSAY_HV_PART=0,
-// HEARSAY_HV_SILENT=1 and HEARSAY_HV_SEED adjust it.
+// -timeout 2h. HEARSAY_HV_NODES, HEARSAY_HV_FAIL=none (or a list such as
+// 0.5,0.9), HEARSAY_HV_CYCLES, HEARSAY_HV_PART=0, HEARSAY_HV_SILENT=1 and
+// HEARSAY_HV_SEED adjust it.
 func TestHyParViewFull(t *testing.T) {
 	if os.Getenv("HEARSAY_HV_FULL") == "" {
 		t.Skip("set HEARSAY_HV_FULL=1 to run the paper-scale experiment")
@@ -46,8 +48,20 @@ func TestHyParViewFull(t *testing.T) {
 	if v := os.Getenv("HEARSAY_HV_SEED"); v != "" {
 		fmt.Sscan(v, &cfg.Seed)
 	}
-	if os.Getenv("HEARSAY_HV_FAIL") == "none" {
+	switch v := os.Getenv("HEARSAY_HV_FAIL"); v {
+	case "":
+	case "none":
 		cfg.Fail = nil
+	default:
+		cfg.Fail = nil
+		for _, f := range strings.Split(v, ",") {
+			var x float64
+			fmt.Sscan(f, &x)
+			cfg.Fail = append(cfg.Fail, x)
+		}
+	}
+	if v := os.Getenv("HEARSAY_HV_CYCLES"); v != "" {
+		fmt.Sscan(v, &cfg.Cycles)
 	}
 	if v := os.Getenv("HEARSAY_HV_PART"); v != "" {
 		fmt.Sscan(v, &cfg.PartitionNodes)
