@@ -100,7 +100,8 @@ type swimResult struct {
 	QuietBytes       uint64  `json:"quiet_bytes"` // protocol payload bytes sent by all members
 	BytesPerMS       float64 `json:"bytes_per_m_s"`
 	QuietFalseDeaths int     `json:"quiet_false_deaths"` // false deaths reported during the window
-	QuietCPUS        float64 `json:"quiet_cpu_s"`        // CPU seconds the process used in the window
+	QuietAlivePct    float64 `json:"quiet_alive_pct"`
+	QuietCPUS        float64 `json:"quiet_cpu_s"` // CPU seconds the process used in the window
 
 	MetaS      []float64 `json:"meta_s"`
 	MetaAllS   []float64 `json:"meta_all_s"`
@@ -211,6 +212,7 @@ func swimTable(cfg SwimConfig, res map[string]map[int]*swimResult) *exp.Table {
 		row("crash", n, "first member marks dead p50 (s)", all(func(r *swimResult) float64 { return pctF(r.CrashFirstS, 0.5) }))
 		row("crash", n, "crashes not detected everywhere", all(func(r *swimResult) float64 { return float64(r.Undetected) }))
 		row("crash", n, "false deaths (events)", all(func(r *swimResult) float64 { return float64(r.FalseDeaths) }))
+		row("bandwidth", n, "others seen alive after the quiet window (%)", all(func(r *swimResult) float64 { return r.QuietAlivePct }))
 		row("bandwidth", n, "false deaths during the quiet window (events)", all(func(r *swimResult) float64 { return float64(r.QuietFalseDeaths) }))
 		row("bandwidth", n, "protocol payload B/s per member", all(func(r *swimResult) float64 { return r.BytesPerMS }))
 		row("bandwidth", n, "payload + est. yamux/noise framing B/s per member", ours(func(r *swimResult) float64 {

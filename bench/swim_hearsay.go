@@ -276,6 +276,7 @@ func runHearsaySwim(ctx context.Context, cfg SwimConfig, n int, progress exp.Pro
 	rec.mu.Lock()
 	res.QuietFalseDeaths = rec.falseD - false0
 	rec.mu.Unlock()
+	res.QuietAlivePct = rec.alivePct()
 	for _, nd := range nodes {
 		res.Conns += len(nd.a.Host().Network().Conns())
 	}

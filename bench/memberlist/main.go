@@ -31,11 +31,12 @@ type Result struct {
 	FormAlive  float64 `json:"form_alive_pct"` // mean share of the others a member saw alive then
 	JoinErrors int     `json:"join_errors"`    // Join calls that failed
 
-	QuietS      float64 `json:"quiet_s"`       // length of the quiet window
-	QuietBytes  uint64  `json:"quiet_bytes"`   // UDP + TCP payload bytes written by all members in it
-	PacketBytes uint64  `json:"packet_bytes"`  // of which UDP
-	StreamBytes uint64  `json:"stream_bytes"`  // of which TCP
-	BytesPerMS  float64 `json:"bytes_per_m_s"` // QuietBytes / Nodes / QuietS
+	QuietS      float64 `json:"quiet_s"`         // length of the quiet window
+	QuietBytes  uint64  `json:"quiet_bytes"`     // UDP + TCP payload bytes written by all members in it
+	PacketBytes uint64  `json:"packet_bytes"`    // of which UDP
+	StreamBytes uint64  `json:"stream_bytes"`    // of which TCP
+	BytesPerMS  float64 `json:"bytes_per_m_s"`   // QuietBytes / Nodes / QuietS
+	QuietAlive  float64 `json:"quiet_alive_pct"` // FormAlive at the end of the window
 	QuietCPUS   float64 `json:"quiet_cpu_s"`
 	QuietFalse  int     `json:"quiet_false_deaths"` // NotifyLeave events in the window (nobody crashed)   // CPU seconds the process used in the window
 
@@ -260,6 +261,7 @@ func run(o options) (*Result, error) {
 	rec.mu.Lock()
 	res.QuietFalse = rec.falseD - false0
 	rec.mu.Unlock()
+	res.QuietAlive = alivePct(ms)
 	after, pa, sa := totalBytes(ms)
 	res.QuietS = time.Since(q0).Seconds()
 	res.QuietBytes, res.PacketBytes, res.StreamBytes = after-before, pa-pb, sa-sb
