@@ -26,7 +26,7 @@ func (c *Core) NeighborUp(_ time.Duration, node membership.Node) {
 	c.peers = slices.Insert(c.peers, i, p)
 	c.trees.removePeer(p) // no stale lazy mark survives a reconnection
 	if c.cfg.LazyNewLinks {
-		c.stats.LazyNewLinks += c.trees.newLink(p)
+		c.stats.LazyNewLinks += c.trees.newLink(p, c.self, c.peers)
 	}
 }
 

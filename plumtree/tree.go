@@ -203,14 +203,14 @@ func (t *trees) peekOrShared(origin membership.NodeID) *split {
 // still an eager neighbour: the node is connected to that tree, so p is
 // redundant until a message goes missing. It returns in how many splits p
 // became lazy.
-func (t *trees) newLink(p membership.NodeID) uint64 {
+func (t *trees) newLink(p, self membership.NodeID, peers []membership.NodeID) uint64 {
 	var n uint64
-	if t.shared.connected(p) {
+	if t.shared.connected(p, self, peers) {
 		t.shared.set(p, true)
 		n++
 	}
 	for _, s := range t.byOrigin { // each split independently: order does not matter
-		if s.connected(p) {
+		if s.connected(p, self, peers) {
 			s.set(p, true)
 			n++
 		}
@@ -218,8 +218,17 @@ func (t *trees) newLink(p membership.NodeID) uint64 {
 	return n
 }
 
-// connected reports whether s has a parent other than p that is eager.
-// (removePeer clears a parent that went down.)
-func (s *split) connected(p membership.NodeID) bool {
+// connected reports whether s has a parent other than p that is eager
+// (removePeer clears a parent that went down; a root needs an eager link
+// other than p that is up).
+func (s *split) connected(p membership.NodeID, self membership.NodeID, peers []membership.NodeID) bool {
+	if s.parent == self {
+		for _, q := range peers {
+			if q != p && !s.isLazy(q) {
+				return true
+			}
+		}
+		return false
+	}
 	return s.parent != "" && s.parent != p && !s.isLazy(s.parent)
 }
