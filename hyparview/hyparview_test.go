@@ -487,3 +487,84 @@ func TestMalformedChangesNothing(t *testing.T) {
 		})
 	}
 }
+
+// After a mass failure most passive nodes are dead: a request to one fails
+// (PeerDown) and the next candidate is asked at once, with high priority
+// while the active view is empty, and the dead node leaves the passive
+// view for good.
+func TestDeadCandidateNextAskedAtOnce(t *testing.T) {
+	cfg := testConfig()
+	cfg.ActiveSize = 1
+	h := connected(t, cfg, "a")
+	step(t, h, "a", shuffleReplyMsg([]*pb.Node{nodeRec("p1"), nodeRec("p2"), nodeRec("p3")}))
+	h.PeerDown(time.Second, "a")
+	r := h.Ready()
+	if got := sent(r); len(got) != 1 || !strings.HasSuffix(got[0], ":neighbor-high") {
+		t.Fatalf("after losing the only neighbour: %v", got)
+	}
+	dead := r.Sends[0].To
+	h.PeerDown(time.Second+50*time.Millisecond, dead)
+	got := sent(h.Ready())
+	if len(got) != 1 || !strings.HasSuffix(got[0], ":neighbor-high") || strings.HasPrefix(got[0], string(dead)+":") {
+		t.Fatalf("after %s failed: %v", dead, got)
+	}
+	if has(ids(h.Passive()), string(dead)) {
+		t.Fatalf("dead %s still passive: %v", dead, ids(h.Passive()))
+	}
+	// A shuffle that carries the dead node does not bring it back.
+	step(t, h, "p9", shuffleReplyMsg([]*pb.Node{nodeRec(string(dead))}))
+	if has(ids(h.Passive()), string(dead)) {
+		t.Fatalf("dead %s re-entered the passive view from a shuffle", dead)
+	}
+}
+
+// After a heal, only the first answered probe within FailedTTL may turn
+// into a heal link: the other answers put their node back into the
+// passive view without evicting anyone.
+func TestOneHealLinkPerFailedTTL(t *testing.T) {
+	cfg := testConfig()
+	h := connected(t, cfg, "a", "b")
+	for _, id := range []string{"c", "d"} {
+		step(t, h, id, neighborMsg(nodeRec(id), false))
+		h.PeerDown(time.Second, membership.NodeID(id))
+	}
+	h.Ready()
+	if len(h.Failed()) != 2 {
+		t.Fatalf("failed memory %v", ids(h.Failed()))
+	}
+	if err := h.Step(2*time.Second, "c", shuffleReplyMsg(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if got := sent(h.Ready()); !has(got, "c:neighbor-high") {
+		t.Fatalf("first answered probe: %v", got)
+	}
+	if err := h.Step(3*time.Second, "d", shuffleReplyMsg(nil)); err != nil {
+		t.Fatal(err)
+	}
+	if got := sent(h.Ready()); len(got) != 0 || !has(ids(h.Passive()), "d") {
+		t.Fatalf("second answered probe: sends %v passive %v", got, ids(h.Passive()))
+	}
+}
+
+// A node with no neighbour and nothing to ask probes its failed memory
+// every tick, not once per cycle, so it rejoins within a tick of a heal.
+func TestIsolatedProbesEveryTick(t *testing.T) {
+	cfg := testConfig()
+	cfg.FailedSize = 4
+	h := connected(t, cfg, "a")
+	h.Tick(0)
+	h.PeerDown(0, "a")
+	h.Ready()
+	probes := 0
+	for now := cfg.TickInterval; now <= cfg.ShuffleInterval/2; now += cfg.TickInterval {
+		h.Tick(now)
+		for _, s := range h.Ready().Sends {
+			if sh := s.Msg.(*pb.Envelope).GetShuffle(); sh != nil && sh.Ttl == 0 {
+				probes++
+			}
+		}
+	}
+	if want := int(cfg.ShuffleInterval / 2 / cfg.TickInterval); probes < want {
+		t.Fatalf("%d probes in half a cycle, want >= %d", probes, want)
+	}
+}
