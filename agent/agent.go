@@ -57,6 +57,8 @@ type Agent struct {
 	clockSaved   time.Time
 	peersDirty   bool // the overlay's views changed since they were saved
 	peersSaved   time.Time
+	fuseLog      []FuseEvent
+	fuseSeq      uint64
 }
 
 // New builds an agent: identity, host, transport and cores. It does not

@@ -25,6 +25,7 @@ func (a *Agent) routeMembership(now time.Duration, ev membership.Event) bool {
 		}
 		return true
 	case swim.FuseCreated, swim.FuseCreateFailed, swim.FuseTriggered:
+		a.recordFuse(ev)
 		if a.cfg.OnFuse != nil {
 			a.cfg.OnFuse(ev)
 		}

@@ -12,6 +12,9 @@ import (
 // CookieFile is the name of the token file in the data directory.
 const CookieFile = "rpc.cookie"
 
+// SocketFile is the name of the unix socket in the data directory.
+const SocketFile = "rpc.sock"
+
 // AddrFile is the name of the file holding the RPC endpoint's address.
 const AddrFile = "rpc.addr"
 

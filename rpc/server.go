@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -31,12 +32,18 @@ type Backend interface {
 	SetMeta(ctx context.Context, meta map[string]string) error
 	Keyspace
 	StatsSource
+	Leave(ctx context.Context) error
+	FuseCreate(ctx context.Context, members []string) (string, error)
+	FuseSignal(ctx context.Context, group string) error
+	FuseEvents(ctx context.Context, after uint64) ([]agent.FuseEvent, uint64, error)
 }
 
 // Server is the HTTP JSON-RPC endpoint.
 type Server struct {
 	ln     net.Listener
 	srv    *http.Server
+	unix   net.Listener // the unix socket in the data directory
+	usrv   *http.Server
 	bridge jhttp.Bridge
 	token  string
 	log    *slog.Logger
@@ -81,6 +88,23 @@ func Listen(addr, dataDir, version string, b Backend, log *slog.Logger, metrics 
 		io.WriteString(w, "ok\n")
 	})
 	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: 16 << 10}
+	// The unix socket is guarded by its mode (0600, in a 0700 directory)
+	// rather than by the token.
+	sock := filepath.Join(dataDir, SocketFile)
+	os.Remove(sock)
+	uln, err := net.Listen("unix", sock)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("rpc: unix socket: %w", err)
+	}
+	if err := os.Chmod(sock, 0o600); err != nil {
+		uln.Close()
+		ln.Close()
+		return nil, err
+	}
+	umux := http.NewServeMux()
+	umux.Handle("/", s.parse(s.bridge))
+	s.unix, s.usrv = uln, &http.Server{Handler: umux, ReadHeaderTimeout: 5 * time.Second, MaxHeaderBytes: 16 << 10}
 	return s, nil
 }
 
@@ -89,6 +113,7 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Serve answers requests until Close.
 func (s *Server) Serve() error {
+	go s.usrv.Serve(s.unix)
 	err := s.srv.Serve(s.ln)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
@@ -101,6 +126,7 @@ func (s *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	err := s.srv.Shutdown(ctx)
+	s.usrv.Shutdown(ctx)
 	s.bridge.Close()
 	return err
 }
@@ -125,8 +151,11 @@ func (s *Server) auth(next http.Handler) http.Handler {
 	})
 }
 
-func (s *Server) guard(next http.Handler) http.Handler {
-	return s.auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+func (s *Server) guard(next http.Handler) http.Handler { return s.auth(s.parse(next)) }
+
+// parse bounds the body and answers JSON that does not parse with -32700.
+func (s *Server) parse(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 		if err != nil {
 			http.Error(w, fmt.Sprintf("request body: %v (limit %d bytes)", err, maxBody), http.StatusRequestEntityTooLarge)
@@ -141,7 +170,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
-	}))
+	})
 }
 
 func sameLoopbackOrigin(origin, host string) bool {
@@ -175,6 +204,35 @@ func methods(b Backend, version string) handler.Map {
 		"mesh_stats": handler.New(func(ctx context.Context) (agent.Stats, error) {
 			return b.Stats(ctx)
 		}),
+		"mesh_leave": handler.New(func(ctx context.Context) (bool, error) {
+			return true, b.Leave(ctx)
+		}),
+		"fuse_create": strict(func(ctx context.Context, p FuseCreateParams) (FuseGroup, error) {
+			if len(p.Members) == 0 {
+				return FuseGroup{}, missing("members", "a non-empty array of peer IDs")
+			}
+			g, err := b.FuseCreate(ctx, p.Members)
+			if err != nil {
+				return FuseGroup{}, jrpc2.Errorf(jrpc2.InvalidParams, "members: %v", err)
+			}
+			return FuseGroup{Group: g}, nil
+		}),
+		"fuse_signal": strict(func(ctx context.Context, p FuseGroup) (bool, error) {
+			if p.Group == "" {
+				return false, missing("group", "a group ID from fuse_create")
+			}
+			if err := b.FuseSignal(ctx, p.Group); err != nil {
+				return false, jrpc2.Errorf(jrpc2.InvalidParams, "group: %v", err)
+			}
+			return true, nil
+		}),
+		"fuse_events": strict(func(ctx context.Context, p ChangesParams) (FuseEventsResult, error) {
+			evs, seq, err := b.FuseEvents(ctx, p.After)
+			if evs == nil {
+				evs = []agent.FuseEvent{}
+			}
+			return FuseEventsResult{Events: evs, Seq: seq}, err
+		}),
 		"mesh_join": handler.New(func(ctx context.Context, p JoinParams) (bool, error) {
 			if p.Addr == "" {
 				return false, jrpc2.Errorf(jrpc2.InvalidParams, "addr: required, a multiaddr ending in /p2p/<peer ID>")
@@ -187,6 +245,22 @@ func methods(b Backend, version string) handler.Map {
 	}
 	crdtMethods(b, m)
 	return m
+}
+
+// FuseCreateParams are fuse_create's parameters: the other members' peer IDs.
+type FuseCreateParams struct {
+	Members []string `json:"members"`
+}
+
+// FuseGroup names a FUSE group.
+type FuseGroup struct {
+	Group string `json:"group"`
+}
+
+// FuseEventsResult is fuse_events's result; Seq is the cursor to pass next.
+type FuseEventsResult struct {
+	Events []agent.FuseEvent `json:"events"`
+	Seq    uint64            `json:"seq"`
 }
 
 // MetaParams are mesh_set_meta's parameters.

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -19,6 +21,13 @@ import (
 // testServer runs one in-process agent (memory datastore) behind the RPC
 // server and returns the endpoint's address and token.
 func testServer(t *testing.T) (addr, token string) {
+	t.Helper()
+	addr, token, _ = testServerDir(t)
+	return addr, token
+}
+
+// testServerDir is testServer that also returns the agent's data directory.
+func testServerDir(t *testing.T) (addr, token, dataDir string) {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := agent.DefaultConfig()
@@ -44,7 +53,7 @@ func testServer(t *testing.T) (addr, token string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return srv.Addr(), tok
+	return srv.Addr(), tok, cfg.DataDir
 }
 
 // post sends a raw body and returns the status and the body.
@@ -246,5 +255,29 @@ func TestMetricsAndHealthz(t *testing.T) {
 		if !strings.Contains(b, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+}
+
+func TestUnixSocket(t *testing.T) {
+	_, _, dir := testServerDir(t)
+	sock := filepath.Join(dir, SocketFile)
+	fi, err := os.Stat(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket mode %v, want 0600", fi.Mode().Perm())
+	}
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	rsp, err := hc.Post("http://unix/", "application/json", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"crdt_put","params":{"key":"u","value":"x"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rsp.Body.Close()
+	b, _ := io.ReadAll(rsp.Body)
+	if rsp.StatusCode != 200 || !strings.Contains(string(b), `"key":"u"`) {
+		t.Fatalf("over the unix socket: %d %s", rsp.StatusCode, b)
 	}
 }

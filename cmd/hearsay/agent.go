@@ -11,6 +11,7 @@ import (
 	"github.com/hearsay-mesh/hearsay/rpc"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/urfave/cli/v2"
+	"github.com/urfave/cli/v2/altsrc"
 )
 
 func dataDirFlag() *cli.StringFlag {
@@ -23,53 +24,63 @@ func dataDirFlag() *cli.StringFlag {
 }
 
 func agentCommand() *cli.Command {
-	return &cli.Command{
-		Name:  "agent",
-		Usage: "run a hearsay agent",
-		Flags: []cli.Flag{
-			&cli.StringSliceFlag{
-				Name:    "listen",
-				Usage:   "multiaddr to listen on (repeatable)",
-				Value:   cli.NewStringSlice(agent.DefaultListen()...),
-				EnvVars: []string{"HEARSAY_LISTEN"},
-			},
-			&cli.StringSliceFlag{
-				Name:    "join",
-				Usage:   "multiaddr with /p2p/<peer ID> of a node to join through (repeatable)",
-				EnvVars: []string{"HEARSAY_JOIN"},
-			},
-			dataDirFlag(),
-			&cli.StringFlag{
-				Name:    "broadcast",
-				Usage:   "broadcast protocol: plumtree or gossipsub",
-				Value:   agent.BroadcastPlumtree,
-				EnvVars: []string{"HEARSAY_BROADCAST"},
-			},
-			&cli.StringFlag{
-				Name:    "datastore",
-				Usage:   "where the keyspace lives: pebble (under --data-dir) or memory",
-				Value:   agent.DatastorePebble,
-				EnvVars: []string{"HEARSAY_DATASTORE"},
-			},
-			&cli.StringFlag{
-				Name:    "rpc-listen",
-				Usage:   "loopback host:port of the JSON-RPC endpoint (empty disables it)",
-				Value:   "127.0.0.1:7781",
-				EnvVars: []string{"HEARSAY_RPC_LISTEN"},
-			},
-			&cli.StringFlag{
-				Name:    "log-format",
-				Usage:   "text, json or auto",
-				Value:   "auto",
-				EnvVars: []string{"HEARSAY_LOG_FORMAT"},
-			},
-			&cli.StringFlag{
-				Name:    "log-level",
-				Usage:   "debug, info, warn or error",
-				Value:   "info",
-				EnvVars: []string{"HEARSAY_LOG_LEVEL"},
-			},
+	// Each flag can also come from the environment (HEARSAY_*) and from
+	// the TOML file given with --config, in that order of precedence:
+	// flag, then environment, then file.
+	flags := []cli.Flag{
+		&cli.StringFlag{
+			Name:    "config",
+			Usage:   "TOML `FILE` with flag values (keys are flag names, e.g. listen = [\"/ip4/0.0.0.0/tcp/4001\"])",
+			EnvVars: []string{"HEARSAY_CONFIG"},
 		},
+		altsrc.NewStringSliceFlag(&cli.StringSliceFlag{
+			Name:    "listen",
+			Usage:   "multiaddr to listen on (repeatable)",
+			Value:   cli.NewStringSlice(agent.DefaultListen()...),
+			EnvVars: []string{"HEARSAY_LISTEN"},
+		}),
+		altsrc.NewStringSliceFlag(&cli.StringSliceFlag{
+			Name:    "join",
+			Usage:   "multiaddr with /p2p/<peer ID> of a node to join through (repeatable)",
+			EnvVars: []string{"HEARSAY_JOIN"},
+		}),
+		altsrc.NewStringFlag(dataDirFlag()),
+		altsrc.NewStringFlag(&cli.StringFlag{
+			Name:    "broadcast",
+			Usage:   "broadcast protocol: plumtree or gossipsub",
+			Value:   agent.BroadcastPlumtree,
+			EnvVars: []string{"HEARSAY_BROADCAST"},
+		}),
+		altsrc.NewStringFlag(&cli.StringFlag{
+			Name:    "datastore",
+			Usage:   "where the keyspace lives: pebble (under --data-dir) or memory",
+			Value:   agent.DatastorePebble,
+			EnvVars: []string{"HEARSAY_DATASTORE"},
+		}),
+		altsrc.NewStringFlag(&cli.StringFlag{
+			Name:    "rpc-listen",
+			Usage:   "loopback host:port of the JSON-RPC endpoint (empty disables it)",
+			Value:   "127.0.0.1:7781",
+			EnvVars: []string{"HEARSAY_RPC_LISTEN"},
+		}),
+		altsrc.NewStringFlag(&cli.StringFlag{
+			Name:    "log-format",
+			Usage:   "text, json or auto",
+			Value:   "auto",
+			EnvVars: []string{"HEARSAY_LOG_FORMAT"},
+		}),
+		altsrc.NewStringFlag(&cli.StringFlag{
+			Name:    "log-level",
+			Usage:   "debug, info, warn or error",
+			Value:   "info",
+			EnvVars: []string{"HEARSAY_LOG_LEVEL"},
+		}),
+	}
+	return &cli.Command{
+		Name:   "agent",
+		Usage:  "run a hearsay agent",
+		Flags:  flags,
+		Before: altsrc.InitInputSourceWithContext(flags, altsrc.NewTomlSourceFromFlagFunc("config")),
 		Action: runAgent,
 	}
 }

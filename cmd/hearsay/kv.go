@@ -125,6 +125,20 @@ func kvCommands() []*cli.Command {
 			}
 			return nil
 		}),
+		kvCommand("join", "ask the local agent to join the mesh through ADDR", "ADDR", 1, 1, func(ctx context.Context, c *cli.Context, cl *rpc.Client) error {
+			if err := cl.Join(ctx, c.Args().First()); err != nil {
+				return err
+			}
+			fmt.Fprintln(c.App.Writer, "joining through", c.Args().First())
+			return nil
+		}),
+		kvCommand("leave", "leave the mesh gracefully (the agent keeps running until stopped)", "", 0, 0, func(ctx context.Context, c *cli.Context, cl *rpc.Client) error {
+			if err := cl.Call(ctx, "mesh_leave", nil, nil); err != nil {
+				return err
+			}
+			fmt.Fprintln(c.App.Writer, "left the mesh")
+			return nil
+		}),
 		watchCommand(),
 	}
 }
