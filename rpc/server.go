@@ -78,6 +78,7 @@ func Listen(addr, dataDir, version string, b Backend, log *slog.Logger, metrics 
 	mux := http.NewServeMux()
 	mux.Handle("/", s.guard(s.bridge))
 	mux.Handle("/metrics", s.auth(metricsHandler(b, metrics)))
+	mux.Handle(WebSocketPath, s.auth(s.wsHandler(b, version)))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
@@ -141,8 +142,13 @@ func (s *Server) auth(next http.Handler) http.Handler {
 			http.Error(w, "foreign Origin refused", http.StatusForbidden)
 			return
 		}
+		got := r.Header.Get("Authorization")
+		if got == "" && r.URL.Query().Has("token") {
+			// Browsers cannot set headers on a WebSocket handshake.
+			got = "Bearer " + r.URL.Query().Get("token")
+		}
 		want := "Bearer " + s.token
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte(want)) != 1 {
+		if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="hearsay"`)
 			http.Error(w, "missing or wrong token: read it from rpc.cookie in the agent's data directory", http.StatusUnauthorized)
 			return
