@@ -246,3 +246,50 @@ func TestMembersSeeEachOtherThenDetectACrash(t *testing.T) {
 		return true
 	})
 }
+
+// TestDurableDatastoresKeepWritesAcrossRestart writes through the agent,
+// closes it, and opens it again on the same data directory, for each
+// durable datastore.
+func TestDurableDatastoresKeepWritesAcrossRestart(t *testing.T) {
+	for _, kind := range []string{DatastorePebble, DatastoreLevelDB} {
+		t.Run(kind, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.DataDir = t.TempDir()
+			cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
+			cfg.RPCListen = ""
+			cfg.Datastore = kind
+			cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+			run := func(f func(a *Agent)) {
+				a, err := New(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan struct{})
+				go func() { a.Run(ctx); close(done) }()
+				f(a)
+				cancel()
+				<-done
+			}
+			ctx := context.Background()
+			run(func(a *Agent) {
+				if _, err := a.Put(ctx, "k", "v"); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := a.Inc(ctx, "n", 7); err != nil {
+					t.Fatal(err)
+				}
+			})
+			run(func(a *Agent) {
+				v, err := a.Get(ctx, "k")
+				if err != nil || v.Str != "v" {
+					t.Fatalf("k after restart: %+v %v", v, err)
+				}
+				n, err := a.Get(ctx, "n")
+				if err != nil || n.Int != 7 {
+					t.Fatalf("n after restart: %+v %v", n, err)
+				}
+			})
+		})
+	}
+}

@@ -27,8 +27,9 @@ type Config struct {
 	// Join are multiaddrs with a /p2p/ component of nodes to join through.
 	Join []string
 	// Datastore is where the keyspace lives: "pebble" (default, under
-	// DataDir/store, every write synced before it is acknowledged) or
-	// "memory" (throwaway nodes).
+	// DataDir/store, every write synced before it is acknowledged),
+	// "leveldb" (under DataDir/leveldb, synced too) or "memory"
+	// (throwaway nodes).
 	Datastore string
 	// RPCListen is the host:port of the local JSON-RPC endpoint; empty
 	// disables it. Only loopback addresses are accepted.
@@ -126,8 +127,8 @@ func (c Config) Validate() error {
 	if err := c.HyParView.Validate(); err != nil {
 		return fmt.Errorf("agent: HyParView: %w", err)
 	}
-	if c.Datastore != DatastorePebble && c.Datastore != DatastoreMemory {
-		return fmt.Errorf("agent: Datastore = %q; want pebble or memory", c.Datastore)
+	if c.Datastore != DatastorePebble && c.Datastore != DatastoreMemory && c.Datastore != DatastoreLevelDB {
+		return fmt.Errorf("agent: Datastore = %q; want pebble, leveldb or memory", c.Datastore)
 	}
 	if err := c.AntiEntropy.Validate(); err != nil {
 		return fmt.Errorf("agent: AntiEntropy: %w", err)

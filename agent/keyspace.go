@@ -9,12 +9,16 @@ import (
 	"github.com/hearsay-mesh/hearsay/agent/store"
 	"github.com/hearsay-mesh/hearsay/crdt"
 	ds "github.com/ipfs/go-datastore"
+	leveldb "github.com/ipfs/go-ds-leveldb"
 )
 
 // Datastores a user can choose with --datastore.
 const (
 	DatastorePebble = "pebble"
 	DatastoreMemory = "memory"
+	// DatastoreLevelDB is go-ds-leveldb under DataDir/leveldb, with
+	// synced writes.
+	DatastoreLevelDB = "leveldb"
 )
 
 // payloadDelta marks a broadcast payload that carries a keyspace delta;
@@ -32,8 +36,14 @@ func (a *Agent) openStore() error {
 		}
 	case DatastoreMemory:
 		d = store.OpenMemory()
+	case DatastoreLevelDB:
+		l, err := leveldb.NewDatastore(filepath.Join(a.cfg.DataDir, "leveldb"), nil)
+		if err != nil {
+			return fmt.Errorf("agent: open leveldb: %w", err)
+		}
+		d = l
 	default:
-		return fmt.Errorf("agent: Datastore = %q; want pebble or memory", a.cfg.Datastore)
+		return fmt.Errorf("agent: Datastore = %q; want pebble, leveldb or memory", a.cfg.Datastore)
 	}
 	opts := store.DefaultOptions()
 	opts.Logger = a.log

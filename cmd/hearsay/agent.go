@@ -53,7 +53,7 @@ func agentCommand() *cli.Command {
 		}),
 		altsrc.NewStringFlag(&cli.StringFlag{
 			Name:    "datastore",
-			Usage:   "where the keyspace lives: pebble (under --data-dir) or memory",
+			Usage:   "where the keyspace lives: pebble or leveldb (under --data-dir), or memory",
 			Value:   agent.DatastorePebble,
 			EnvVars: []string{"HEARSAY_DATASTORE"},
 		}),
