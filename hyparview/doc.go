@@ -27,7 +27,10 @@
 //     passive nodes with NEIGHBOR (high priority if the active view is
 //     empty), trying the next candidate on rejection, PeerDown or
 //     NeighborTimeout. Nodes that asked us for a link while we were full
-//     are asked first when we have room: they had a free slot too.
+//     are asked first when we have room: they had a free slot too. A
+//     shuffle whose first hop is reported down is resent through another
+//     active neighbour, so a node whose neighbours all crashed silently
+//     finds out within a few link-down delays of its next shuffle.
 //
 // Beyond the paper, two robustness mechanisms:
 //
@@ -38,9 +41,10 @@
 //     nodes for FailedTTL. Once per shuffle cycle it probes one of them
 //     with a SHUFFLE of TTL 0. After a partition heals, the probe is
 //     answered: the node goes back into the passive view and, with
-//     probability HealProbability (always if we are isolated), gets a
-//     high-priority NEIGHBOR, creating an active link across the former
-//     cut. A probe to a node that is still down costs one message and
+//     probability HealProbability (drawn only at the first answered probe
+//     in FailedTTL; always if we are isolated), gets a high-priority
+//     NEIGHBOR, creating an active link across the former cut. An
+//     isolated node probes every tick instead of every cycle. A probe to a node that is still down costs one message and
 //     changes nothing, so the steady-state overlay does not churn. See
 //     docs/hyparview.md.
 //

@@ -17,7 +17,8 @@ type failedNode struct {
 // failure detector). An active neighbour is removed (NeighborDown, Failed)
 // and replaced from the passive view; a pending request moves on to the
 // next candidate; a passive entry is dropped. The node is remembered as
-// failed.
+// failed. If it was the first hop of this cycle's shuffle, the shuffle is
+// resent through another active neighbour.
 func (h *HyParView) PeerDown(now time.Duration, peer membership.NodeID) {
 	if h.left || peer == h.self.ID || !peer.Valid() {
 		return
@@ -25,9 +26,10 @@ func (h *HyParView) PeerDown(now time.Duration, peer membership.NodeID) {
 	h.start(now)
 	var e entry
 	known := false
+	wasActive := false
 	if i := h.active.index(peer); i >= 0 {
 		h.stats.Failures++
-		e, known = h.dropActive(i, true), true
+		e, known, wasActive = h.dropActive(i, true), true, true
 	}
 	if pi := h.pendingIndex(peer); pi >= 0 {
 		e, known = h.takePending(pi).e, true
@@ -45,6 +47,9 @@ func (h *HyParView) PeerDown(now time.Duration, peer membership.NodeID) {
 	}
 	if known {
 		h.rememberFailed(now, e)
+	}
+	if wasActive {
+		h.retryShuffle(now, peer)
 	}
 	h.repair(now)
 }

@@ -37,7 +37,9 @@ type HyParView struct {
 
 	started     bool // the shuffle timer is set
 	nextShuffle time.Duration
-	lastSent    []*pb.Node // records carried by our last shuffle (shared, read-only)
+	lastSent    []*pb.Node        // records carried by our last shuffle (shared, read-only)
+	shuffleTo   membership.NodeID // first hop of our last shuffle, sent at shuffleAt
+	shuffleAt   time.Duration
 	left        bool
 	// healDrawnAt is when an answered probe last drew for a heal link
 	// (valid if healDrawn).

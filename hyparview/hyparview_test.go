@@ -568,3 +568,39 @@ func TestIsolatedProbesEveryTick(t *testing.T) {
 		t.Fatalf("%d probes in half a cycle, want >= %d", probes, want)
 	}
 }
+
+// A shuffle whose first hop is reported down is resent through another
+// active neighbour: a node whose neighbours crashed silently tests one
+// more link per LinkDownDelay instead of one per cycle.
+func TestShuffleRetriedAfterFirstHopFails(t *testing.T) {
+	cfg := testConfig()
+	h := connected(t, cfg, "a", "b", "c")
+	h.Tick(0)
+	h.Ready()
+	var to membership.NodeID
+	var at time.Duration
+	for now := cfg.TickInterval; now < 2*cfg.ShuffleInterval && to == ""; now += cfg.TickInterval {
+		h.Tick(now)
+		for _, s := range h.Ready().Sends {
+			if sh := s.Msg.(*pb.Envelope).GetShuffle(); sh != nil && int(sh.Ttl) == cfg.ShuffleTTL {
+				to, at = s.To, now
+			}
+		}
+	}
+	if to == "" {
+		t.Fatal("no shuffle within 2 cycles")
+	}
+	h.PeerDown(at+50*time.Millisecond, to)
+	var retry membership.NodeID
+	for _, s := range h.Ready().Sends {
+		if sh := s.Msg.(*pb.Envelope).GetShuffle(); sh != nil && int(sh.Ttl) == cfg.ShuffleTTL {
+			retry = s.To
+		}
+	}
+	if retry == "" || retry == to || !h.IsActive(retry) {
+		t.Fatalf("shuffle to %s failed; retried to %q (active %v)", to, retry, ids(h.Active()))
+	}
+	if h.Stats().ShuffleRetries != 1 {
+		t.Fatalf("ShuffleRetries %d", h.Stats().ShuffleRetries)
+	}
+}

@@ -19,7 +19,26 @@ func (h *HyParView) shuffle(now time.Duration) {
 	// The records are shared read-only with the message; keep them, not
 	// copies of their IDs.
 	h.lastSent = append(h.lastSent[:0], nodes[1:]...)
+	h.shuffleTo, h.shuffleAt = to, now
 	h.stats.Shuffles++
+	h.send(to, shuffleMsg(h.selfRec, h.cfg.ShuffleTTL, nodes))
+}
+
+// retryShuffle resends this cycle's shuffle through another active
+// neighbour when its first hop, dead, was just reported down. Besides
+// saving the shuffle, this is how a node whose neighbours all crashed
+// silently finds out within a few LinkDownDelays of its shuffle instead of
+// one neighbour per cycle: each retry tests one more link.
+func (h *HyParView) retryShuffle(now time.Duration, failed membership.NodeID) {
+	if failed != h.shuffleTo || now-h.shuffleAt >= h.cfg.ShuffleInterval || h.active.empty() {
+		return
+	}
+	to := h.active.e[h.rng.IntN(h.active.len())].node.ID
+	nodes := make([]*pb.Node, 0, 1+len(h.lastSent))
+	nodes = append(nodes, h.selfRec)
+	nodes = append(nodes, h.lastSent...)
+	h.shuffleTo = to
+	h.stats.ShuffleRetries++
 	h.send(to, shuffleMsg(h.selfRec, h.cfg.ShuffleTTL, nodes))
 }
 

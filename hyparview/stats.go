@@ -17,6 +17,7 @@ type Stats struct {
 	RequestsAccepted, RequestsRefused uint64 // NEIGHBOR requests we answered
 
 	Shuffles, ShuffleReplies uint64 // started / received
+	ShuffleRetries           uint64 // shuffles resent after their first hop failed
 	Probes, ProbesAnswered   uint64 // failed-node probes sent / answered
 	HealLinks                uint64 // probes escalated to a high-priority NEIGHBOR
 }
