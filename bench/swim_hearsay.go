@@ -209,9 +209,14 @@ func runHearsaySwim(ctx context.Context, cfg SwimConfig, n int, progress exp.Pro
 	rec := newSwimRecorder(n)
 	nodes := make([]*swimNode, n)
 	defer func() {
+		// All at once: each agent's leave can wait seconds on its neighbours.
 		for _, nd := range nodes {
 			if nd != nil && nd.cancel != nil {
 				nd.cancel()
+			}
+		}
+		for _, nd := range nodes {
+			if nd != nil && nd.cancel != nil {
 				<-nd.done
 			}
 		}
