@@ -104,6 +104,9 @@ func (h *HyParView) onNeighbor(now time.Duration, from membership.NodeID, m *pb.
 		h.send(from, neighborReplyMsg(true))
 		return
 	}
+	if m.FreeSlots >= 2 && h.splice(now, from, m) {
+		return
+	}
 	h.stats.RequestsRefused++
 	h.send(from, neighborReplyMsg(false))
 	// The requester has a free slot: remember it as the first candidate
@@ -120,6 +123,31 @@ func (h *HyParView) onNeighbor(now time.Duration, from membership.NodeID, m *pb.
 			h.passive.e[i].wantsRoom = true
 		}
 	}
+}
+
+// splice lets a full node take in a requester that has two or more free
+// slots without anyone losing a link: it hands one of its neighbours, Z,
+// over to the requester (DISCONNECT to Z, then a FORWARDJOIN with TTL 0
+// that makes Z link to the requester) and links to the requester itself.
+// The requester gains two links, this node and Z keep full views. Without
+// it, a node left with two or more free slots among full nodes stays
+// short for ever, since full nodes refuse low-priority requests. Each
+// splice removes two free slots from the overlay, so it cannot loop.
+func (h *HyParView) splice(now time.Duration, from membership.NodeID, m *pb.Neighbor) bool {
+	z := h.randomActiveExcept(from, from)
+	if z == "" || h.active.len() < 2 {
+		return false
+	}
+	i := h.active.index(z)
+	ze := h.dropActive(i, false)
+	h.send(z, disconnectMsg())
+	h.send(z, forwardJoinMsg(m.Node, 0))
+	h.addPassive(ze)
+	h.stats.Splices++
+	h.stats.RequestsAccepted++
+	h.addActive(now, newEntry(m.Node))
+	h.send(from, neighborReplyMsg(true))
+	return true
 }
 
 // onNeighborReply settles a request we sent. An acceptance we no longer

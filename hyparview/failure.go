@@ -134,7 +134,7 @@ func (h *HyParView) candidate(now time.Duration) int {
 func (h *HyParView) request(now time.Duration, e entry, high bool) {
 	h.stats.Requests++
 	h.pending = append(h.pending, pendingReq{e: e, deadline: now + h.cfg.NeighborTimeout, high: high})
-	h.send(e.node.ID, neighborMsg(h.selfRec, high))
+	h.send(e.node.ID, h.neighborRequest(high))
 }
 
 // expirePending gives up on requests past their deadline; the node goes

@@ -632,3 +632,48 @@ func TestStarvedNodeEscalates(t *testing.T) {
 		t.Fatalf("no high-priority request within a cycle of starving: %v", got)
 	}
 }
+
+// TestSpliceForRequesterWithTwoFreeSlots: a full node takes in a
+// low-priority requester that has two or more free slots by handing one
+// of its neighbours over to it, so nobody loses a link and the requester
+// gains two; a requester with one free slot is still refused.
+func TestSpliceForRequesterWithTwoFreeSlots(t *testing.T) {
+	cfg := testConfig()
+	h := connected(t, cfg, "a", "b", "c")
+	one := neighborMsg(nodeRec("x"), false)
+	one.GetNeighbor().FreeSlots = 1
+	if got := sent(step(t, h, "x", one)); len(got) != 1 || got[0] != "x:reject" {
+		t.Fatalf("requester with one free slot: sends %v, want a refusal", got)
+	}
+	two := neighborMsg(nodeRec("y"), false)
+	two.GetNeighbor().FreeSlots = 2
+	r := step(t, h, "y", two)
+	got := sent(r)
+	if !h.IsActive("y") || h.ActiveLen() != cfg.ActiveSize || !has(got, "y:accept") {
+		t.Fatalf("splice: active %v sends %v", ids(h.Active()), got)
+	}
+	var z string
+	for _, s := range r.Sends {
+		if kind(s.Msg.(*pb.Envelope)) == "forwardjoin" {
+			z = string(s.To)
+			fj := s.Msg.(*pb.Envelope).GetForwardJoin()
+			if string(fj.Node.Id) != "y" || fj.Ttl != 0 {
+				t.Fatalf("hand-over to %s: %v, want FORWARDJOIN(y, ttl 0)", z, fj)
+			}
+		}
+	}
+	if z == "" || !has(got, z+":disconnect") || h.IsActive(membership.NodeID(z)) {
+		t.Fatalf("the handed-over neighbour %q must get DISCONNECT then FORWARDJOIN: sends %v", z, got)
+	}
+	if h.Stats().Splices != 1 {
+		t.Fatalf("Splices = %d", h.Stats().Splices)
+	}
+	// At the handed-over neighbour, the FORWARDJOIN with TTL 0 after the
+	// DISCONNECT links it to the requester.
+	zc := connected(t, cfg, "h", "p", "q")
+	step(t, zc, "h", disconnectMsg())
+	r = step(t, zc, "h", forwardJoinMsg(nodeRec("y"), 0))
+	if !zc.IsActive("y") || !has(sent(r), "y:neighbor-high") {
+		t.Fatalf("hand-over target: active %v sends %v", ids(zc.Active()), sent(r))
+	}
+}

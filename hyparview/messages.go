@@ -180,6 +180,16 @@ func neighborMsg(self *pb.Node, high bool) *pb.Envelope {
 	return &pb.Envelope{Kind: &pb.Envelope_Neighbor{Neighbor: &pb.Neighbor{Node: self, HighPriority: high}}}
 }
 
+// neighborRequest is a NEIGHBOR from this node, telling how many free
+// active slots it has (see onNeighbor's splice).
+func (h *HyParView) neighborRequest(high bool) *pb.Envelope {
+	env := neighborMsg(h.selfRec, high)
+	if free := h.cfg.ActiveSize - h.active.len(); free > 0 {
+		env.GetNeighbor().FreeSlots = uint32(free)
+	}
+	return env
+}
+
 func neighborReplyMsg(accepted bool) *pb.Envelope {
 	return &pb.Envelope{Kind: &pb.Envelope_NeighborReply{NeighborReply: &pb.NeighborReply{Accepted: accepted}}}
 }

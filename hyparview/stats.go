@@ -16,6 +16,7 @@ type Stats struct {
 	TimedOut, RequestFailures         uint64 // no reply in time / PeerDown of the target
 	RequestsAccepted, RequestsRefused uint64 // NEIGHBOR requests we answered
 
+	Splices                  uint64 // full-view splices for requesters with 2+ free slots
 	Shuffles, ShuffleReplies uint64 // started / received
 	ShuffleRetries           uint64 // shuffles resent after their first hop failed
 	Probes, ProbesAnswered   uint64 // failed-node probes sent / answered

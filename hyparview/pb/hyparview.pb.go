@@ -181,6 +181,7 @@ type Neighbor struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Node          *Node                  `protobuf:"bytes,1,opt,name=node,proto3" json:"node,omitempty"`                                      // the sender; its id must equal the sender's
 	HighPriority  bool                   `protobuf:"varint,2,opt,name=high_priority,json=highPriority,proto3" json:"high_priority,omitempty"` // true: always accepted (the sender has no neighbour)
+	FreeSlots     uint32                 `protobuf:"varint,3,opt,name=free_slots,json=freeSlots,proto3" json:"free_slots,omitempty"`          // the sender's free active slots; 2 or more lets a full receiver splice it in
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -227,6 +228,13 @@ func (x *Neighbor) GetHighPriority() bool {
 		return x.HighPriority
 	}
 	return false
+}
+
+func (x *Neighbor) GetFreeSlots() uint32 {
+	if x != nil {
+		return x.FreeSlots
+	}
+	return 0
 }
 
 // NeighborReply answers a Neighbor request.
@@ -592,10 +600,12 @@ const file_hyparview_proto_rawDesc = "" +
 	"\x04node\x18\x01 \x01(\v2\x1a.hearsay.hyparview.v1.NodeR\x04node\"O\n" +
 	"\vForwardJoin\x12.\n" +
 	"\x04node\x18\x01 \x01(\v2\x1a.hearsay.hyparview.v1.NodeR\x04node\x12\x10\n" +
-	"\x03ttl\x18\x02 \x01(\rR\x03ttl\"_\n" +
+	"\x03ttl\x18\x02 \x01(\rR\x03ttl\"~\n" +
 	"\bNeighbor\x12.\n" +
 	"\x04node\x18\x01 \x01(\v2\x1a.hearsay.hyparview.v1.NodeR\x04node\x12#\n" +
-	"\rhigh_priority\x18\x02 \x01(\bR\fhighPriority\"+\n" +
+	"\rhigh_priority\x18\x02 \x01(\bR\fhighPriority\x12\x1d\n" +
+	"\n" +
+	"free_slots\x18\x03 \x01(\rR\tfreeSlots\"+\n" +
 	"\rNeighborReply\x12\x1a\n" +
 	"\baccepted\x18\x01 \x01(\bR\baccepted\"\f\n" +
 	"\n" +
