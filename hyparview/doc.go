@@ -25,11 +25,9 @@
 //     evicting first the nodes they sent.
 //   - Failures: PeerDown of an active neighbour removes it and promotes
 //     passive nodes with NEIGHBOR (high priority if the active view is
-//     empty, or if it has had at most half its links for a whole cycle,
-//     so that small islands of survivors rejoin), trying the next
-//     candidate on rejection, PeerDown or NeighborTimeout. Nodes that
-//     asked us for a link while we were full are asked first when we have
-//     room: they had a free slot too. A shuffle whose first hop is
+//     empty), trying the next candidate on rejection, PeerDown or
+//     NeighborTimeout. Nodes that asked us for a link while we were full
+//     are asked first when we have room: they had a free slot too. A shuffle whose first hop is
 //     reported down is resent through another active neighbour, so a node
 //     whose neighbours all crashed silently finds out within a few
 //     link-down delays of its next shuffle.

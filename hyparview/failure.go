@@ -57,23 +57,13 @@ func (h *HyParView) PeerDown(now time.Duration, peer membership.NodeID) {
 // repair keeps the active view full: while there are free slots not
 // covered by a request in flight, it asks a passive node that was not
 // asked this cycle (those that asked us for room first), with high
-// priority if the node has no neighbour at all or has had at most half its
-// links for a cycle. An isolated node with
+// priority if the node has no neighbour at all. An isolated node with
 // nothing left to ask retries JOIN through its contacts.
 func (h *HyParView) repair(now time.Duration) {
 	if h.left {
 		return
 	}
-	// A node left with at most half its links for a whole cycle asks with
-	// high priority too: full nodes refuse low-priority requests, so a
-	// small island of survivors (each with a free slot but a neighbour,
-	// hence never "isolated") would otherwise stay cut off for good.
-	if h.active.len() > h.cfg.ActiveSize/2 {
-		h.starved = false
-	} else if !h.starved {
-		h.starved, h.starvedSince = true, now
-	}
-	high := h.active.empty() || (h.starved && now-h.starvedSince >= h.cfg.ShuffleInterval)
+	high := h.active.empty()
 	for h.active.len()+len(h.pending) < h.cfg.ActiveSize {
 		i := h.candidate(now)
 		if i < 0 {

@@ -45,10 +45,6 @@ type HyParView struct {
 	// (valid if healDrawn).
 	healDrawn   bool
 	healDrawnAt time.Duration
-	// starvedSince is when the active view fell to at most half its
-	// capacity (valid if starved).
-	starved      bool
-	starvedSince time.Duration
 
 	stats Stats
 }

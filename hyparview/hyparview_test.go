@@ -605,34 +605,6 @@ func TestShuffleRetriedAfterFirstHopFails(t *testing.T) {
 	}
 }
 
-// A node left with at most half its links asks with low priority first,
-// and with high priority once that has lasted a cycle: full nodes refuse
-// low-priority requests, so an island of survivors would stay cut off.
-func TestStarvedNodeEscalates(t *testing.T) {
-	cfg := testConfig() // ActiveSize 3: one link is at most half
-	h := connected(t, cfg, "a")
-	step(t, h, "a", shuffleReplyMsg([]*pb.Node{nodeRec("p1")}))
-	h.Tick(0)
-	if got := sent(h.Ready()); !has(got, "p1:neighbor-low") {
-		t.Fatalf("first request: %v", got)
-	}
-	if err := h.Step(0, "p1", neighborReplyMsg(false)); err != nil {
-		t.Fatal(err)
-	}
-	h.Ready()
-	var got []string
-	for now := cfg.TickInterval; now <= cfg.ShuffleInterval && !has(got, "p1:neighbor-high"); now += cfg.TickInterval {
-		h.Tick(now)
-		got = sent(h.Ready())
-		if has(got, "p1:neighbor-low") {
-			t.Fatalf("asked p1 again with low priority at %v", now)
-		}
-	}
-	if !has(got, "p1:neighbor-high") {
-		t.Fatalf("no high-priority request within a cycle of starving: %v", got)
-	}
-}
-
 // TestSpliceForRequesterWithTwoFreeSlots: a full node takes in a
 // low-priority requester that has two or more free slots by handing one
 // of its neighbours over to it, so nobody loses a link and the requester
