@@ -144,6 +144,7 @@ func Swim(ctx context.Context, cfg SwimConfig, progress exp.Progress) ([]*exp.Ta
 		defer ml.close()
 	}
 	res := map[string]map[int]*swimResult{ImplHearsay: {}, ImplMemberlist: {}}
+	var failed []string
 	for _, n := range cfg.Nodes {
 		for _, impl := range cfg.Impls {
 			var r *swimResult
@@ -155,6 +156,11 @@ func Swim(ctx context.Context, cfg SwimConfig, progress exp.Progress) ([]*exp.Ta
 				progress.Report(0, 1, fmt.Sprintf("memberlist N=%d", n))
 				r, err = ml.run(ctx, cfg, n)
 			}
+			if err != nil && impl == ImplMemberlist && ctx.Err() == nil {
+				// Keep what the other side measured.
+				failed = append(failed, fmt.Sprintf("memberlist N=%d failed: %v", n, err))
+				continue
+			}
 			if err != nil {
 				return nil, fmt.Errorf("%s N=%d: %w", impl, n, err)
 			}
@@ -162,7 +168,9 @@ func Swim(ctx context.Context, cfg SwimConfig, progress exp.Progress) ([]*exp.Ta
 			res[impl][n] = r
 		}
 	}
-	return []*exp.Table{swimTable(cfg, res)}, nil
+	t := swimTable(cfg, res)
+	t.Notes = append(t.Notes, failed...)
+	return []*exp.Table{t}, nil
 }
 
 func swimTable(cfg SwimConfig, res map[string]map[int]*swimResult) *exp.Table {
@@ -232,6 +240,9 @@ func swimTable(cfg SwimConfig, res map[string]map[int]*swimResult) *exp.Table {
 	for _, n := range cfg.Nodes {
 		for _, impl := range cfg.Impls {
 			r := res[impl][n]
+			if r == nil {
+				continue
+			}
 			note := fmt.Sprintf("%s N=%d: wall %.0fs, formed %v, join errors %d", impl, n, r.Wall.Seconds(), r.Formed, r.JoinErrors)
 			if impl == ImplHearsay {
 				note += fmt.Sprintf(", crashed members reported left %d, members already holding a victim dead when it crashed %d, peak heap %.0f MB, libp2p connections per host %.1f",
