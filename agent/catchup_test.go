@@ -1,0 +1,75 @@
+package agent
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+var catchupKeys = flag.Int("catchup.keys", 20000, "keys written before the second agent joins (BenchmarkCatchUp)")
+
+// BenchmarkCatchUp measures anti-entropy between two real agents over
+// libp2p on 127.0.0.1: agent A holds -catchup.keys keys, agent B joins
+// with none, and the benchmark times until B holds them all (keys merged
+// per second is reported). Run: go test ./agent -run '^$' -bench CatchUp -benchtime 1x -catchup.keys 100000
+func BenchmarkCatchUp(b *testing.B) {
+	b.StopTimer()
+	for i := 0; i < b.N; i++ {
+		dir := b.TempDir()
+		mk := func(name string, join []string) (*Agent, context.CancelFunc, chan struct{}) {
+			cfg := DefaultConfig()
+			cfg.DataDir = filepath.Join(dir, name)
+			cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
+			cfg.RPCListen = ""
+			cfg.Datastore = DatastoreMemory
+			cfg.Join = join
+			cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+			a, err := New(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { a.Run(ctx); close(done) }()
+			return a, cancel, done
+		}
+		a, cancelA, doneA := mk("a", nil)
+		ctx := context.Background()
+		for k := 0; k < *catchupKeys; k++ {
+			if _, err := a.Put(ctx, fmt.Sprintf("key/%07d", k), "value-of-some-length"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		start := time.Now()
+		bb, cancelB, doneB := mk("b", a.Addrs()[:1])
+		tick := time.NewTicker(5 * time.Millisecond)
+		for {
+			var n int
+			if err := bb.Do(ctx, func(time.Duration) { n = bb.st.Len() }); err != nil {
+				b.Fatal(err)
+			}
+			if n == *catchupKeys {
+				break
+			}
+			if time.Since(start) > 5*time.Minute {
+				b.Fatalf("after 5 minutes B holds %d of %d keys", n, *catchupKeys)
+			}
+			<-tick.C
+		}
+		took := time.Since(start)
+		b.StopTimer()
+		tick.Stop()
+		b.ReportMetric(float64(*catchupKeys)/took.Seconds(), "keys/s")
+		b.ReportMetric(took.Seconds(), "s-to-catch-up")
+		cancelB()
+		<-doneB
+		cancelA()
+		<-doneA
+	}
+}
