@@ -36,6 +36,7 @@ func simHyParViewCommand() *cli.Command {
 			&cli.IntFlag{Name: "partition-nodes", Value: d.PartitionNodes, Usage: "size of the partition experiment (0 skips it)"},
 			&cli.IntFlag{Name: "partition-cycles", Value: d.PartitionCycles, Usage: "cycles the two halves stay apart"},
 			&cli.IntFlag{Name: "partition-runs", Value: d.PartitionRuns, Usage: "seeds the partition experiment is repeated with"},
+			&cli.BoolFlag{Name: "silent-crash", Usage: "crashed nodes vanish silently (noticed on the next send) instead of their connections being reset"},
 			seedFlag(), csvFlag(), quietFlag(),
 		},
 		Action: func(c *cli.Context) error {
@@ -47,6 +48,7 @@ func simHyParViewCommand() *cli.Command {
 			cfg.PartitionNodes = c.Int("partition-nodes")
 			cfg.PartitionCycles = c.Int("partition-cycles")
 			cfg.PartitionRuns = c.Int("partition-runs")
+			cfg.CrashReset = !c.Bool("silent-crash")
 			fail, err := parseFloats(c.String("fail"))
 			if err != nil {
 				return withCode(exitUsage, err)
