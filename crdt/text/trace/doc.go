@@ -11,4 +11,7 @@
 // transaction is always an ancestor of its next one, which Replay checks), so
 // the replica shows the document as of the parents and the positions apply.
 // The deltas those replicas return are what peers would ship.
+//
+// Unlike the CRDT it drives, this package is a harness, not a protocol core:
+// it reads files and reads the clock to time replays, by design.
 package trace
