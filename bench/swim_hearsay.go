@@ -223,6 +223,7 @@ func runHearsaySwim(ctx context.Context, cfg SwimConfig, n int, progress exp.Pro
 	}()
 	for i := range nodes {
 		ac := agent.DefaultConfig()
+		ac.Datastore = agent.DatastoreMemory // 200 pebble stores in one process exhaust file descriptors
 		ac.DataDir = filepath.Join(dir, fmt.Sprintf("n%03d", i))
 		ac.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
 		ac.RPCListen = ""
