@@ -52,8 +52,9 @@ func (h *HyParView) addPassive(e entry) {
 		return
 	}
 	if h.passive.full() {
-		h.passive.removeAt(h.rng.IntN(h.passive.len()))
+		h.dropPassive(h.rng.IntN(h.passive.len()))
 	}
+	h.forgetReserve(e.node.ID)
 	h.passive.add(e)
 }
 

@@ -47,6 +47,12 @@ type Config struct {
 	JoinTimeout time.Duration
 	// JoinBackoffMax caps the wait between JOIN retries.
 	JoinBackoffMax time.Duration
+	// ReserveSize is how many nodes dropped from the passive view (to make
+	// room for newer ones) the node keeps as a last resort, asked for a
+	// link only when the passive view has no candidate left and the active
+	// view has a free slot. It is what lets a node whose whole passive view
+	// died in a mass failure find a live node again. 0 disables it.
+	ReserveSize int
 	// FailedSize is how many recently failed nodes the node remembers
 	// (oldest forgotten first) to probe once per shuffle cycle, so that an
 	// overlay split by a partition merges again after the heal. 0 disables
@@ -90,6 +96,7 @@ func DefaultConfig() Config {
 		NeighborTimeout:    3 * time.Second,
 		JoinTimeout:        5 * time.Second,
 		JoinBackoffMax:     2 * time.Minute,
+		ReserveSize:        64,
 		FailedSize:         16,
 		FailedTTL:          30 * time.Minute,
 		HealProbability:    0.2,
@@ -129,6 +136,7 @@ func (c Config) Validate() error {
 		{"ShuffleActive", c.ShuffleActive, 0},
 		{"ShufflePassive", c.ShufflePassive, 0},
 		{"ShuffleTTL", c.ShuffleTTL, 0},
+		{"ReserveSize", c.ReserveSize, 0},
 		{"FailedSize", c.FailedSize, 0},
 		{"MaxNodesPerMessage", c.MaxNodesPerMessage, 1},
 		{"MaxTTL", c.MaxTTL, 1},

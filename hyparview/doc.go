@@ -32,11 +32,16 @@
 //     whose neighbours all crashed silently finds out within a few
 //     link-down delays of its next shuffle.
 //
-// Beyond the paper, two robustness mechanisms:
+// Beyond the paper, three robustness mechanisms:
 //
 //   - Rejoin: a node with no neighbour and no passive node left to ask
 //     sends JOIN through the contacts it was given, in turn, with
 //     exponential backoff (JoinTimeout doubling up to JoinBackoffMax).
+//   - Reserve: nodes the passive view dropped to make room are kept (up
+//     to ReserveSize, oldest forgotten first) and asked only when the
+//     passive view has no candidate left and the active view has a free
+//     slot, so a survivor of a mass failure whose whole passive view died
+//     still finds a live node.
 //   - Partition heal: every node remembers up to FailedSize recently failed
 //     nodes for FailedTTL. Once per shuffle cycle it probes one of them
 //     with a SHUFFLE of TTL 0. After a partition heals, the probe is

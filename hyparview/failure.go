@@ -38,6 +38,7 @@ func (h *HyParView) PeerDown(now time.Duration, peer membership.NodeID) {
 	if pe, ok := h.passive.remove(peer); ok {
 		e, known = pe, true
 	}
+	h.forgetReserve(peer)
 	if !known {
 		for _, c := range h.contacts {
 			if c.node.ID == peer {
@@ -72,6 +73,7 @@ func (h *HyParView) repair(now time.Duration) {
 		e := h.passive.removeAt(i)
 		h.request(now, e, high)
 	}
+	h.repairFromReserve(now, high)
 	if h.active.empty() && len(h.pending) == 0 {
 		if !h.joining {
 			h.joining = true

@@ -25,6 +25,7 @@ type HyParView struct {
 
 	active  view
 	passive view
+	reserve reserveList  // nodes dropped from the passive view, oldest first
 	pending []pendingReq // NEIGHBOR requests awaiting a reply
 	failed  []failedNode // recently failed nodes, oldest first
 	// contacts are the addresses Join was given, kept to rejoin.
@@ -77,6 +78,7 @@ func New(self membership.Node, cfg Config, rng *rand.Rand) (*HyParView, error) {
 		rng:     rng,
 		active:  newView(cfg.ActiveSize),
 		passive: newView(cfg.PassiveSize),
+		reserve: reserveList{max: cfg.ReserveSize},
 	}, nil
 }
 

@@ -434,13 +434,13 @@ func TestLeaveDisconnectsAll(t *testing.T) {
 }
 
 type snapshot struct {
-	Active, Passive, Failed []membership.Node
-	Pending                 int
-	Out                     int
+	Active, Passive, Failed, Reserve []membership.Node
+	Pending                          int
+	Out                              int
 }
 
 func snap(h *HyParView) snapshot {
-	return snapshot{h.Active(), h.Passive(), h.Failed(), len(h.pending), h.Pending()}
+	return snapshot{h.Active(), h.Passive(), h.Failed(), h.Reserve(), len(h.pending), h.Pending()}
 }
 
 func TestMalformedChangesNothing(t *testing.T) {
@@ -647,5 +647,76 @@ func TestSpliceForRequesterWithTwoFreeSlots(t *testing.T) {
 	r = step(t, zc, "h", forwardJoinMsg(nodeRec("y"), 0))
 	if !zc.IsActive("y") || !has(sent(r), "y:neighbor-high") {
 		t.Fatalf("hand-over target: active %v sends %v", ids(zc.Active()), sent(r))
+	}
+}
+
+// A node whose neighbour and whole passive view die falls back on the
+// nodes its passive view dropped earlier (the reserve), with high
+// priority while it has no neighbour: without them it would be cut off.
+func TestReserveUsedWhenPassiveViewIsDead(t *testing.T) {
+	cfg := testConfig()
+	cfg.ReserveSize = 3
+	h := connected(t, cfg, "a")
+	// Six new nodes into a passive view of 4: two are dropped into the
+	// reserve.
+	var recs []*pb.Node
+	for _, id := range []string{"p1", "p2", "p3", "p4", "p5", "p6"} {
+		recs = append(recs, nodeRec(id))
+	}
+	step(t, h, "a", shuffleReplyMsg(recs))
+	reserve := ids(h.Reserve())
+	if len(h.Passive()) != 4 || len(reserve) != 2 {
+		t.Fatalf("passive %v reserve %v", ids(h.Passive()), reserve)
+	}
+	dead := map[membership.NodeID]bool{"a": true}
+	for _, id := range ids(h.Passive()) {
+		dead[membership.NodeID(id)] = true
+	}
+	// Every request to a dead node fails; the next candidates are asked,
+	// passive ones first, then the reserve.
+	now := time.Second
+	h.PeerDown(now, "a")
+	var askedReserve []string
+	for round := 0; round < 10; round++ {
+		r := h.Ready()
+		if len(r.Sends) == 0 {
+			break
+		}
+		for _, s := range r.Sends {
+			if kind(s.Msg.(*pb.Envelope)) != "neighbor-high" {
+				continue
+			}
+			if dead[s.To] {
+				h.PeerDown(now, s.To)
+				continue
+			}
+			askedReserve = append(askedReserve, string(s.To))
+		}
+	}
+	if len(askedReserve) != 2 || !has(reserve, askedReserve[0]) || !has(reserve, askedReserve[1]) {
+		t.Fatalf("asked from the reserve %v; reserve was %v", askedReserve, reserve)
+	}
+	if err := h.Step(now, membership.NodeID(askedReserve[0]), neighborReplyMsg(true)); err != nil {
+		t.Fatal(err)
+	}
+	if !h.IsActive(membership.NodeID(askedReserve[0])) {
+		t.Fatalf("active %v", ids(h.Active()))
+	}
+	if got := h.Stats().ReserveRequests; got != 2 {
+		t.Fatalf("ReserveRequests = %d, want 2", got)
+	}
+	if len(h.Reserve()) != 0 {
+		t.Fatalf("reserve not drained: %v", ids(h.Reserve()))
+	}
+}
+
+// With ReserveSize 0 nothing is kept.
+func TestReserveDisabled(t *testing.T) {
+	cfg := testConfig()
+	cfg.ReserveSize = 0
+	h := connected(t, cfg, "a")
+	step(t, h, "a", shuffleReplyMsg([]*pb.Node{nodeRec("p1"), nodeRec("p2"), nodeRec("p3"), nodeRec("p4"), nodeRec("p5")}))
+	if r := h.Reserve(); len(r) != 0 {
+		t.Fatalf("reserve %v", ids(r))
 	}
 }

@@ -133,8 +133,9 @@ func (h *HyParView) integrate(rs []*pb.Node, prefer []*pb.Node) {
 			if victim < 0 {
 				victim = h.rng.IntN(h.passive.len())
 			}
-			h.passive.removeAt(victim)
+			h.dropPassive(victim)
 		}
+		h.forgetReserve(membership.NodeID(r.Id))
 		h.passive.add(newEntry(r))
 	}
 }

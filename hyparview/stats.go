@@ -15,6 +15,7 @@ type Stats struct {
 	Requests, Accepted, Rejected      uint64 // NEIGHBOR requests we sent and their fate
 	TimedOut, RequestFailures         uint64 // no reply in time / PeerDown of the target
 	RequestsAccepted, RequestsRefused uint64 // NEIGHBOR requests we answered
+	ReserveRequests                   uint64 // NEIGHBOR requests to reserve nodes (passive view used up)
 
 	Splices                  uint64 // full-view splices for requesters with 2+ free slots
 	Shuffles, ShuffleReplies uint64 // started / received
