@@ -99,16 +99,18 @@ func TestJoinPingAck(t *testing.T) {
 	}
 	// Run a's ticks until it pings b, and answer.
 	var ping *pb.Ping
+	var to membership.NodeID
 	for now := 10 * time.Millisecond; ping == nil && now < 3*time.Second; now += 50 * time.Millisecond {
 		a.Tick(now)
 		for _, s := range a.Ready().Sends {
 			if p := s.Msg.(*pb.Envelope).GetPing(); p != nil {
-				ping = p
+				ping, to = p, s.To
 			}
 		}
 	}
-	if ping == nil || ping.Target != "b" {
-		t.Fatalf("no ping to b: %v", ping)
+	// The target is the receiver: the ping does not repeat its ID.
+	if ping == nil || to != "b" || ping.Target != "" {
+		t.Fatalf("no ping to b: %v to %q", ping, to)
 	}
 	if err := a.Step(3*time.Second, "b", ack(ping.Seq)); err != nil {
 		t.Fatal(err)

@@ -64,7 +64,7 @@ func (c *Core) tickJoin(now time.Duration) {
 	if c.syncAt > 0 && now >= c.syncAt {
 		c.syncAt = 0
 		if to := c.pickMembers(1, c.probeable); len(to) > 0 {
-			c.sendPushPull(to[0], false, false)
+			c.sendDigest(to[0])
 		}
 	}
 }
@@ -83,21 +83,45 @@ func (c *Core) tickPushPull(now time.Duration) {
 	}
 	c.nextPushPull = now + c.pushPullInterval()
 	if to := c.pickMembers(1, c.probeable); len(to) > 0 {
-		c.sendPushPull(to[0], false, false)
+		c.sendDigest(to[0])
 	}
 }
 
+// sendDigest starts a periodic push-pull with the digest alone.
+func (c *Core) sendDigest(to membership.NodeID) {
+	c.stats.PushPulls++
+	c.stats.Digests++
+	c.send(to, &pb.Envelope{Body: &pb.Envelope_PushPull{PushPull: &pb.PushPull{Digest: c.stateDigest()}}}, 0)
+}
+
 func (c *Core) sendPushPull(to membership.NodeID, join, reply bool) {
+	c.sendState(to, &pb.PushPull{Join: join, Reply: reply})
+}
+
+// sendState fills p with the full member table and sends it.
+func (c *Core) sendState(to membership.NodeID, p *pb.PushPull) {
 	ms := make([]*pb.Member, 0, len(c.ids)+1)
 	ms = append(ms, c.selfRecord())
 	for _, id := range c.ids {
 		ms = append(ms, c.record(c.members[id]))
 	}
+	p.Members = ms
 	c.stats.PushPulls++
-	c.send(to, &pb.Envelope{Body: &pb.Envelope_PushPull{PushPull: &pb.PushPull{Members: ms, Join: join, Reply: reply}}}, 0)
+	c.send(to, &pb.Envelope{Body: &pb.Envelope_PushPull{PushPull: p}}, 0)
 }
 
 func (c *Core) onPushPull(now time.Duration, from membership.NodeID, p *pb.PushPull) {
+	if !p.Reply && !p.Join && len(p.Members) == 0 && p.Digest != 0 {
+		// A digest offer: equal tables need nothing more.
+		if d := c.stateDigest(); d == p.Digest {
+			c.stats.PushPulls++
+			c.stats.DigestsEqual++
+			c.send(from, &pb.Envelope{Body: &pb.Envelope_PushPull{PushPull: &pb.PushPull{Reply: true, Digest: d}}}, 0)
+		} else {
+			c.sendState(from, &pb.PushPull{Reply: true, WantState: true})
+		}
+		return
+	}
 	for _, u := range p.Members {
 		if u.State == pb.State_STATE_DEAD || u.State == pb.State_STATE_SUSPECT {
 			// A remote death may be stale: only suspect, with the
@@ -114,6 +138,9 @@ func (c *Core) onPushPull(now time.Duration, from membership.NodeID, p *pb.PushP
 	if !p.Reply {
 		c.sendPushPull(from, p.Join, true)
 		return
+	}
+	if p.WantState {
+		c.sendPushPull(from, false, true)
 	}
 	if j := c.join; j != nil && j.contact == from {
 		c.join = nil

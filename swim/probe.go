@@ -78,7 +78,7 @@ func (c *Core) startProbe(now time.Duration) {
 	c.stats.Probes++
 	c.probe = &probeState{target: target, seq: c.seq, start: now, ackBy: now + c.ackTimeout(), end: now + interval}
 	c.stats.Pings++
-	c.send(target, &pb.Envelope{Body: &pb.Envelope_Ping{Ping: &pb.Ping{Seq: c.seq, Target: string(target), SuspectIncarnation: c.suspectInc(target)}}}, c.cfg.PiggybackBytes)
+	c.send(target, &pb.Envelope{Body: &pb.Envelope_Ping{Ping: &pb.Ping{Seq: c.seq, SuspectIncarnation: c.suspectInc(target)}}}, c.cfg.PiggybackBytes)
 }
 
 // ackTimeout is how long the direct ping may take.
@@ -203,7 +203,7 @@ func (c *Core) onPingReq(now time.Duration, from membership.NodeID, r *pb.PingRe
 	c.seq++
 	c.relays = append(c.relays, relay{seq: c.seq, origSeq: r.Seq, requester: from, target: target, suspectInc: r.SuspectIncarnation, deadline: now + c.cfg.ProbeTimeout, nack: r.Nack})
 	c.stats.Pings++
-	c.send(target, &pb.Envelope{Body: &pb.Envelope_Ping{Ping: &pb.Ping{Seq: c.seq, Target: r.Target, SuspectIncarnation: r.SuspectIncarnation}}}, c.cfg.PiggybackBytes)
+	c.send(target, &pb.Envelope{Body: &pb.Envelope_Ping{Ping: &pb.Ping{Seq: c.seq, SuspectIncarnation: r.SuspectIncarnation}}}, c.cfg.PiggybackBytes)
 }
 
 func (c *Core) onAck(now time.Duration, from membership.NodeID, a *pb.Ack) {

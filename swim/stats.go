@@ -11,6 +11,8 @@ type Stats struct {
 	Nacks         uint64 // nacks sent
 	Gossips       uint64 // gossip messages sent
 	PushPulls     uint64 // push-pull messages sent (both directions)
+	Digests       uint64 // periodic push-pulls started with the digest alone
+	DigestsEqual  uint64 // digest offers answered "equal" (no state sent)
 	FuseMsgs      uint64 // FUSE messages sent
 	Updates       uint64 // piggybacked member updates sent
 	Probes        uint64 // probes started

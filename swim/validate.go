@@ -48,7 +48,7 @@ func (c *Core) validate(from membership.NodeID, env *pb.Envelope) error {
 		if p == nil || p.Seq == 0 {
 			return errors.New("swim: ping without seq")
 		}
-		if p.Target != string(c.self.ID) {
+		if p.Target != "" && p.Target != string(c.self.ID) {
 			return fmt.Errorf("swim: ping for %q reached %q", p.Target, c.self.ID)
 		}
 	case *pb.Envelope_PingReq:

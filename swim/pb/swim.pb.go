@@ -336,9 +336,11 @@ func (x *Member) GetFrom() string {
 	return ""
 }
 
-// Ping probes target directly. suspect_incarnation > 0 means the sender
-// suspects the target at that incarnation (Lifeguard's buddy system), so
-// the target refutes at once.
+// Ping probes the receiver. target, if set, must be the receiver's ID;
+// senders leave it empty (the transport already names both ends), which
+// saves an ID per probe. suspect_incarnation > 0 means the sender suspects
+// the target at that incarnation (Lifeguard's buddy system), so the target
+// refutes at once.
 type Ping struct {
 	state              protoimpl.MessageState `protogen:"open.v1"`
 	Seq                uint64                 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
@@ -560,12 +562,22 @@ func (x *Nack) GetSeq() uint64 {
 }
 
 // PushPull carries a full state; reply is false on the initiating side,
-// which the receiver answers with its own state.
+// which the receiver answers with its own state. A periodic exchange
+// starts with the digest alone (no members): a receiver whose own digest
+// is equal answers with its digest and nothing else, so two members that
+// agree exchange a few bytes; one whose digest differs answers with its
+// full state and want_state, and the initiator then sends its full state
+// as a second reply.
 type PushPull struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Members       []*Member              `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
-	Join          bool                   `protobuf:"varint,2,opt,name=join,proto3" json:"join,omitempty"`
-	Reply         bool                   `protobuf:"varint,3,opt,name=reply,proto3" json:"reply,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Members []*Member              `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
+	Join    bool                   `protobuf:"varint,2,opt,name=join,proto3" json:"join,omitempty"`
+	Reply   bool                   `protobuf:"varint,3,opt,name=reply,proto3" json:"reply,omitempty"`
+	// digest summarises the sender's member table (see swim/digest.go); 0
+	// means none was given.
+	Digest uint64 `protobuf:"fixed64,4,opt,name=digest,proto3" json:"digest,omitempty"`
+	// want_state, on a reply, asks the initiator for its full state.
+	WantState     bool `protobuf:"varint,5,opt,name=want_state,json=wantState,proto3" json:"want_state,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -617,6 +629,20 @@ func (x *PushPull) GetJoin() bool {
 func (x *PushPull) GetReply() bool {
 	if x != nil {
 		return x.Reply
+	}
+	return false
+}
+
+func (x *PushPull) GetDigest() uint64 {
+	if x != nil {
+		return x.Digest
+	}
+	return 0
+}
+
+func (x *PushPull) GetWantState() bool {
+	if x != nil {
+		return x.WantState
 	}
 	return false
 }
@@ -1004,11 +1030,14 @@ const file_swim_proto_rawDesc = "" +
 	"\x03Ack\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x18\n" +
 	"\x04Nack\x12\x10\n" +
-	"\x03seq\x18\x01 \x01(\x04R\x03seq\"d\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x9b\x01\n" +
 	"\bPushPull\x12.\n" +
 	"\amembers\x18\x01 \x03(\v2\x14.hearsay.swim.MemberR\amembers\x12\x12\n" +
 	"\x04join\x18\x02 \x01(\bR\x04join\x12\x14\n" +
-	"\x05reply\x18\x03 \x01(\bR\x05reply\"\b\n" +
+	"\x05reply\x18\x03 \x01(\bR\x05reply\x12\x16\n" +
+	"\x06digest\x18\x04 \x01(\x06R\x06digest\x12\x1d\n" +
+	"\n" +
+	"want_state\x18\x05 \x01(\bR\twantState\"\b\n" +
 	"\x06Gossip\"\xaf\x01\n" +
 	"\aFuseMsg\x12*\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x16.hearsay.swim.FuseKindR\x04kind\x12\x14\n" +
