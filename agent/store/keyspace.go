@@ -1,9 +1,6 @@
 package store
 
 import (
-	"slices"
-	"strings"
-
 	"github.com/hearsay-mesh/hearsay/crdt"
 	"github.com/hearsay-mesh/hearsay/crdt/text"
 )
@@ -118,39 +115,4 @@ func validFields(m *crdt.ORMap) bool {
 		}
 	}
 	return true
-}
-
-// index is the sorted list of present keys, for paging.
-type index []string
-
-func (ix *index) set(key string, present bool) {
-	i, found := slices.BinarySearch(*ix, key)
-	switch {
-	case present && !found:
-		*ix = slices.Insert(*ix, i, key)
-	case !present && found:
-		*ix = slices.Delete(*ix, i, i+1)
-	}
-}
-
-// page returns up to limit keys with prefix that sort after after, and the
-// cursor for the next page ("" when there is none). limit <= 0 means no
-// limit.
-func (ix index) page(prefix, after string, limit int) ([]string, string) {
-	start := prefix
-	if after > start {
-		start = after
-	}
-	i, found := slices.BinarySearch(ix, start)
-	if found && start == after {
-		i++
-	}
-	var out []string
-	for ; i < len(ix) && strings.HasPrefix(ix[i], prefix); i++ {
-		if limit > 0 && len(out) == limit {
-			return out, out[len(out)-1]
-		}
-		out = append(out, ix[i])
-	}
-	return out, ""
 }

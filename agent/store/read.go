@@ -39,7 +39,7 @@ func (s *Store) Keys(prefix, after string, limit int) (keys []string, next strin
 }
 
 // Len returns the number of existing keys.
-func (s *Store) Len() int { return len(s.present) }
+func (s *Store) Len() int { return s.present.Len() }
 
 // Range calls fn, in key order, for every key that has a state (including
 // deleted keys, whose state remembers the deletion) until fn returns
