@@ -9,14 +9,26 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/hearsay-mesh/hearsay/agent/store"
 )
 
-var catchupKeys = flag.Int("catchup.keys", 20000, "keys written before the second agent joins (BenchmarkCatchUp)")
+var (
+	catchupKeys = flag.Int("catchup.keys", 20000, "keys written before the second agent joins (BenchmarkCatchUp)")
+	catchupDS   = flag.String("catchup.datastore", DatastoreMemory, "datastore of both agents in BenchmarkCatchUp: memory, pebble or leveldb")
+)
+
+// catchupValue is the value BenchmarkCatchUp writes to key number k: every
+// key has its own, so B's values can be checked.
+func catchupValue(k int) string { return fmt.Sprintf("value-%07d-of-some-length", k) }
 
 // BenchmarkCatchUp measures anti-entropy between two real agents over
 // libp2p on 127.0.0.1: agent A holds -catchup.keys keys, agent B joins
 // with none, and the benchmark times until B holds them all (keys merged
-// per second is reported). Run: go test ./agent -run '^$' -bench CatchUp -benchtime 1x -catchup.keys 100000
+// per second is reported). The clock stops once B holds N keys and every
+// one of them has A's value (checked on B's loop, inside the timed
+// window). Run: go test ./agent -run '^$' -bench CatchUp -benchtime 1x -catchup.keys 100000
+// (add -catchup.datastore pebble for synced on-disk stores).
 func BenchmarkCatchUp(b *testing.B) {
 	b.StopTimer()
 	for i := 0; i < b.N; i++ {
@@ -26,7 +38,7 @@ func BenchmarkCatchUp(b *testing.B) {
 			cfg.DataDir = filepath.Join(dir, name)
 			cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
 			cfg.RPCListen = ""
-			cfg.Datastore = DatastoreMemory
+			cfg.Datastore = *catchupDS
 			cfg.Join = join
 			cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 			a, err := New(cfg)
@@ -41,7 +53,7 @@ func BenchmarkCatchUp(b *testing.B) {
 		a, cancelA, doneA := mk("a", nil)
 		ctx := context.Background()
 		for k := 0; k < *catchupKeys; k++ {
-			if _, err := a.Put(ctx, fmt.Sprintf("key/%07d", k), "value-of-some-length"); err != nil {
+			if _, err := a.Put(ctx, fmt.Sprintf("key/%07d", k), catchupValue(k)); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -51,8 +63,16 @@ func BenchmarkCatchUp(b *testing.B) {
 		tick := time.NewTicker(5 * time.Millisecond)
 		for {
 			var n int
-			if err := bb.Do(ctx, func(time.Duration) { n = bb.st.Len() }); err != nil {
+			var bad error
+			if err := bb.Do(ctx, func(time.Duration) {
+				if n = bb.st.Len(); n == *catchupKeys {
+					bad = checkCatchUp(bb, *catchupKeys)
+				}
+			}); err != nil {
 				b.Fatal(err)
+			}
+			if bad != nil {
+				b.Fatal(bad)
 			}
 			if n == *catchupKeys {
 				break
@@ -72,4 +92,17 @@ func BenchmarkCatchUp(b *testing.B) {
 		cancelA()
 		<-doneA
 	}
+}
+
+// checkCatchUp verifies, on b's loop, that b holds exactly keys
+// key/0000000 ... with A's values.
+func checkCatchUp(b *Agent, n int) error {
+	for k := 0; k < n; k++ {
+		key := fmt.Sprintf("key/%07d", k)
+		v, ok := b.st.Get(key)
+		if !ok || v.Type != store.TypeRegister || v.Str != catchupValue(k) {
+			return fmt.Errorf("B holds %d keys but %s is %+v (present %v), want %q", n, key, v, ok, catchupValue(k))
+		}
+	}
+	return nil
 }
