@@ -115,6 +115,12 @@ type keyDelta struct {
 	key  string
 	m    *crdt.ORMap
 	text text.Delta
+	// A full state without text (MergeStates): whole is the decoded
+	// record and rec its bytes, used as they are when the key is new
+	// (fast is then set by merge).
+	whole *entry
+	rec   []byte
+	fast  bool
 }
 
 // encodeDelta writes deltas sorted by key with distinct keys: version,

@@ -194,13 +194,14 @@ func (s *Store) local(key string, t Type, op Op, mustExist bool, fn func(e *entr
 		ch.Value = &v
 	}
 	changes := []Change{ch}
-	f, err := s.commit([]recWrite{{key, rec}}, changes)
+	d0 := digestOf(rec)
+	f, err := s.commit([]recWrite{{key, rec, d0}}, changes)
 	if err != nil {
 		s.reload(key)
 		return nil, Change{}, err
 	}
 	s.feed = f
-	e.digest = digestOf(rec)
+	e.digest = d0
 	s.present.set(key, e.present())
 	d.key = key
 	return encodeDelta(d), changes[0], nil

@@ -2,6 +2,8 @@ package store
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/hearsay-mesh/hearsay/crdt"
 )
@@ -53,38 +55,111 @@ func (s *Store) Digest(key string) [16]byte {
 // one and returns the visible changes (Op OpMerge, or OpDel when the key
 // disappeared). Compare Digest before and after to learn whether the state
 // changed at all. A state that cannot be decoded returns an error matching
-// ErrMalformed and changes nothing.
+// ErrMalformed and changes nothing. It is MergeStates with one state.
 func (s *Store) MergeState(key string, state []byte) ([]Change, error) {
+	changes, _, err := s.MergeStates([]KeyState{{Key: key, State: state}})
+	return changes, err
+}
+
+// KeyState is one key's full state, as State returns it.
+type KeyState struct {
+	Key   string
+	State []byte
+}
+
+// MergeStates joins peers' full states of several keys (each as
+// MergeState would) in one datastore batch: one commit, so one durable
+// sync, for all of them; it returns once that commit is done. It returns
+// the visible changes, in key order, and changed[i], whether the state of
+// states[i].Key changed. A key may appear more than once (its states are
+// all joined). If any state cannot be decoded, or any key is invalid, it
+// returns an error matching ErrMalformed naming that key, and changes
+// nothing: no state of the batch is merged. MergeStates does not keep
+// states: the caller may reuse them once it returns.
+//
+// A state whose key holds nothing yet is stored as received once it has
+// been decoded and checked: the decoders accept only canonical encodings,
+// so the bytes are those State would return.
+func (s *Store) MergeStates(states []KeyState) (changes []Change, changed []bool, err error) {
 	if err := s.usable(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := checkKey(key, s.opts.MaxKeyBytes); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	total := 0
+	for _, st := range states {
+		if err := checkKey(st.Key, s.opts.MaxKeyBytes); err != nil {
+			return nil, nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+		}
+		total += len(st.State)
 	}
-	o, err := decodeRecord(state, s.self, s.reg)
+	// merge wants the keys sorted; equal keys stay in their order.
+	order := make([]int, len(states))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int { return strings.Compare(states[i].Key, states[j].Key) })
+	// One copy of all the states: records stored as received must not
+	// alias the caller's buffer.
+	buf := make([]byte, 0, total)
+	kds := make([]keyDelta, len(states))
+	for j, i := range order {
+		st := states[i]
+		b := buf[len(buf) : len(buf)+len(st.State) : len(buf)+len(st.State)]
+		buf = append(buf, st.State...)
+		o, err := decodeRecord(b, s.self, s.reg)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: key %q: %w", ErrMalformed, st.Key, err)
+		}
+		kd := keyDelta{key: st.Key, m: o.m}
+		if o.doc != nil {
+			kd.text = o.doc.State()
+		} else {
+			kd.whole, kd.rec = o, b
+		}
+		kds[j] = kd
+	}
+	before := make([][16]byte, len(states))
+	for i, st := range states {
+		before[i] = s.Digest(st.Key)
+	}
+	changes, err = s.merge(kds, 0, true)
 	if err != nil {
-		return nil, fmt.Errorf("%w: key %q: %w", ErrMalformed, key, err)
+		return nil, nil, err
 	}
-	kd := keyDelta{key: key, m: o.m}
-	if o.doc != nil {
-		kd.text = o.doc.State()
+	changed = make([]bool, len(states))
+	for i, st := range states {
+		changed[i] = s.Digest(st.Key) != before[i]
 	}
-	return s.merge([]keyDelta{kd}, 0, true)
+	return changes, changed, nil
 }
 
 // merge joins deltas (or states) into the keyspace, persists what changed
-// and returns the visible changes. On error nothing has changed.
+// in one batch and returns the visible changes. kds is sorted by key;
+// equal keys (only MergeStates passes them) are adjacent and all joined.
+// On error nothing has changed.
 func (s *Store) merge(kds []keyDelta, physNow int64, isState bool) ([]Change, error) {
 	before := make([]seen, len(kds))
 	touched := make([]string, 0, len(kds))
-	for i, kd := range kds {
+	for i := range kds {
+		kd := &kds[i]
+		touched = append(touched, kd.key)
 		e, ok := s.keys[kd.key]
+		last := i+1 == len(kds) || kds[i+1].key != kd.key
+		if !ok && kd.whole != nil && last && (i == 0 || kds[i-1].key != kd.key) {
+			// A key this store has never held, received once: the
+			// decoded state is the entry, its bytes the record.
+			s.keys[kd.key] = kd.whole
+			kd.fast = true
+			continue
+		}
 		if !ok {
 			e = newEntry(s.self)
 			s.keys[kd.key] = e
 		}
-		touched = append(touched, kd.key)
-		before[i].v, before[i].ok = e.value()
+		if i > 0 && kds[i-1].key == kd.key {
+			before[i] = before[i-1] // the value before the first state of the key
+		} else {
+			before[i].v, before[i].ok = e.value()
+		}
 		if !kd.text.IsEmpty() {
 			if err := s.ensureDoc(e); err != nil {
 				s.reload(touched...)
@@ -97,21 +172,30 @@ func (s *Store) merge(kds []keyDelta, physNow int64, isState bool) ([]Change, er
 		}
 		e.m.Join(kd.m)
 		if !isState {
-			s.observe(kd, physNow)
+			s.observe(*kd, physNow)
 		}
 	}
 	var recs []recWrite
 	var changes []Change
 	for i, kd := range kds {
+		if i+1 < len(kds) && kds[i+1].key == kd.key {
+			continue // the key's last state sees the joined entry
+		}
 		e := s.keys[kd.key]
 		if e.empty() {
 			continue // a new key that stays empty (its entry is dropped below)
 		}
-		rec := encodeRecord(e)
-		if digestOf(rec) == e.digest {
+		var rec []byte
+		if kd.fast {
+			rec = kd.rec
+		} else {
+			rec = encodeRecord(e)
+		}
+		d := digestOf(rec)
+		if d == e.digest {
 			continue
 		}
-		recs = append(recs, recWrite{kd.key, rec})
+		recs = append(recs, recWrite{kd.key, rec, d})
 		v, ok := e.value()
 		if ok == before[i].ok && (!ok || v.Equal(before[i].v)) {
 			continue // only metadata changed
@@ -135,7 +219,7 @@ func (s *Store) merge(kds []keyDelta, physNow int64, isState bool) ([]Change, er
 	s.feed = f
 	for _, r := range recs {
 		e := s.keys[r.key]
-		e.digest = digestOf(r.data)
+		e.digest = r.digest
 		s.present.set(r.key, e.present())
 	}
 	s.dropEmpty(touched)

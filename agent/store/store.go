@@ -146,8 +146,9 @@ func (s *Store) commitBatch(b datastore.Batch) error {
 
 // recWrite is a record to persist.
 type recWrite struct {
-	key  string
-	data []byte
+	key    string
+	data   []byte
+	digest [16]byte // digestOf(data)
 }
 
 // commit persists records and appends changes to the feed, in one batch.
