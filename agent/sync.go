@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hearsay-mesh/hearsay/agent/store"
 	"github.com/hearsay-mesh/hearsay/antientropy"
 	"github.com/hearsay-mesh/hearsay/membership"
 )
@@ -23,12 +24,27 @@ func (s aeStore) Get(key string) ([]byte, bool) { return s.a.st.State(key) }
 
 func (s aeStore) Merge(key string, state []byte) (bool, error) {
 	before := s.a.st.Digest(key)
-	changes, err := s.a.st.MergeState(key, append([]byte(nil), state...))
+	changes, err := s.a.st.MergeState(key, state) // MergeState keeps no reference to state
 	if err != nil {
 		return false, err
 	}
 	s.a.notify(changes)
 	return s.a.st.Digest(key) != before, nil
+}
+
+// MergeBatch merges all the objects of one anti-entropy message in one
+// store batch: one datastore commit (one synced write) per message.
+func (s aeStore) MergeBatch(objs []antientropy.Object) ([]bool, error) {
+	states := make([]store.KeyState, len(objs))
+	for i, o := range objs {
+		states[i] = store.KeyState{Key: o.Key, State: o.State}
+	}
+	changes, changed, err := s.a.st.MergeStates(states)
+	if err != nil {
+		return nil, err
+	}
+	s.a.notify(changes)
+	return changed, nil
 }
 
 func (s aeStore) Digest(key string) [16]byte { return s.a.st.Digest(key) }
@@ -144,4 +160,4 @@ func (a *Agent) applyRemoteDelta(origin membership.NodeID, p []byte) {
 	a.clockDirty = true
 }
 
-var _ antientropy.Store = aeStore{}
+var _ antientropy.BatchStore = aeStore{}

@@ -181,9 +181,34 @@ func (c *Core) decodeDots(m *pb.Dots) ([]string, []object, error) {
 }
 
 // mergeObjects merges states into the store and the tree; it returns the
-// keys that changed.
+// keys that changed. With a BatchStore the whole message is one merge
+// (all or nothing); otherwise objects are merged one by one and an error
+// leaves the earlier ones merged (merges are idempotent).
 func (c *Core) mergeObjects(objs []object) ([]string, error) {
 	var changed []string
+	if bs, ok := c.store.(BatchStore); ok {
+		if len(objs) == 0 {
+			return nil, nil
+		}
+		batch := make([]Object, len(objs))
+		for i, o := range objs {
+			batch[i] = Object{Key: o.key, State: o.state}
+		}
+		ch, err := bs.MergeBatch(batch)
+		if err != nil {
+			return nil, err
+		}
+		if len(ch) != len(objs) {
+			return nil, fmt.Errorf("antientropy: MergeBatch reported %d results for %d objects", len(ch), len(objs))
+		}
+		for i, o := range objs {
+			if ch[i] {
+				c.tree.update(o.key, c.store.Digest(o.key))
+				changed = append(changed, o.key)
+			}
+		}
+		return changed, nil
+	}
 	for _, o := range objs {
 		ok, err := c.store.Merge(o.key, o.state)
 		if err != nil {

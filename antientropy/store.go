@@ -24,3 +24,24 @@ type Store interface {
 	// its Merkle tree.
 	Range(fn func(key string, digest [16]byte) bool)
 }
+
+// Object is one key and its encoded state, as a Dots or Objects message
+// carries it.
+type Object struct {
+	Key   string
+	State []byte
+}
+
+// BatchStore is a Store that can merge all the objects of one received
+// message at once, with one durable write instead of one per key. The
+// core uses MergeBatch when the store has it.
+type BatchStore interface {
+	Store
+	// MergeBatch joins every objs[i].State into objs[i].Key's state, as
+	// Merge does, durably, and reports in changed[i] whether that key's
+	// local state changed. A key may appear more than once. It is all or
+	// nothing: an error (some state was not valid) means no object was
+	// merged; the core then drops the session. States alias a received
+	// message: copy them to keep them.
+	MergeBatch(objs []Object) (changed []bool, err error)
+}
