@@ -20,7 +20,14 @@ func TestRandomReplicasConverge(t *testing.T) {
 		cfg.MerkleFanout = rapid.SampledFrom([]int{2, 4, 16}).Draw(rt, "fanout")
 		cfg.MerkleDepth = rapid.IntRange(1, 3).Draw(rt, "depth")
 		n := rapid.IntRange(3, 5).Draw(rt, "replicas")
-		nw := newNet(t, n, cfg, rapid.Uint64().Draw(rt, "seed"))
+		// Some replicas merge a message's objects as one batch.
+		batch := rapid.SliceOfN(rapid.Bool(), n, n).Draw(rt, "batch")
+		nw := newNetStores(t, n, cfg, rapid.Uint64().Draw(rt, "seed"), func(i int, m *MemStore) Store {
+			if batch[i] {
+				return &batchMem{MemStore: m}
+			}
+			return m
+		})
 		nw.loss = rapid.SampledFrom([]float64{0, 0.1, 0.3}).Draw(rt, "loss")
 		steps := rapid.IntRange(1, 60).Draw(rt, "steps")
 		for s := 0; s < steps; s++ {

@@ -106,6 +106,12 @@ func (c *Core) onDots(now time.Duration, from NodeID, m *pb.Dots) error {
 	}
 	changed, err := c.mergeObjects(objs)
 	if err != nil {
+		// The store refused a state: drop the session (Store.Merge).
+		if m.Push {
+			c.dropIn(inKey{from, m.Session})
+		} else {
+			delete(c.out, from)
+		}
 		return err
 	}
 	for i, k := range keys {

@@ -14,17 +14,19 @@ import (
 // net is a tiny synchronous network for tests: FIFO per link, optional
 // loss, byte counts per direction. The simulator runs the big scenarios.
 type net struct {
-	t       testing.TB
-	now     time.Duration
-	nodes   []*node
-	queue   []msg
-	rng     *rand.Rand
-	loss    float64
-	bytes   map[[2]NodeID]int // encoded bytes sent, by (from, to)
-	msgs    map[[2]NodeID]int
-	events  []membership.Event
-	trace   []msg // every message sent, when tracing
-	tracing bool
+	t        testing.TB
+	now      time.Duration
+	nodes    []*node
+	queue    []msg
+	rng      *rand.Rand
+	loss     float64
+	bytes    map[[2]NodeID]int // encoded bytes sent, by (from, to)
+	msgs     map[[2]NodeID]int
+	events   []membership.Event
+	trace    []msg // every message sent, when tracing
+	tracing  bool
+	errs     []error // Step errors, when tolerated
+	tolerate bool
 }
 
 type node struct {
@@ -39,6 +41,12 @@ type msg struct {
 }
 
 func newNet(t testing.TB, n int, cfg Config, seed uint64) *net {
+	return newNetStores(t, n, cfg, seed, nil)
+}
+
+// newNetStores is newNet where wrap (if not nil) chooses the Store the
+// core of node i sees over its MemStore.
+func newNetStores(t testing.TB, n int, cfg Config, seed uint64, wrap func(i int, m *MemStore) Store) *net {
 	nw := &net{t: t, rng: rand.New(rand.NewPCG(seed, 1)), bytes: map[[2]NodeID]int{}, msgs: map[[2]NodeID]int{}}
 	var ids []NodeID
 	for i := 0; i < n; i++ {
@@ -46,7 +54,11 @@ func newNet(t testing.TB, n int, cfg Config, seed uint64) *net {
 	}
 	for i, id := range ids {
 		st := NewMemStore()
-		c, err := New(cfg, id, st, rand.New(rand.NewPCG(seed, uint64(i)+2)))
+		var cs Store = st
+		if wrap != nil {
+			cs = wrap(i, st)
+		}
+		c, err := New(cfg, id, cs, rand.New(rand.NewPCG(seed, uint64(i)+2)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +118,9 @@ func (nw *net) run() {
 		m := nw.queue[0]
 		nw.queue = nw.queue[1:]
 		to := nw.node(m.to)
-		if err := to.core.Step(nw.now, m.from, m.m); err != nil {
+		if err := to.core.Step(nw.now, m.from, m.m); err != nil && nw.tolerate {
+			nw.errs = append(nw.errs, err)
+		} else if err != nil {
 			nw.t.Fatalf("%s <- %s: %v", m.to, m.from, err)
 		}
 		nw.collect(to)
@@ -167,3 +181,34 @@ func testConfig() Config {
 	c.MerkleDepth = 2
 	return c
 }
+
+// batchMem is a MemStore with MergeBatch, all or nothing: every state is
+// decoded before any is merged. fail makes it refuse every batch.
+type batchMem struct {
+	*MemStore
+	batches int
+	fail    bool
+}
+
+func (b *batchMem) MergeBatch(objs []Object) ([]bool, error) {
+	if b.fail {
+		return nil, fmt.Errorf("batchMem: refused")
+	}
+	for _, o := range objs {
+		if _, _, _, err := DecodeLWW(o.State); err != nil {
+			return nil, fmt.Errorf("batchMem: key %q: %w", o.Key, err)
+		}
+	}
+	b.batches++
+	changed := make([]bool, len(objs))
+	for i, o := range objs {
+		before := b.Digest(o.Key)
+		if _, err := b.Merge(o.Key, o.State); err != nil {
+			panic(err) // decoded above
+		}
+		changed[i] = b.Digest(o.Key) != before
+	}
+	return changed, nil
+}
+
+var _ BatchStore = (*batchMem)(nil)
