@@ -22,6 +22,10 @@ import (
 // walk is over, with nothing lost, when no request is pending and every
 // announced message arrived.
 
+// wantRequestBytes bounds a Want request: about 4,000 contributions, so
+// the answer is a few hundred KiB of objects for small states.
+const wantRequestBytes = 32 << 10
+
 // request kinds, for counting the walk's round trips.
 const (
 	rtLeaves = 30
@@ -162,6 +166,12 @@ func (c *Core) buildTree(session uint64, level int, nodes []uint64, response boo
 // fit; with nonEmpty, at least one message.
 func (c *Core) buildSegments(session uint64, set *segmentSet, want, response, nonEmpty bool) []*pb.Envelope {
 	limit := c.cfg.MaxMessageBytes - 64
+	if want && !response {
+		// Wanted objects are asked for in small requests: the peer answers
+		// each as it comes, so its first objects are on the way (and being
+		// merged here) while it reads the states for the next ones.
+		limit = min(limit, wantRequestBytes)
+	}
 	var out []*pb.Envelope
 	add := func(part *segmentSet) {
 		b := part.encode()
