@@ -3,6 +3,10 @@
 // DefaultLANConfig except ProbeInterval and ProbeTimeout. It prints one
 // JSON object (Result) on stdout.
 //
+// With -member it instead runs one memberlist member in this process (for
+// `hearsay bench pause`, which runs one process per member and pauses
+// them with SIGSTOP): see runMember in member.go.
+//
 // It is a separate module so that memberlist stays out of hearsay's
 // dependencies; `hearsay bench swim` builds and runs it.
 package main
@@ -63,6 +67,13 @@ type options struct {
 	probeTimeout  time.Duration
 	seed          uint64
 	verbose       bool
+
+	// -member mode
+	member bool
+	name   string
+	join   string
+	port   int
+	poll   time.Duration
 }
 
 func main() {
@@ -79,7 +90,19 @@ func main() {
 	flag.DurationVar(&o.probeTimeout, "probe-timeout", 500*time.Millisecond, "memberlist ProbeTimeout")
 	flag.Uint64Var(&o.seed, "seed", 1, "choice of crashed and updated members")
 	flag.BoolVar(&o.verbose, "v", false, "progress on stderr")
+	flag.BoolVar(&o.member, "member", false, "run one member in this process and print its view as JSON lines (bench pause)")
+	flag.StringVar(&o.name, "name", "m000", "-member: this member's name")
+	flag.StringVar(&o.join, "join", "", "-member: host:port of a member to join through")
+	flag.IntVar(&o.port, "port", 0, "-member: port to bind on 127.0.0.1 (0: any)")
+	flag.DurationVar(&o.poll, "poll", 10*time.Millisecond, "-member: how often the member table is read")
 	flag.Parse()
+	if o.member {
+		if err := runMember(o); err != nil {
+			fmt.Fprintf(os.Stderr, "memberlist member %s: %v\n", o.name, err)
+			os.Exit(1)
+		}
+		return
+	}
 	if o.nodes < 2 || o.crashes < 0 || o.crashes > o.nodes-2 || o.metaTrials < 0 {
 		fmt.Fprintf(os.Stderr, "memberlist bench: want nodes >= 2, 0 <= crashes <= nodes-2, meta-trials >= 0\n")
 		os.Exit(2)
