@@ -19,6 +19,7 @@ func benchCommand() *cli.Command {
 			benchBroadcastCommand(),
 			benchTextCommand(),
 			benchSwimCommand(),
+			benchPauseCommand(),
 		},
 	}
 }

@@ -1,0 +1,358 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hearsay-mesh/hearsay/agent"
+	"github.com/hearsay-mesh/hearsay/rpc"
+)
+
+// memberProc is one member process.
+type memberProc struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	lines  chan string // stdout until ready
+	rest   io.Reader
+}
+
+func startProc(ctx context.Context, bin string, args []string, stderr string) (*memberProc, error) {
+	cmd := exec.Command(bin, args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Create(stderr)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a ^C on the bench is not theirs
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	p := &memberProc{cmd: cmd, exited: make(chan struct{}), rest: out}
+	go func() { cmd.Wait(); f.Close(); close(p.exited) }()
+	return p, nil
+}
+
+func (p *memberProc) stop() { stopProc(p.cmd, p.exited) }
+
+// hearsayCluster is N `hearsay agent` processes, polled over JSON-RPC.
+type hearsayCluster struct {
+	dir    string
+	procs  []*memberProc
+	ids    map[string]int
+	cls    []*rpc.Client
+	v      *pauseView
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	poll   time.Duration
+}
+
+func startHearsayCluster(ctx context.Context, cfg PauseConfig) (_ pauseCluster, err error) {
+	dir, err := os.MkdirTemp("", "hearsay-bench-pause-")
+	if err != nil {
+		return nil, err
+	}
+	c := &hearsayCluster{dir: dir, ids: map[string]int{}, v: newPauseView(cfg.Nodes), poll: cfg.Poll,
+		procs: make([]*memberProc, cfg.Nodes), cls: make([]*rpc.Client, cfg.Nodes)}
+	defer func() {
+		if err != nil {
+			c.close()
+		}
+	}()
+	var join string
+	for i := range cfg.Nodes {
+		dd := filepath.Join(dir, fmt.Sprintf("n%03d", i))
+		if err := os.MkdirAll(dd, 0o700); err != nil {
+			return nil, err
+		}
+		args := []string{"agent", "--listen", "/ip4/127.0.0.1/tcp/0", "--data-dir", dd, "--datastore", agent.DatastoreMemory,
+			"--rpc-listen", "127.0.0.1:0", "--log-format", "json", "--log-level", "warn"}
+		if i > 0 {
+			args = append(args, "--join", join)
+		}
+		p, err := startProc(ctx, cfg.HearsayBin, args, filepath.Join(dd, "stderr.log"))
+		if err != nil {
+			return nil, err
+		}
+		c.procs[i] = p
+		// Read the banner: peer ID, addresses, rpc line.
+		sc := bufio.NewScanner(p.rest)
+		var id, addr string
+		for sc.Scan() {
+			l := sc.Text()
+			switch {
+			case strings.HasPrefix(l, "peer ID: "):
+				id = strings.TrimPrefix(l, "peer ID: ")
+			case strings.HasPrefix(l, "/ip4/127.0.0.1/tcp/") && addr == "":
+				addr = l
+			}
+			if strings.HasPrefix(l, "rpc: ") {
+				break
+			}
+		}
+		go io.Copy(io.Discard, p.rest)
+		if id == "" || addr == "" {
+			return nil, fmt.Errorf("agent %d printed no peer ID or address (see %s/stderr.log)", i, dd)
+		}
+		if i == 0 {
+			join = addr
+		}
+		c.ids[id] = i
+		if c.cls[i], err = rpc.Dial(dd); err != nil {
+			return nil, err
+		}
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	c.cancel = cancel
+	for i := range c.cls {
+		c.wg.Add(1)
+		go func() { defer c.wg.Done(); c.pollLoop(pctx, i) }()
+	}
+	return c, nil
+}
+
+func (c *hearsayCluster) view() *pauseView { return c.v }
+func (c *hearsayCluster) pid(i int) int    { return c.procs[i].cmd.Process.Pid }
+
+// pollOnce reads agent i's counters and, when its membership-event count
+// moved, its member list, keeping the list only if the count did not
+// move while it was read.
+func (c *hearsayCluster) pollOnce(ctx context.Context, i int, last *uint64) {
+	call := func(f func(context.Context) error) error {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		return f(cctx)
+	}
+	var s1, s2 agent.Stats
+	var ms []agent.Member
+	if call(func(ctx context.Context) (err error) { s1, err = c.stats(ctx, i); return }) != nil {
+		return
+	}
+	for try := 0; try < 5; try++ {
+		if s1.MemberEvents == *last {
+			c.setCounters(i, s1)
+			return
+		}
+		if call(func(ctx context.Context) (err error) { ms, err = c.cls[i].Members(ctx); return }) != nil {
+			return
+		}
+		if call(func(ctx context.Context) (err error) { s2, err = c.stats(ctx, i); return }) != nil {
+			return
+		}
+		if s2.MemberEvents == s1.MemberEvents {
+			now := time.Now()
+			c.v.mu.Lock()
+			for _, m := range ms {
+				if j, ok := c.ids[m.ID]; ok && j != i {
+					c.v.set(now, i, j, m.State)
+				}
+			}
+			c.v.mu.Unlock()
+			*last = s1.MemberEvents
+			c.setCounters(i, s1)
+			return
+		}
+		s1 = s2
+	}
+}
+
+func (c *hearsayCluster) stats(ctx context.Context, i int) (agent.Stats, error) {
+	var s agent.Stats
+	err := c.cls[i].Call(ctx, "mesh_stats", nil, &s)
+	return s, err
+}
+
+func (c *hearsayCluster) setCounters(i int, s agent.Stats) {
+	c.v.mu.Lock()
+	defer c.v.mu.Unlock()
+	c.v.counts[i] = pauseCounters{ProbeSuspicions: s.Swim.Suspicions, Deaths: s.Swim.Deaths,
+		Refutations: s.Swim.Refutations, Stalls: s.Swim.Stalls, Events: s.MemberEvents}
+}
+
+func (c *hearsayCluster) pollLoop(ctx context.Context, i int) {
+	last := ^uint64(0)
+	t := time.NewTicker(c.poll)
+	defer t.Stop()
+	for {
+		c.pollOnce(ctx, i, &last)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (c *hearsayCluster) final(ctx context.Context) []pauseCounters {
+	c.cancel()
+	c.wg.Wait()
+	// One last consistent read of each.
+	for i := range c.cls {
+		last := c.v.snapshot()[i].Events
+		c.pollOnce(ctx, i, &last)
+		if c.v.snapshot()[i].Events != last {
+			last = ^uint64(0)
+			c.pollOnce(ctx, i, &last)
+		}
+	}
+	return c.v.snapshot()
+}
+
+func (c *hearsayCluster) close() {
+	if c.cancel != nil {
+		c.cancel()
+		c.wg.Wait()
+	}
+	var wg sync.WaitGroup
+	for _, p := range c.procs {
+		if p != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); p.stop() }()
+		}
+	}
+	wg.Wait()
+	for _, cl := range c.cls {
+		if cl != nil {
+			cl.Close()
+		}
+	}
+	os.RemoveAll(c.dir)
+}
+
+// memberlistCluster is N `memberlist-bench -member` processes, each
+// printing its view as JSON lines.
+type memberlistCluster struct {
+	dir   string
+	procs []*memberProc
+	names map[string]int
+	v     *pauseView
+	wg    sync.WaitGroup
+	// raw counters per member from its last stats line
+	raw []mlStats
+}
+
+type mlStats struct {
+	SuspectMsgs   uint64 `json:"suspect_msgs"`
+	DeadMsgs      uint64 `json:"dead_msgs"`
+	ProbeSuspects uint64 `json:"probe_suspects"`
+	Refutes       uint64 `json:"refutes"`
+}
+
+type mlLine struct {
+	T     int64    `json:"t"`
+	Ready bool     `json:"ready"`
+	Addr  string   `json:"addr"`
+	Node  string   `json:"node"`
+	State string   `json:"state"`
+	Stats *mlStats `json:"stats"`
+}
+
+func startMemberlistCluster(ctx context.Context, cfg PauseConfig, bin string) (_ pauseCluster, err error) {
+	dir, err := os.MkdirTemp("", "hearsay-bench-pause-ml-")
+	if err != nil {
+		return nil, err
+	}
+	c := &memberlistCluster{dir: dir, names: map[string]int{}, v: newPauseView(cfg.Nodes),
+		procs: make([]*memberProc, cfg.Nodes), raw: make([]mlStats, cfg.Nodes)}
+	defer func() {
+		if err != nil {
+			c.close()
+		}
+	}()
+	for i := range cfg.Nodes {
+		c.names[fmt.Sprintf("m%03d", i)] = i
+	}
+	var join string
+	for i := range cfg.Nodes {
+		args := []string{"-member", "-name", fmt.Sprintf("m%03d", i), "-probe-interval", "1s", "-probe-timeout", "500ms"}
+		if i > 0 {
+			args = append(args, "-join", join)
+		}
+		p, err := startProc(ctx, bin, args, filepath.Join(dir, fmt.Sprintf("m%03d.stderr", i)))
+		if err != nil {
+			return nil, err
+		}
+		c.procs[i] = p
+		dec := json.NewDecoder(p.rest)
+		var first mlLine
+		if err := dec.Decode(&first); err != nil || !first.Ready {
+			return nil, fmt.Errorf("memberlist member %d did not start: %v", i, err)
+		}
+		if i == 0 {
+			join = first.Addr
+		}
+		c.wg.Add(1)
+		go func() { defer c.wg.Done(); c.read(i, dec) }()
+	}
+	return c, nil
+}
+
+func (c *memberlistCluster) read(i int, dec *json.Decoder) {
+	for {
+		var l mlLine
+		if err := dec.Decode(&l); err != nil {
+			return
+		}
+		c.v.mu.Lock()
+		switch {
+		case l.Stats != nil:
+			c.raw[i] = *l.Stats
+			c.v.counts[i] = pauseCounters{ProbeSuspicions: l.Stats.ProbeSuspects, Refutations: l.Stats.Refutes,
+				Events: l.Stats.SuspectMsgs + l.Stats.DeadMsgs}
+		case l.Node != "":
+			if j, ok := c.names[l.Node]; ok && j != i {
+				old := c.v.state[i][j]
+				if c.v.set(time.Unix(0, l.T), i, j, l.State) {
+					// Seen counts what the metrics count: moves from
+					// alive to suspect, and moves to dead or left.
+					c.v.seen[i]--
+					if (old == "alive" && l.State == "suspect") || ((l.State == "dead" || l.State == "left") && old != "dead" && old != "left") {
+						c.v.seen[i]++
+					}
+				}
+			}
+		}
+		c.v.mu.Unlock()
+	}
+}
+
+func (c *memberlistCluster) view() *pauseView { return c.v }
+func (c *memberlistCluster) pid(i int) int    { return c.procs[i].cmd.Process.Pid }
+
+// final asks every member for its last counters (SIGTERM) and waits for
+// their output.
+func (c *memberlistCluster) final(ctx context.Context) []pauseCounters {
+	for _, p := range c.procs {
+		p.cmd.Process.Signal(syscall.SIGCONT)
+		p.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	c.wg.Wait()
+	return c.v.snapshot()
+}
+
+func (c *memberlistCluster) close() {
+	var wg sync.WaitGroup
+	for _, p := range c.procs {
+		if p != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); p.stop() }()
+		}
+	}
+	wg.Wait()
+	c.wg.Wait()
+	os.RemoveAll(c.dir)
+}
