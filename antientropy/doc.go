@@ -46,7 +46,9 @@
 // differ, one level per message; the side that reaches the segments sends
 // its Leaves (the 64-bit contributions of the keys in the differing
 // segments); the other side pushes the objects whose contributions the
-// sender lacks and Wants the ones it lacks itself. The walk finds d
+// sender lacks and Wants the ones it lacks itself (in Want requests of at
+// most 32 KiB, answered one by one, so the objects stream while the
+// receiver merges). The walk finds d
 // differing keys among n in about log_fanout(n)/2 + 1 round trips with
 // O(d · fanout · log_fanout(n/d)) hashes. When it ends, A's store holds
 // every write of B's clock at reply time, so A joins B's spans into its
@@ -71,7 +73,9 @@
 //     partition is repaired at once.
 //
 // The store plugs in through the Store interface (store.go); MemStore is
-// an in-memory one for tests and the simulator.
+// an in-memory one for tests and the simulator. A store that also
+// implements BatchStore merges each received message's objects in one
+// call (one durable write per message instead of one per key).
 //
 // Received messages are read, never kept or changed; sent messages are
 // never touched again (the simulator passes pointers without encoding).
