@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hearsay-mesh/hearsay/bench"
@@ -50,8 +52,12 @@ func benchPauseCommand() *cli.Command {
 			if err := cfg.Validate(); err != nil {
 				return withCode(exitUsage, err)
 			}
+			// ^C or SIGTERM ends the run cleanly: the member processes
+			// (in their own process groups) are resumed and killed.
+			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+			defer stop()
 			return runExperiment(c, func(p exp.Progress) ([]*exp.Table, error) {
-				return bench.Pause(c.Context, cfg, p)
+				return bench.Pause(ctx, cfg, p)
 			})
 		},
 	}
