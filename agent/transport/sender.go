@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -115,10 +116,27 @@ func (s *sender) open() (network.Stream, error) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.t.cfg.DialTimeout)
 	defer cancel()
 	str, err := s.t.h.NewStream(ctx, s.key.peer, s.key.proto)
-	if err != nil && ctx.Err() == nil && s.t.h.Network().Connectedness(s.key.peer) == network.Connected {
-		// Both sides dialed at once and our dial lost, but the peer's
-		// connection is up: use it.
-		str, err = s.t.h.NewStream(ctx, s.key.peer, s.key.proto)
+	for try := 0; err != nil && ctx.Err() == nil && try < maxHandshakeRetries; try++ {
+		if s.t.h.Network().Connectedness(s.key.peer) != network.Connected {
+			if !handshakeRace(err) {
+				break
+			}
+			// Both sides dialed at once over TCP and the security
+			// handshakes collided ("noise: message is too short"): the
+			// peer is up, so wait a moment for its connection or dial
+			// again, instead of dropping everything queued for it.
+			t := time.NewTimer(time.Duration(try+1) * handshakeRetryDelay)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, ctx.Err()
+			case <-t.C:
+			}
+		}
+		// Our dial lost, but the peer's connection may be up: use it. If
+		// not, dial again past the swarm's dial backoff, which the lost
+		// handshake just set for the peer's address (5 s).
+		str, err = s.t.h.NewStream(network.WithForceDirectDial(ctx, "handshake race"), s.key.peer, s.key.proto)
 	}
 	if err != nil {
 		return nil, err
@@ -199,4 +217,20 @@ func (s *sender) drain() int {
 			return n
 		}
 	}
+}
+
+// maxHandshakeRetries bounds the extra stream opens after a failed one;
+// handshakeRetryDelay is the wait before the first (doubling after).
+const (
+	maxHandshakeRetries = 3
+	handshakeRetryDelay = 25 * time.Millisecond
+)
+
+// handshakeRace reports whether a dial failed in connection upgrade (the
+// security or muxer negotiation) rather than in reaching the peer: what a
+// simultaneous open of two TCP connections between the same peers can
+// cause. A refused or unreachable peer is not retried, so PeerDown stays
+// prompt.
+func handshakeRace(err error) bool {
+	return strings.Contains(err.Error(), "failed to negotiate")
 }
