@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"os/exec"
 	"slices"
@@ -189,16 +188,13 @@ func Pause(ctx context.Context, cfg PauseConfig, progress exp.Progress) ([]*exp.
 		return nil, err
 	}
 	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		cfg.Log = discardLog()
 	}
-	var ml *memberlistRunner
-	if slices.Contains(cfg.Impls, ImplMemberlist) {
-		var err error
-		if ml, err = buildMemberlist(ctx, cfg.MemberlistDir); err != nil {
-			return nil, err
-		}
-		defer ml.close()
+	ml, err := memberlistFor(ctx, cfg.Impls, cfg.MemberlistDir)
+	if err != nil {
+		return nil, err
 	}
+	defer ml.close()
 	res := map[string]map[time.Duration]*pauseResult{}
 	for _, p := range cfg.Pauses {
 		for _, impl := range cfg.Impls {

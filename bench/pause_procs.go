@@ -49,6 +49,19 @@ func startProc(ctx context.Context, bin string, args []string, stderr string) (*
 
 func (p *memberProc) stop() { stopProc(p.cmd, p.exited) }
 
+// stopAll stops the started members in parallel (each stop waits for its
+// process to exit) and returns when all have.
+func stopAll(procs []*memberProc) {
+	var wg sync.WaitGroup
+	for _, p := range procs {
+		if p != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); p.stop() }()
+		}
+	}
+	wg.Wait()
+}
+
 // hearsayCluster is N `hearsay agent` processes, polled over JSON-RPC.
 type hearsayCluster struct {
 	dir    string
@@ -217,14 +230,7 @@ func (c *hearsayCluster) close() {
 		c.cancel()
 		c.wg.Wait()
 	}
-	var wg sync.WaitGroup
-	for _, p := range c.procs {
-		if p != nil {
-			wg.Add(1)
-			go func() { defer wg.Done(); p.stop() }()
-		}
-	}
-	wg.Wait()
+	stopAll(c.procs)
 	for _, cl := range c.cls {
 		if cl != nil {
 			cl.Close()
@@ -345,14 +351,7 @@ func (c *memberlistCluster) final(ctx context.Context) []pauseCounters {
 }
 
 func (c *memberlistCluster) close() {
-	var wg sync.WaitGroup
-	for _, p := range c.procs {
-		if p != nil {
-			wg.Add(1)
-			go func() { defer wg.Done(); p.stop() }()
-		}
-	}
-	wg.Wait()
+	stopAll(c.procs)
 	c.wg.Wait()
 	os.RemoveAll(c.dir)
 }

@@ -133,16 +133,13 @@ func Swim(ctx context.Context, cfg SwimConfig, progress exp.Progress) ([]*exp.Ta
 		return nil, err
 	}
 	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		cfg.Log = discardLog()
 	}
-	var ml *memberlistRunner
-	if slices.Contains(cfg.Impls, ImplMemberlist) {
-		var err error
-		if ml, err = buildMemberlist(ctx, cfg.MemberlistDir); err != nil {
-			return nil, err
-		}
-		defer ml.close()
+	ml, err := memberlistFor(ctx, cfg.Impls, cfg.MemberlistDir)
+	if err != nil {
+		return nil, err
 	}
+	defer ml.close()
 	res := map[string]map[int]*swimResult{ImplHearsay: {}, ImplMemberlist: {}}
 	var failed []string
 	for _, n := range cfg.Nodes {
@@ -303,4 +300,16 @@ func runFor(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// discardLog is the logger a bench uses when it is given none.
+func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// memberlistFor builds the memberlist runner if impls asks for it; a nil
+// runner (memberlist not asked for) is safe to close.
+func memberlistFor(ctx context.Context, impls []string, dir string) (*memberlistRunner, error) {
+	if !slices.Contains(impls, ImplMemberlist) {
+		return nil, nil
+	}
+	return buildMemberlist(ctx, dir)
 }

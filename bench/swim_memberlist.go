@@ -67,7 +67,12 @@ func buildMemberlist(ctx context.Context, dir string) (*memberlistRunner, error)
 	return r, nil
 }
 
-func (r *memberlistRunner) close() { os.RemoveAll(r.tmp) }
+// close removes the built binary; a nil runner has nothing to remove.
+func (r *memberlistRunner) close() {
+	if r != nil {
+		os.RemoveAll(r.tmp)
+	}
+}
 
 func (r *memberlistRunner) run(ctx context.Context, cfg SwimConfig, n int) (*swimResult, error) {
 	bound := cfg.FormTimeout + cfg.Settle + cfg.Quiet + time.Duration(cfg.MetaTrials)*cfg.MetaTimeout +
