@@ -1,6 +1,7 @@
 package hyparview
 
 import (
+	"slices"
 	"time"
 
 	pb "github.com/hearsay-mesh/hearsay/hyparview/pb"
@@ -43,9 +44,7 @@ func (r *reserveList) index(hs uint64, id string) int {
 
 func (r *reserveList) removeAt(i int) reserveEntry {
 	e := r.e[i]
-	copy(r.e[i:], r.e[i+1:])
-	r.e[len(r.e)-1] = reserveEntry{}
-	r.e = r.e[:len(r.e)-1]
+	r.e = slices.Delete(r.e, i, i+1) // keeps the order, clears the freed slot
 	return e
 }
 
