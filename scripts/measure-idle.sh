@@ -3,12 +3,15 @@
 # first, left idle, then reports each one's memory (RSS, and the private
 # and proportional parts from /proc/PID/smaps_rollup) and the CPU all of
 # them used over a window. Linux only. Usage: scripts/measure-idle.sh [N] [SETTLE_S] [WINDOW_S]
+# BIN=path measures that binary (copied with cp) instead of a fresh `go build`
+# output: how the file entered the page cache changes the RSS figure (see
+# docs/agent-resources.md).
 set -euo pipefail
 n=${1:-11}; settle=${2:-30}; window=${3:-20}
 cd "$(dirname "$0")/.."
 dir=$(mktemp -d)
 trap 'pkill -f "data-dir $dir/" || true; wait; rm -rf "$dir"' EXIT
-go build -o "$dir/hearsay" ./cmd/hearsay
+if [ -n "${BIN:-}" ]; then cp "$BIN" "$dir/hearsay"; else go build -o "$dir/hearsay" ./cmd/hearsay; fi
 start() { "$dir/hearsay" agent --data-dir "$dir/a$1" --listen /ip4/127.0.0.1/tcp/0 --rpc-listen 127.0.0.1:0 --log-level error "${@:2}" > "$dir/a$1.out" 2>&1 & }
 start 0
 for _ in $(seq 50); do grep -q /tcp/ "$dir/a0.out" 2>/dev/null && break; sleep 0.1; done
@@ -16,11 +19,11 @@ join=$(grep /tcp/ "$dir/a0.out" | head -1)
 for i in $(seq 1 $((n-1))); do start "$i" --join "$join"; done
 sleep "$settle"
 echo "agents: $n; peers of a0: $("$dir/hearsay" stats --data-dir "$dir/a0" | grep 'active / passive')"
-printf '%-6s %10s %12s %10s\n' agent rss_kB private_kB pss_kB
+printf '%-6s %10s %12s %10s %12s\n' agent rss_kB private_kB pss_kB filepmd_kB
 pids=()
 for i in $(seq 0 $((n-1))); do
   p=$(pgrep -f "data-dir $dir/a$i " | head -1); pids+=("$p")
-  awk -v a="a$i" '/^Rss:/{r=$2} /^Pss:/{s=$2} /^Private_Dirty:/{d=$2} /^Private_Clean:/{c=$2} END{printf "%-6s %10d %12d %10d\n", a, r, d+c, s}' "/proc/$p/smaps_rollup"
+  awk -v a="a$i" '/^Rss:/{r=$2} /^Pss:/{s=$2} /^Private_Dirty:/{d=$2} /^Private_Clean:/{c=$2} /^FilePmdMapped:/{h=$2} END{printf "%-6s %10d %12d %10d %12d\n", a, r, d+c, s, h}' "/proc/$p/smaps_rollup"
 done
 ticks() { t=0; for p in "${pids[@]}"; do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo $t; }
 t0=$(ticks); sleep "$window"; t1=$(ticks)
