@@ -23,7 +23,8 @@ type Config struct {
 	// IHaveWaitRTTs is how many retransmission timeouts (smoothed RTT plus
 	// four deviations) a node waits after the first IHAVE for a message
 	// before it sends GRAFT: the tree gets that long to deliver. Later
-	// timers (a GRAFT that went unanswered) wait one timeout. Unitless, >= 1.
+	// timers (a GRAFT that went unanswered) wait one timeout after the
+	// first GRAFT, doubling after each further one. Unitless, >= 1.
 	IHaveWaitRTTs float64
 	// MaxTreeLag caps the node's estimate of how late the tree delivers a
 	// payload after an IHAVE for it (time.Duration; see Stats.LagSamples):

@@ -509,3 +509,41 @@ func TestConfigValidateNamesField(t *testing.T) {
 		}
 	}
 }
+
+// Unanswered GRAFTs back off: each retry waits about twice as long as the
+// one before (up to GraftTimeoutMax), so MaxGraftAttempts spans seconds of a
+// slow peer, not one burst; then the message is given up and counted.
+func TestGraftRetriesBackOff(t *testing.T) {
+	cfg := TestConfig()
+	cfg.GraftTimeoutMin = 100 * ms
+	cfg.GraftTimeoutMax = 2 * time.Second
+	cfg.MaxGraftAttempts = 6
+	c := newTestCore(t, cfg, "a")
+	mustStep(t, c, 0, "a", pruneMsg("o"))
+	mustStep(t, c, 0, "a", ihaveMsg("o", 1, 3))
+	var at []time.Duration
+	now := time.Duration(0)
+	for ; now < 30*time.Second && c.Stats().MissingGaveUp == 0; now += cfg.TickInterval {
+		c.Tick(now)
+		for _, k := range kinds(c.Ready()) {
+			if k == "a:graft" {
+				at = append(at, now)
+			}
+		}
+	}
+	if len(at) != cfg.MaxGraftAttempts {
+		t.Fatalf("%d GRAFTs before giving up, want %d (at %v)", len(at), cfg.MaxGraftAttempts, at)
+	}
+	if c.Stats().MissingGaveUp != 1 {
+		t.Fatalf("MissingGaveUp %d, want 1", c.Stats().MissingGaveUp)
+	}
+	for i := 2; i < len(at); i++ {
+		prev, gap := at[i-1]-at[i-2], at[i]-at[i-1]
+		if gap < cfg.GraftTimeoutMax && gap < prev*3/2 {
+			t.Fatalf("GRAFT gaps %v then %v: want each at least 1.5x the one before until %v (times %v)", prev, gap, cfg.GraftTimeoutMax, at)
+		}
+		if gap > cfg.GraftTimeoutMax+cfg.TickInterval {
+			t.Fatalf("GRAFT gap %v beyond GraftTimeoutMax %v", gap, cfg.GraftTimeoutMax)
+		}
+	}
+}

@@ -153,7 +153,7 @@ func (c *Core) fireTimers(now time.Duration) {
 			continue
 		}
 		m.grafts = append(m.grafts, graftSent{peer: peer, at: now})
-		m.deadline = now + c.timeout(peer, 1)
+		m.deadline = now + c.timeout(peer, retryScale(len(m.grafts)))
 		c.trees.setLazy(id.Origin, peer, false)
 		if _, seen := out[peer]; !seen {
 			order = append(order, peer)
@@ -173,6 +173,16 @@ func (c *Core) fireTimers(now time.Duration) {
 			ids = ids[n:]
 		}
 	}
+}
+
+// retryScale is the backoff of the n-th GRAFT's timer (n >= 1): one
+// timeout for the first, doubling for each further one (at most 32x, and
+// GraftTimeoutMax bounds the result). A GRAFT that went unanswered most
+// often means the answer is delayed (a loaded or paused peer, a full
+// queue), not lost: asking again at once only adds load, and the fixed
+// timeout used before spent all MaxGraftAttempts within about a second.
+func retryScale(n int) float64 {
+	return float64(uint(1) << min(max(n-1, 0), 5))
 }
 
 // pick chooses the next announcer that is still a neighbour, round robin.
