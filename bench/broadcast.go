@@ -18,6 +18,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/hearsay-mesh/hearsay/plumtree"
 )
 
 // BroadcastConfig sets up `hearsay bench broadcast`.
@@ -31,6 +33,7 @@ type BroadcastConfig struct {
 	Dial      int           // GossipSub: random peers each host dials
 	Settle    time.Duration // how long to wait for stragglers after the last send
 	Seed      uint64        // choice of senders and GossipSub dials
+	Plumtree  plumtree.Config
 	Log       *slog.Logger
 }
 
@@ -38,7 +41,8 @@ type BroadcastConfig struct {
 // of 1 KB at 20 per second.
 func DefaultBroadcastConfig() BroadcastConfig {
 	return BroadcastConfig{Nodes: 50, Protocols: []string{agent.BroadcastPlumtree, agent.BroadcastGossipSub},
-		Messages: 200, Warmup: 50, Size: 1024, Rate: 20, Dial: 8, Settle: 10 * time.Second, Seed: 1}
+		Messages: 200, Warmup: 50, Size: 1024, Rate: 20, Dial: 8, Settle: 10 * time.Second, Seed: 1,
+		Plumtree: plumtree.DefaultConfig()}
 }
 
 // Validate names the first bad field.
@@ -58,6 +62,9 @@ func (c BroadcastConfig) Validate() error {
 		return fmt.Errorf("bench: Dial = %d; want 1..Nodes-1", c.Dial)
 	case len(c.Protocols) == 0:
 		return fmt.Errorf("bench: Protocols is empty")
+	}
+	if err := c.Plumtree.Validate(); err != nil {
+		return fmt.Errorf("bench: %w", err)
 	}
 	for _, p := range c.Protocols {
 		if p != agent.BroadcastPlumtree && p != agent.BroadcastGossipSub {
@@ -81,6 +88,18 @@ type protoRun struct {
 	sendLagMax  time.Duration
 	setupTook   time.Duration
 	notFinished bool
+	tree        treeCounts // plumtree only: what the missing-message path did
+}
+
+// treeCounts are plumtree counters summed over all nodes, for the note under
+// the table that says how many deliveries took the IHAVE -> GRAFT path.
+type treeCounts struct {
+	grafts, graftMisses, optimizations, stalls, gaveUp, prunes, transportDrops, lazyDropped uint64
+}
+
+func (t treeCounts) minus(o treeCounts) treeCounts {
+	return treeCounts{t.grafts - o.grafts, t.graftMisses - o.graftMisses, t.optimizations - o.optimizations,
+		t.stalls - o.stalls, t.gaveUp - o.gaveUp, t.prunes - o.prunes, t.transportDrops - o.transportDrops, t.lazyDropped - o.lazyDropped}
 }
 
 // Broadcast runs the comparison and returns its table.
@@ -120,6 +139,11 @@ func Broadcast(ctx context.Context, cfg BroadcastConfig, progress exp.Progress) 
 	for _, r := range runs {
 		t.Notes = append(t.Notes, fmt.Sprintf("%s: setup %.1fs, run %.1fs, worst publish lag %.0fms, other protocols' bytes %d", r.name,
 			r.setupTook.Seconds(), r.wall.Seconds(), ms(r.sendLagMax), r.otherBytes))
+		if r.name == agent.BroadcastPlumtree {
+			c := r.tree
+			t.Notes = append(t.Notes, fmt.Sprintf("%s: GRAFTs %d, GRAFTed IDs not in cache %d, missing given up %d, PRUNEs %d, optimisations %d, stalled ticks %d, IHAVE queue drops %d, transport drops %d",
+				r.name, c.grafts, c.graftMisses, c.gaveUp, c.prunes, c.optimizations, c.stalls, c.lazyDropped, c.transportDrops))
+		}
 		if r.notFinished {
 			t.Notes = append(t.Notes, fmt.Sprintf("%s: not every message reached every node within the settle time", r.name))
 		}
@@ -165,6 +189,7 @@ func runBroadcast(ctx context.Context, cfg BroadcastConfig, proto string, progre
 		ac.RPCListen = ""
 		ac.Log = cfg.Log
 		ac.Broadcast = proto
+		ac.Plumtree = cfg.Plumtree
 		ac.Datastore = agent.DatastoreMemory
 		n := &node{bw: metrics.NewBandwidthCounter(), done: make(chan error, 1)}
 		ac.Bandwidth = n.bw
@@ -248,6 +273,7 @@ func runBroadcast(ctx context.Context, cfg BroadcastConfig, proto string, progre
 	d := after.minus(before)
 	r.payloadsIn, r.control, r.drops = d.payloadsIn, d.control, d.drops
 	r.bytes, r.otherBytes = d.bytes, d.otherBytes
+	r.tree = d.tree
 	full := col.result(cfg.Nodes, total)
 	// Keep only the measured messages.
 	col.mu.Lock()
@@ -342,10 +368,11 @@ func waitMessages(ctx context.Context, col *collector, k, nodes int, limit time.
 // snapshot is the counters summed over all nodes at one instant.
 type snapshot struct {
 	payloadsIn, control, drops, bytes, otherBytes uint64
+	tree                                          treeCounts
 }
 
 func (s snapshot) minus(o snapshot) snapshot {
-	return snapshot{s.payloadsIn - o.payloadsIn, s.control - o.control, s.drops - o.drops, s.bytes - o.bytes, s.otherBytes - o.otherBytes}
+	return snapshot{s.payloadsIn - o.payloadsIn, s.control - o.control, s.drops - o.drops, s.bytes - o.bytes, s.otherBytes - o.otherBytes, s.tree.minus(o.tree)}
 }
 
 func takeSnapshot(ctx context.Context, nodes []*node, proto string) snapshot {
@@ -364,6 +391,14 @@ func takeSnapshot(ctx context.Context, nodes []*node, proto string) snapshot {
 				s.payloadsIn += p.GossipReceived
 				s.control += p.IHaveSent + p.GraftsSent + p.PrunesSent
 				s.drops += p.LazyDropped + p.MissingDropped + st.TransportDrops
+				s.tree.grafts += p.GraftsSent
+				s.tree.graftMisses += p.GraftMisses
+				s.tree.optimizations += p.Optimizations
+				s.tree.stalls += p.Stalls
+				s.tree.gaveUp += p.MissingGaveUp
+				s.tree.prunes += p.PrunesSent
+				s.tree.transportDrops += st.TransportDrops
+				s.tree.lazyDropped += p.LazyDropped
 			}
 			bp = "/hearsay/plumtree/"
 		}

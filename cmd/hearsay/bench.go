@@ -38,10 +38,18 @@ func benchBroadcastCommand() *cli.Command {
 			&cli.Float64Flag{Name: "rate", Value: d.Rate, Usage: "messages per second (R)"},
 			&cli.IntFlag{Name: "dial", Value: d.Dial, Usage: "GossipSub: random peers each host dials"},
 			&cli.DurationFlag{Name: "settle", Value: d.Settle, Usage: "wait for stragglers after the last send"},
+			&cli.IntFlag{Name: "plumtree-optimization", Value: d.Plumtree.OptimizationThreshold, Usage: "plumtree: tree optimisation threshold in hops (0 = off)"},
+			&cli.IntFlag{Name: "plumtree-optimization-confirm", Value: d.Plumtree.OptimizationConfirm, Usage: "plumtree: consecutive shorter announcements before a parent swap"},
+			&cli.BoolFlag{Name: "plumtree-per-origin", Value: d.Plumtree.PerOriginTrees, Usage: "plumtree: a tree per sender instead of one shared tree"},
+			&cli.DurationFlag{Name: "plumtree-max-tree-lag", Value: d.Plumtree.MaxTreeLag, Usage: "plumtree: longest first wait for the tree after an IHAVE"},
 			seedFlag(), csvFlag(), quietFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			cfg := bench.DefaultBroadcastConfig()
+			cfg.Plumtree.OptimizationThreshold = c.Int("plumtree-optimization")
+			cfg.Plumtree.OptimizationConfirm = c.Int("plumtree-optimization-confirm")
+			cfg.Plumtree.PerOriginTrees = c.Bool("plumtree-per-origin")
+			cfg.Plumtree.MaxTreeLag = c.Duration("plumtree-max-tree-lag")
 			cfg.Nodes = c.Int("nodes")
 			cfg.Protocols = strings.Split(c.String("protocol"), ",")
 			cfg.Messages = c.Int("messages")
