@@ -22,28 +22,65 @@ import (
 type memberProc struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
-	lines  chan string // stdout until ready
-	rest   io.Reader
+	rest   io.Reader      // stdout
+	stdin  io.WriteCloser // only with procOpts.stdin
 }
 
-func startProc(ctx context.Context, bin string, args []string, stderr string) (*memberProc, error) {
+// procOpts are startProc's options.
+type procOpts struct {
+	stderr string // file that receives the process's stderr
+	// stderrTap, when set, is also handed every stderr line as it comes
+	// (from one goroutine; the slice is reused).
+	stderrTap func(line []byte)
+	stdin     bool // give the process a pipe as stdin (memberProc.stdin)
+}
+
+func startProc(bin string, args []string, o procOpts) (*memberProc, error) {
 	cmd := exec.Command(bin, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Create(stderr)
+	p := &memberProc{cmd: cmd, exited: make(chan struct{}), rest: out}
+	if o.stdin {
+		if p.stdin, err = cmd.StdinPipe(); err != nil {
+			return nil, err
+		}
+	}
+	f, err := os.Create(o.stderr)
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stderr = f
+	var errPipe io.Reader
+	if o.stderrTap == nil {
+		cmd.Stderr = f
+	} else if errPipe, err = cmd.StderrPipe(); err != nil {
+		f.Close()
+		return nil, err
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a ^C on the bench is not theirs
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return nil, err
 	}
-	p := &memberProc{cmd: cmd, exited: make(chan struct{}), rest: out}
-	go func() { cmd.Wait(); f.Close(); close(p.exited) }()
+	go func() {
+		if errPipe != nil {
+			// Every read from the pipe ends before Wait, as exec requires.
+			sc := bufio.NewScanner(errPipe)
+			sc.Buffer(make([]byte, 64<<10), 1<<20)
+			w := bufio.NewWriter(f)
+			for sc.Scan() {
+				o.stderrTap(sc.Bytes())
+				w.Write(sc.Bytes())
+				w.WriteByte('\n')
+			}
+			io.Copy(w, errPipe)
+			w.Flush()
+		}
+		cmd.Wait()
+		f.Close()
+		close(p.exited)
+	}()
 	return p, nil
 }
 
@@ -92,35 +129,11 @@ func startHearsayCluster(ctx context.Context, cfg PauseConfig) (_ pauseCluster, 
 		if err := os.MkdirAll(dd, 0o700); err != nil {
 			return nil, err
 		}
-		args := []string{"agent", "--listen", "/ip4/127.0.0.1/tcp/0", "--data-dir", dd, "--datastore", agent.DatastoreMemory,
-			"--rpc-listen", "127.0.0.1:0", "--log-format", "json", "--log-level", "warn"}
-		if i > 0 {
-			args = append(args, "--join", join)
-		}
-		p, err := startProc(ctx, cfg.HearsayBin, args, filepath.Join(dd, "stderr.log"))
+		p, id, addr, err := startAgentProc(cfg.HearsayBin, dd, join, "warn", nil)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("agent %d: %w", i, err)
 		}
 		c.procs[i] = p
-		// Read the banner: peer ID, addresses, rpc line.
-		sc := bufio.NewScanner(p.rest)
-		var id, addr string
-		for sc.Scan() {
-			l := sc.Text()
-			switch {
-			case strings.HasPrefix(l, "peer ID: "):
-				id = strings.TrimPrefix(l, "peer ID: ")
-			case strings.HasPrefix(l, "/ip4/127.0.0.1/tcp/") && addr == "":
-				addr = l
-			}
-			if strings.HasPrefix(l, "rpc: ") {
-				break
-			}
-		}
-		go io.Copy(io.Discard, p.rest)
-		if id == "" || addr == "" {
-			return nil, fmt.Errorf("agent %d printed no peer ID or address (see %s/stderr.log)", i, dd)
-		}
 		if i == 0 {
 			join = addr
 		}
@@ -136,6 +149,42 @@ func startHearsayCluster(ctx context.Context, cfg PauseConfig) (_ pauseCluster, 
 		go func() { defer c.wg.Done(); c.pollLoop(pctx, i) }()
 	}
 	return c, nil
+}
+
+// startAgentProc starts `hearsay agent` with its data in dd (memory
+// datastore, JSON logs at logLevel, RPC on a free loopback port), joined
+// through join if set, and reads its banner: peer ID and first
+// 127.0.0.1 address (with /p2p/). The rest of its stdout is discarded.
+func startAgentProc(bin, dd, join, logLevel string, stderrTap func([]byte)) (p *memberProc, id, addr string, err error) {
+	args := []string{"agent", "--listen", "/ip4/127.0.0.1/tcp/0", "--data-dir", dd, "--datastore", agent.DatastoreMemory,
+		"--rpc-listen", "127.0.0.1:0", "--log-format", "json", "--log-level", logLevel}
+	if join != "" {
+		args = append(args, "--join", join)
+	}
+	p, err = startProc(bin, args, procOpts{stderr: filepath.Join(dd, "stderr.log"), stderrTap: stderrTap})
+	if err != nil {
+		return nil, "", "", err
+	}
+	// Read the banner: peer ID, addresses, rpc line.
+	sc := bufio.NewScanner(p.rest)
+	for sc.Scan() {
+		l := sc.Text()
+		switch {
+		case strings.HasPrefix(l, "peer ID: "):
+			id = strings.TrimPrefix(l, "peer ID: ")
+		case strings.HasPrefix(l, "/ip4/127.0.0.1/tcp/") && addr == "":
+			addr = l
+		}
+		if strings.HasPrefix(l, "rpc: ") {
+			break
+		}
+	}
+	go io.Copy(io.Discard, p.rest)
+	if id == "" || addr == "" {
+		p.stop()
+		return nil, "", "", fmt.Errorf("printed no peer ID or address (see %s/stderr.log)", dd)
+	}
+	return p, id, addr, nil
 }
 
 func (c *hearsayCluster) view() *pauseView { return c.v }
@@ -264,7 +313,12 @@ type mlLine struct {
 	Addr  string   `json:"addr"`
 	Node  string   `json:"node"`
 	State string   `json:"state"`
+	Meta  string   `json:"meta"`
 	Stats *mlStats `json:"stats"`
+	Bytes *struct {
+		Packet uint64 `json:"packet"`
+		Stream uint64 `json:"stream"`
+	} `json:"bytes"`
 }
 
 func startMemberlistCluster(ctx context.Context, cfg PauseConfig, bin string) (_ pauseCluster, err error) {
@@ -284,20 +338,11 @@ func startMemberlistCluster(ctx context.Context, cfg PauseConfig, bin string) (_
 	}
 	var join string
 	for i := range cfg.Nodes {
-		args := []string{"-member", "-name", fmt.Sprintf("m%03d", i), "-probe-interval", "1s", "-probe-timeout", "500ms"}
-		if i > 0 {
-			args = append(args, "-join", join)
-		}
-		p, err := startProc(ctx, bin, args, filepath.Join(dir, fmt.Sprintf("m%03d.stderr", i)))
+		p, dec, first, err := startMemberlistProc(bin, fmt.Sprintf("m%03d", i), join, dir, false)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("memberlist member %d: %w", i, err)
 		}
 		c.procs[i] = p
-		dec := json.NewDecoder(p.rest)
-		var first mlLine
-		if err := dec.Decode(&first); err != nil || !first.Ready {
-			return nil, fmt.Errorf("memberlist member %d did not start: %v", i, err)
-		}
 		if i == 0 {
 			join = first.Addr
 		}
@@ -305,6 +350,31 @@ func startMemberlistCluster(ctx context.Context, cfg PauseConfig, bin string) (_
 		go func() { defer c.wg.Done(); c.read(i, dec) }()
 	}
 	return c, nil
+}
+
+// startMemberlistProc starts one `memberlist-bench -member` process
+// (probe interval 1 s, timeout 500 ms), joined through join if set, and
+// reads its Ready line. events selects -events (memberlist's own events,
+// commands on stdin).
+func startMemberlistProc(bin, name, join, dir string, events bool) (*memberProc, *json.Decoder, mlLine, error) {
+	args := []string{"-member", "-name", name, "-probe-interval", "1s", "-probe-timeout", "500ms"}
+	if join != "" {
+		args = append(args, "-join", join)
+	}
+	if events {
+		args = append(args, "-events")
+	}
+	p, err := startProc(bin, args, procOpts{stderr: filepath.Join(dir, name+".stderr"), stdin: events})
+	if err != nil {
+		return nil, nil, mlLine{}, err
+	}
+	dec := json.NewDecoder(p.rest)
+	var first mlLine
+	if err := dec.Decode(&first); err != nil || !first.Ready {
+		p.stop()
+		return nil, nil, mlLine{}, fmt.Errorf("did not start: %v (see %s)", err, filepath.Join(dir, name+".stderr"))
+	}
+	return p, dec, first, nil
 }
 
 func (c *memberlistCluster) read(i int, dec *json.Decoder) {

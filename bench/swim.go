@@ -36,7 +36,12 @@ type SwimConfig struct {
 	// MemberlistDir holds the memberlist module (bench/memberlist); empty
 	// means: look for it from the working directory upwards.
 	MemberlistDir string
-	Log           *slog.Logger
+	// Procs runs every member as its own process: hearsay agents as
+	// `HearsayBin agent`, memberlist members as `memberlist-bench -member
+	// -events` (see swim_procs.go).
+	Procs      bool
+	HearsayBin string
+	Log        *slog.Logger
 }
 
 // DefaultSwimConfig is issue 4's comparison, with a 30 s quiet window.
@@ -66,6 +71,9 @@ func (c SwimConfig) Validate() error {
 	for _, i := range c.Impls {
 		if i != ImplHearsay && i != ImplMemberlist {
 			return fmt.Errorf("bench: implementation %q; want hearsay or memberlist", i)
+		}
+		if i == ImplHearsay && c.Procs && c.HearsayBin == "" {
+			return fmt.Errorf("bench: Procs needs HearsayBin")
 		}
 	}
 	switch {
@@ -121,6 +129,13 @@ type swimResult struct {
 	Missing       []string      `json:"-"` // who had not declared an undetected crash failed
 	PeakHeap      uint64        `json:"-"`
 	Wall          time.Duration `json:"-"`
+
+	// --procs only.
+	Procs       bool    `json:"-"`
+	StartS      float64 `json:"-"` // from the launch to every member process up
+	RSSMB       float64 `json:"-"` // mean resident set per member process at the end of the quiet window
+	HarnessCPUS float64 `json:"-"` // CPU the bench process itself used in the quiet window
+	NoBytes     bool    `json:"-"` // bytes not measured (hearsay agent processes)
 }
 
 // framingPerWrite estimates what libp2p adds to one stream write on TCP:
@@ -147,9 +162,16 @@ func Swim(ctx context.Context, cfg SwimConfig, progress exp.Progress) ([]*exp.Ta
 			var r *swimResult
 			var err error
 			start := time.Now()
-			if impl == ImplHearsay {
+			switch {
+			case cfg.Procs:
+				var bin string
+				if ml != nil {
+					bin = ml.bin
+				}
+				r, err = runSwimProcs(ctx, cfg, impl, n, bin, progress)
+			case impl == ImplHearsay:
 				r, err = runHearsaySwim(ctx, cfg, n, progress)
-			} else {
+			default:
 				progress.Report(0, 1, fmt.Sprintf("memberlist N=%d", n))
 				r, err = ml.run(ctx, cfg, n)
 			}
@@ -171,9 +193,13 @@ func Swim(ctx context.Context, cfg SwimConfig, progress exp.Progress) ([]*exp.Ta
 }
 
 func swimTable(cfg SwimConfig, res map[string]map[int]*swimResult) *exp.Table {
+	where := "in one process each"
+	if cfg.Procs {
+		where = "one OS process per member"
+	}
 	t := &exp.Table{
-		Title: fmt.Sprintf("swim: hearsay agents beside memberlist v0.7.0 on 127.0.0.1, probe interval %v, probe timeout %v, %d crashes, %d metadata updates, quiet window %v",
-			cfg.ProbeInterval, cfg.ProbeTimeout, cfg.Crashes, cfg.MetaTrials, cfg.Quiet),
+		Title: fmt.Sprintf("swim: hearsay agents beside memberlist v0.7.0 on 127.0.0.1 (%s), probe interval %v, probe timeout %v, %d crashes, %d metadata updates, quiet window %v",
+			where, cfg.ProbeInterval, cfg.ProbeTimeout, cfg.Crashes, cfg.MetaTrials, cfg.Quiet),
 		Columns: []string{"scenario", "N", "metric", "hearsay", "memberlist", "hearsay/memberlist"},
 	}
 	row := func(scn string, n int, metric string, f func(*swimResult) (float64, bool)) {
@@ -208,7 +234,13 @@ func swimTable(cfg SwimConfig, res map[string]map[int]*swimResult) *exp.Table {
 			return f(r), true
 		}
 	}
+	procs := func(f func(*swimResult) float64) func(*swimResult) (float64, bool) {
+		return func(r *swimResult) (float64, bool) { return f(r), r.Procs }
+	}
 	for _, n := range cfg.Nodes {
+		if cfg.Procs {
+			row("formation", n, "member processes up, from the launch (s)", procs(func(r *swimResult) float64 { return r.StartS }))
+		}
 		row("formation", n, "all see all alive (s)", all(func(r *swimResult) float64 { return r.FormS }))
 		row("formation", n, "others seen alive at that time (%)", all(func(r *swimResult) float64 { return r.FormAlivePct }))
 		row("crash", n, "last live member marks dead p50 (s)", all(func(r *swimResult) float64 { return pctF(r.CrashS, 0.5) }))
@@ -219,7 +251,7 @@ func swimTable(cfg SwimConfig, res map[string]map[int]*swimResult) *exp.Table {
 		row("crash", n, "false deaths (events)", all(func(r *swimResult) float64 { return float64(r.FalseDeaths) }))
 		row("bandwidth", n, "others seen alive after the quiet window (%)", all(func(r *swimResult) float64 { return r.QuietAlivePct }))
 		row("bandwidth", n, "false deaths during the quiet window (events)", all(func(r *swimResult) float64 { return float64(r.QuietFalseDeaths) }))
-		row("bandwidth", n, "protocol payload B/s per member", all(func(r *swimResult) float64 { return r.BytesPerMS }))
+		row("bandwidth", n, "protocol payload B/s per member", func(r *swimResult) (float64, bool) { return r.BytesPerMS, !r.NoBytes })
 		row("bandwidth", n, "payload + est. yamux/noise framing B/s per member", ours(func(r *swimResult) float64 {
 			return float64(r.QuietBytes+framingPerWrite*r.QuietWrites) / float64(r.Nodes) / r.QuietS
 		}))
@@ -229,6 +261,9 @@ func swimTable(cfg SwimConfig, res map[string]map[int]*swimResult) *exp.Table {
 		row("cpu", n, "process CPU ms per member per second (quiet window)", all(func(r *swimResult) float64 {
 			return 1000 * r.QuietCPUS / float64(r.Nodes) / r.QuietS
 		}))
+		if cfg.Procs {
+			row("memory", n, "resident set per member process (MB)", procs(func(r *swimResult) float64 { return r.RSSMB }))
+		}
 		row("metadata", n, "per-receiver p50 (s)", all(func(r *swimResult) float64 { return pctF(r.MetaS, 0.5) }))
 		row("metadata", n, "per-receiver p99 (s)", all(func(r *swimResult) float64 { return pctF(r.MetaS, 0.99) }))
 		row("metadata", n, "reached everyone, worst trial (s)", all(func(r *swimResult) float64 { return pctF(r.MetaAllS, 1) }))
@@ -241,7 +276,10 @@ func swimTable(cfg SwimConfig, res map[string]map[int]*swimResult) *exp.Table {
 				continue
 			}
 			note := fmt.Sprintf("%s N=%d: wall %.0fs, formed %v, join errors %d", impl, n, r.Wall.Seconds(), r.Formed, r.JoinErrors)
-			if impl == ImplHearsay {
+			if r.Procs {
+				note += fmt.Sprintf(", crashed members reported left %d, members already holding a victim dead when it crashed %d, bench process CPU in the quiet window %.2f s",
+					r.Left, r.AlreadyDead, r.HarnessCPUS)
+			} else if impl == ImplHearsay {
 				note += fmt.Sprintf(", crashed members reported left %d, members already holding a victim dead when it crashed %d, peak heap %.0f MB, libp2p connections per host %.1f",
 					r.Left, r.AlreadyDead, float64(r.PeakHeap)/(1<<20), float64(r.Conns)/float64(r.Nodes))
 			}
@@ -251,8 +289,16 @@ func swimTable(cfg SwimConfig, res map[string]map[int]*swimResult) *exp.Table {
 			}
 		}
 	}
+	if cfg.Procs {
+		t.Notes = append(t.Notes,
+			"processes: hearsay members are `hearsay agent --datastore memory` (default config), memberlist members `memberlist-bench -member -events` (LAN config, probe interval 1 s, timeout 500 ms); member 0 starts first, the others are launched at once joining through it, and formation is timed from that launch",
+			"processes: crash = SIGKILL; CPU = sum of the member processes' utime+stime (/proc/PID/stat) over the quiet window; hearsay views come from each agent's \"member\" log lines (stderr), memberlist's from its EventDelegate; hearsay bytes are not measured in this mode")
+	}
+	if !cfg.Procs {
+		t.Notes = append(t.Notes, "crash: a member is closed without leaving (hearsay: libp2p host closed; memberlist: Shutdown without Leave)")
+	}
 	t.Notes = append(t.Notes,
-		"crash: a member is closed without leaving (hearsay: libp2p host closed; memberlist: Shutdown without Leave); timed to MemberFailed / NotifyLeave; an undetected crash counts as the timeout",
+		"crash: timed to MemberFailed / NotifyLeave; an undetected crash counts as the timeout",
 		"bandwidth: payload bytes handed to the network (hearsay: stream bytes of /hearsay/swim/1.0.0; memberlist: UDP packets + TCP stream writes), no IP/TCP/UDP headers",
 		"framing estimate: 30 B per stream write (yamux header + noise length and tag); all libp2p protocols includes HyParView, plumtree, identify")
 	return t

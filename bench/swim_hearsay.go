@@ -95,8 +95,14 @@ func (r *swimRecorder) event(obs int, e membership.MemberEvent) {
 	if !ok || m == obs {
 		return
 	}
-	r.last[obs][m] = e.Change
-	switch e.Change {
+	r.record(obs, m, e.Change, e.Meta[metaKey], now)
+}
+
+// record takes what observer obs reported about member m at now (meta:
+// the value of metaKey it carried, if any); r.mu is held.
+func (r *swimRecorder) record(obs, m int, change membership.MemberChange, meta string, now time.Time) {
+	r.last[obs][m] = change
+	switch change {
 	case membership.MemberJoined, membership.MemberAlive, membership.MemberUpdated:
 		r.setAlive(obs, m, true)
 	case membership.MemberSuspect:
@@ -116,8 +122,8 @@ func (r *swimRecorder) event(obs int, e membership.MemberEvent) {
 		}
 		return
 	}
-	if v := e.Meta[metaKey]; v != "" {
-		firstAt(r.metaAt, v, obs, now)
+	if meta != "" {
+		firstAt(r.metaAt, meta, obs, now)
 	}
 }
 

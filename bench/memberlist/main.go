@@ -74,6 +74,7 @@ type options struct {
 	join   string
 	port   int
 	poll   time.Duration
+	events bool
 }
 
 func main() {
@@ -95,6 +96,7 @@ func main() {
 	flag.StringVar(&o.join, "join", "", "-member: host:port of a member to join through")
 	flag.IntVar(&o.port, "port", 0, "-member: port to bind on 127.0.0.1 (0: any)")
 	flag.DurationVar(&o.poll, "poll", 10*time.Millisecond, "-member: how often the member table is read")
+	flag.BoolVar(&o.events, "events", false, "-member: print memberlist's events (joined, updated, dead, with metadata) instead of polling the table; take commands on stdin (bench swim --procs)")
 	flag.Parse()
 	if o.member {
 		if err := runMember(o); err != nil {

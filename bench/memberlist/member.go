@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"os/signal"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -32,8 +34,13 @@ type Line struct {
 	Addr  string `json:"addr,omitempty"` // host:port to join through
 
 	Node  string `json:"node,omitempty"`  // a state change of another member
-	State string `json:"state,omitempty"` // alive, suspect, dead, left
+	State string `json:"state,omitempty"` // alive, suspect, dead, left; -events: joined, updated, dead
 	Inc   uint32 `json:"inc,omitempty"`
+	Meta  string `json:"meta,omitempty"` // -events: the node's metadata
+
+	// -events, in answer to "bytes" on stdin: payload bytes this member
+	// has handed to the network (UDP packets, TCP stream writes).
+	Bytes *MemberBytes `json:"bytes,omitempty"`
 
 	Stats *MemberStats `json:"stats,omitempty"`
 }
@@ -58,6 +65,12 @@ type MemberStats struct {
 	Incarnation uint32 `json:"incarnation"`
 	// Polls is how many snapshots of the member table were taken.
 	Polls uint64 `json:"polls"`
+}
+
+// MemberBytes are the payload bytes a member has sent since it started.
+type MemberBytes struct {
+	Packet uint64 `json:"packet"`
+	Stream uint64 `json:"stream"`
 }
 
 // counterSink is a go-metrics sink that keeps the two counters it cares
@@ -220,6 +233,70 @@ func (l *lineWriter) put(x Line) {
 	l.w.Flush()
 }
 
+// lineEvents prints memberlist's events about other members (-events).
+type lineEvents struct {
+	self string
+	out  *lineWriter
+}
+
+func (e *lineEvents) put(n *memberlist.Node, state string) {
+	if n.Name != e.self {
+		e.out.put(Line{Node: n.Name, State: state, Meta: string(n.Meta)})
+	}
+}
+
+func (e *lineEvents) NotifyJoin(n *memberlist.Node)   { e.put(n, "joined") }
+func (e *lineEvents) NotifyLeave(n *memberlist.Node)  { e.put(n, "dead") }
+func (e *lineEvents) NotifyUpdate(n *memberlist.Node) { e.put(n, "updated") }
+
+// memberEvents is -member -events: for `hearsay bench swim --procs`.
+// Other members' changes come from memberlist's EventDelegate (NotifyJoin,
+// NotifyLeave, NotifyUpdate; no table polling, no periodic lines, so that
+// an idle member does only memberlist's own work). Commands on stdin, one
+// a line: "meta VALUE" sets this member's metadata and calls UpdateNode;
+// "bytes" prints a Bytes line. It exits on SIGTERM, SIGINT or the end of
+// stdin, without leaving.
+func memberEvents(o options, m *memberlist.Memberlist, del *delegate, ct *countingTransport, out *lineWriter, stop chan os.Signal) error {
+	if o.join != "" {
+		go func() {
+			for try := 0; try < 20; try++ {
+				if _, err := m.Join([]string{o.join}); err == nil {
+					return
+				}
+				time.Sleep(500 * time.Millisecond)
+			}
+		}()
+	}
+	cmds := make(chan string)
+	go func() {
+		defer close(cmds)
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			cmds <- sc.Text()
+		}
+	}()
+	for {
+		select {
+		case <-stop:
+			return nil
+		case cmd, ok := <-cmds:
+			if !ok {
+				return nil
+			}
+			switch {
+			case strings.HasPrefix(cmd, "meta "):
+				val := []byte(strings.TrimPrefix(cmd, "meta "))
+				del.meta.Store(&val)
+				if err := m.UpdateNode(o.metaTimeout); err != nil {
+					fmt.Fprintf(os.Stderr, "UpdateNode: %v\n", err)
+				}
+			case cmd == "bytes":
+				out.put(Line{Bytes: &MemberBytes{Packet: ct.packetBytes.Load(), Stream: ct.streamBytes.Load()}})
+			}
+		}
+	}
+}
+
 // runMember is the -member mode: one memberlist member in this process,
 // for `hearsay bench pause`, which starts one such process per member
 // and stops and resumes them with signals. It prints a Ready line, joins
@@ -236,10 +313,19 @@ func runMember(o options) error {
 		return err
 	}
 	logs := &logCounter{}
-	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{BindAddrs: []string{"127.0.0.1"}, BindPort: o.port})
+	var nt *memberlist.NetTransport
+	var err error
+	for try := 0; try < 5; try++ { // with port 0, the UDP port picked after TCP may be taken
+		nt, err = memberlist.NewNetTransport(&memberlist.NetTransportConfig{BindAddrs: []string{"127.0.0.1"}, BindPort: o.port,
+			Logger: log.New(io.Discard, "", 0)})
+		if err == nil || o.port != 0 {
+			break
+		}
+	}
 	if err != nil {
 		return err
 	}
+	out := newLineWriter(os.Stdout)
 	c := memberlist.DefaultLANConfig()
 	c.Name = o.name
 	c.ProbeInterval = o.probeInterval
@@ -249,21 +335,31 @@ func runMember(o options) error {
 	c.AdvertisePort = nt.GetAutoBindPort()
 	c.Transport = nt
 	c.LogOutput = logs
+	var ct *countingTransport
+	del := &delegate{}
+	if o.events {
+		ct = newCountingTransport(nt)
+		c.Transport = ct
+		c.Delegate = del
+		c.Events = &lineEvents{self: o.name, out: out}
+	}
 	m, err := memberlist.Create(c)
 	if err != nil {
 		nt.Shutdown()
 		return err
 	}
 	defer m.Shutdown() // no Leave
-	tr, err := newTableReader(m)
-	if err != nil {
-		return err
-	}
-	out := newLineWriter(os.Stdout)
 	out.put(Line{Ready: true, Name: o.name, Addr: m.LocalNode().Address()})
 
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	if o.events {
+		return memberEvents(o, m, del, ct, out, stop)
+	}
+	tr, err := newTableReader(m)
+	if err != nil {
+		return err
+	}
 	if o.join != "" {
 		go func() {
 			// Retry: the contact may be stopped or slow to start.

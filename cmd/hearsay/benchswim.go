@@ -2,8 +2,11 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/hearsay-mesh/hearsay/bench"
 	"github.com/hearsay-mesh/hearsay/sim/exp"
@@ -26,6 +29,7 @@ func benchSwimCommand() *cli.Command {
 			&cli.DurationFlag{Name: "detect-timeout", Value: d.DetectTimeout, Usage: "bound on one crash's detection"},
 			&cli.DurationFlag{Name: "meta-timeout", Value: d.MetaTimeout, Usage: "bound on one metadata update"},
 			&cli.StringFlag{Name: "memberlist-dir", Usage: "the bench/memberlist module (default: found from the working directory)"},
+			&cli.BoolFlag{Name: "procs", Usage: "one OS process per member: `hearsay agent` processes and memberlist-bench -member processes, crashes by SIGKILL"},
 			seedFlag(), csvFlag(), quietFlag(),
 		},
 		Action: func(c *cli.Context) error {
@@ -45,11 +49,21 @@ func benchSwimCommand() *cli.Command {
 			cfg.MetaTimeout = c.Duration("meta-timeout")
 			cfg.MemberlistDir = c.String("memberlist-dir")
 			cfg.Seed = c.Uint64("seed")
+			cfg.Procs = c.Bool("procs")
+			if cfg.Procs {
+				if cfg.HearsayBin, err = os.Executable(); err != nil {
+					return err
+				}
+			}
 			if err := cfg.Validate(); err != nil {
 				return withCode(exitUsage, err)
 			}
+			// ^C or SIGTERM ends the run cleanly: member processes (in
+			// their own process groups) are killed.
+			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+			defer stop()
 			return runExperiment(c, func(p exp.Progress) ([]*exp.Table, error) {
-				return bench.Swim(c.Context, cfg, p)
+				return bench.Swim(ctx, cfg, p)
 			})
 		},
 	}
