@@ -30,10 +30,8 @@ func buildORSet(node NodeID, prefix string, n int) *ORSet {
 
 func dotsPerElement(s *ORSet) float64 {
 	dots := 0
-	for _, ds := range s.f.adds {
-		dots += len(ds)
-	}
-	return float64(dots) / float64(len(s.f.adds))
+	s.f.adds.each(func(_ string, ds dotSet) { dots += len(ds) })
+	return float64(dots) / float64(s.f.adds.len())
 }
 
 // BenchmarkORSetMerge1M joins two replicas that each added 1,000,000
@@ -104,4 +102,64 @@ func BenchmarkORMapDecode1K(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkORSetDeltaJoin1M joins small deltas from a peer into a replica of
+// 1,000,000 elements: "add" (the peer adds a new element) and "remove" (the
+// peer removes an element of the big set it has observed). Deltas are made
+// in untimed batches; the removed elements are re-added, untimed, so the set
+// keeps its size. A small delta must cost time proportional to the delta,
+// not to the set.
+func BenchmarkORSetDeltaJoin1M(b *testing.B) {
+	const n, batch = 1_000_000, 1024
+	big := buildORSet("node-a", "a", n)
+	peer, err := DecodeORSet(big.Encode(), "node-b")
+	if err != nil {
+		b.Fatal(err)
+	}
+	big.Join(peer.Add("warm-up")) // builds what a small join needs, untimed
+	next := 0
+	b.Run("add", func(b *testing.B) {
+		ds := make([]*ORSet, 0, batch)
+		for done := 0; done < b.N; done += len(ds) {
+			b.StopTimer()
+			ds = ds[:0]
+			for range min(batch, b.N-done) {
+				ds = append(ds, peer.Add("b"+strconv.Itoa(next)))
+				next++
+			}
+			b.StartTimer()
+			for _, d := range ds {
+				big.Join(d)
+			}
+		}
+	})
+	k := 0
+	b.Run("remove", func(b *testing.B) {
+		ds := make([]*ORSet, 0, batch)
+		es := make([]string, 0, batch)
+		for done := 0; done < b.N; done += len(ds) {
+			b.StopTimer()
+			ds, es = ds[:0], es[:0]
+			for range min(batch, b.N-done) {
+				e := "a" + strconv.Itoa(k%n)
+				k++
+				es = append(es, e)
+				ds = append(ds, peer.Remove(e))
+			}
+			b.StartTimer()
+			for _, d := range ds {
+				big.Join(d)
+			}
+			b.StopTimer()
+			for _, e := range es {
+				big.Join(peer.Add(e))
+			}
+			b.StartTimer()
+		}
+		b.StopTimer()
+		if !big.Contains("a0") {
+			b.Fatal("a re-added element is missing")
+		}
+	})
 }

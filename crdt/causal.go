@@ -261,3 +261,27 @@ func (c *CausalContext) disjoint(o *CausalContext) bool {
 	}
 	return true
 }
+
+// ctxCursor answers Contains for a context, remembering the version vector
+// entry of the last node asked about: dots met in sorted order come in runs
+// of one node, which then cost no hashing.
+type ctxCursor struct {
+	c    *CausalContext
+	node NodeID
+	max  uint64
+	set  bool
+}
+
+func (k *ctxCursor) contains(d Dot) bool {
+	if !k.set || d.Node != k.node {
+		k.node, k.max, k.set = d.Node, k.c.vv[d.Node], true
+	}
+	if d.Counter <= k.max {
+		return true
+	}
+	if len(k.c.cloud) == 0 {
+		return false
+	}
+	_, ok := k.c.cloud[d]
+	return ok
+}

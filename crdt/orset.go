@@ -1,6 +1,9 @@
 package crdt
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // SetPolicy decides concurrent add versus remove of the same element.
 type SetPolicy byte
@@ -17,46 +20,385 @@ const (
 
 type dotSet = dotFun[struct{}]
 
+// setEntry is one element of a set store with its dots. The dots are sorted
+// and never modified in place (stores share them); nil marks a dead slot,
+// an element removed since the store was last compacted.
+type setEntry struct {
+	elem string
+	dots dotSet
+}
+
+// setStore maps elements to non-empty dot sets. Most entries sit in run,
+// sorted by element, so that a full-state join merges two stores in one
+// linear pass without hashing, and the garbage collector sees one array
+// instead of a hash table. Changes since the last compaction sit beside it:
+// elements absent from run in recent, removed elements of run as dead
+// slots. When those pass compactMin + len(run)/compactFrac, the store is
+// rewritten as one run, so a change costs O(log n) amortized.
+type setStore struct {
+	run    []setEntry        // strictly increasing by elem; never shared
+	recent map[string]dotSet // elements absent from run; nil when empty
+	dead   int               // slots of run with nil dots
+}
+
+const (
+	compactMin  = 32
+	compactFrac = 8
+)
+
+// len returns the number of elements held.
+func (s *setStore) len() int { return len(s.run) - s.dead + len(s.recent) }
+
+// search returns the position of e in run (or where it would go) and
+// whether it is there.
+func (s *setStore) search(e string) (int, bool) {
+	lo, hi := 0, len(s.run)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if s.run[m].elem < e {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < len(s.run) && s.run[lo].elem == e
+}
+
+// get returns the dots of e (nil if absent).
+func (s *setStore) get(e string) dotSet {
+	if ds, ok := s.recent[e]; ok {
+		return ds
+	}
+	if i, ok := s.search(e); ok {
+		return s.run[i].dots
+	}
+	return nil
+}
+
+// set stores ns under e (removing e if ns is empty), compacts if due, and
+// returns the previous dots of e.
+func (s *setStore) set(e string, ns dotSet) dotSet {
+	if len(ns) == 0 {
+		ns = nil
+	}
+	if old, ok := s.recent[e]; ok {
+		if ns == nil {
+			delete(s.recent, e)
+		} else {
+			s.recent[e] = ns
+		}
+		return old
+	}
+	var old dotSet
+	if i, ok := s.search(e); ok {
+		old = s.run[i].dots
+		switch {
+		case old == nil && ns != nil:
+			s.dead--
+		case old != nil && ns == nil:
+			s.dead++
+		}
+		s.run[i].dots = ns
+	} else if ns != nil {
+		if s.recent == nil {
+			s.recent = map[string]dotSet{}
+		}
+		s.recent[e] = ns
+	}
+	if len(s.recent)+s.dead > compactMin+len(s.run)/compactFrac {
+		s.compact()
+	}
+	return old
+}
+
+// compact rewrites the store as one run.
+func (s *setStore) compact() {
+	if len(s.recent) == 0 && s.dead == 0 {
+		return
+	}
+	s.run, s.recent, s.dead = s.sorted(), nil, 0
+}
+
+// sorted returns a new slice of the live entries, sorted by element.
+func (s *setStore) sorted() []setEntry {
+	out := make([]setEntry, 0, s.len())
+	for it := s.iter(); ; {
+		x, ok := it.next()
+		if !ok {
+			return out
+		}
+		out = append(out, x)
+	}
+}
+
+// ascend calls fn for every element in increasing order.
+func (s *setStore) ascend(fn func(e string, ds dotSet)) {
+	for it := s.iter(); ; {
+		x, ok := it.next()
+		if !ok {
+			return
+		}
+		fn(x.elem, x.dots)
+	}
+}
+
+// storeIter yields the live entries of a store in increasing order: the
+// run merged with the sorted recent entries.
+type storeIter struct {
+	run, rs []setEntry
+}
+
+func (s *setStore) iter() storeIter {
+	it := storeIter{run: s.run}
+	if len(s.recent) > 0 {
+		it.rs = make([]setEntry, 0, len(s.recent))
+		for e, ds := range s.recent {
+			it.rs = append(it.rs, setEntry{e, ds})
+		}
+		slices.SortFunc(it.rs, func(a, b setEntry) int { return strings.Compare(a.elem, b.elem) })
+	}
+	return it
+}
+
+func (it *storeIter) next() (setEntry, bool) {
+	for len(it.run) > 0 && it.run[0].dots == nil {
+		it.run = it.run[1:]
+	}
+	var x setEntry
+	switch {
+	case len(it.rs) > 0 && (len(it.run) == 0 || it.rs[0].elem < it.run[0].elem):
+		x, it.rs = it.rs[0], it.rs[1:]
+	case len(it.run) > 0:
+		x, it.run = it.run[0], it.run[1:]
+	default:
+		return x, false
+	}
+	return x, true
+}
+
+// each calls fn for every element, in no particular order.
+func (s *setStore) each(fn func(e string, ds dotSet)) {
+	for _, x := range s.run {
+		if x.dots != nil {
+			fn(x.elem, x.dots)
+		}
+	}
+	for e, ds := range s.recent {
+		fn(e, ds)
+	}
+}
+
+// clone returns a compact copy sharing no mutable part with s.
+func (s *setStore) clone() setStore {
+	if len(s.recent) == 0 && s.dead == 0 {
+		return setStore{run: slices.Clone(s.run)}
+	}
+	return setStore{run: s.sorted()}
+}
+
+// merge replaces s by the join of the stores (s, c) and (o, oc), in one
+// pass over both in element order. If c and oc share no dot (disjoint), no
+// dot of either side can be covered by the other's context, so an entry
+// held by one side is kept as it is and a common one takes the union of
+// both dot sets. o is not modified.
+func (s *setStore) merge(o *setStore, c, oc *CausalContext, disjoint bool) {
+	out := make([]setEntry, 0, s.mergedLen(o))
+	inC, inOC := ctxCursor{c: c}, ctxCursor{c: oc}
+	var slab dotSlab
+	keep := func(e setEntry, in *ctxCursor) {
+		if !disjoint {
+			if e.dots = filterDots(e.dots, in); e.dots == nil {
+				return
+			}
+		}
+		out = append(out, e)
+	}
+	xi, yi := s.iter(), o.iter()
+	x, xok := xi.next()
+	y, yok := yi.next()
+	for xok && yok {
+		switch k := strings.Compare(x.elem, y.elem); {
+		case k < 0:
+			keep(x, &inOC)
+			x, xok = xi.next()
+		case k > 0:
+			keep(y, &inC)
+			y, yok = yi.next()
+		default:
+			var ds dotSet
+			if disjoint {
+				ds = slab.union(x.dots, y.dots)
+			} else {
+				ds = joinDots(x.dots, &inC, y.dots, &inOC)
+			}
+			if ds != nil {
+				out = append(out, setEntry{x.elem, ds})
+			}
+			x, xok = xi.next()
+			y, yok = yi.next()
+		}
+	}
+	for ; xok; x, xok = xi.next() {
+		keep(x, &inOC)
+	}
+	for ; yok; y, yok = yi.next() {
+		keep(y, &inC)
+	}
+	s.run, s.recent, s.dead = out, nil, 0
+}
+
+// mergedLen returns the number of distinct elements of s and o: a pass
+// comparing elements only, so that merge allocates its result once, at its
+// final size.
+func (s *setStore) mergedLen(o *setStore) int {
+	n := s.len() + o.len()
+	xi, yi := s.iter(), o.iter()
+	x, xok := xi.next()
+	y, yok := yi.next()
+	for xok && yok {
+		switch k := strings.Compare(x.elem, y.elem); {
+		case k < 0:
+			x, xok = xi.next()
+		case k > 0:
+			y, yok = yi.next()
+		default:
+			n--
+			x, xok = xi.next()
+			y, yok = yi.next()
+		}
+	}
+	return n
+}
+
+// dotSlab carves the dot sets a merge creates out of shared arrays: one
+// heap object per slabSize dots instead of one per element, for the
+// allocator and the garbage collector. A carved set has its capacity cut to
+// its length, so it stays immutable like any other; a live one keeps its
+// array (at most slabSize dots) alive.
+type dotSlab struct{ buf dotSet }
+
+const slabSize = 256
+
+// union returns the sorted union of s and o, carved from the slab.
+func (a *dotSlab) union(s, o dotSet) dotSet {
+	n := len(s) + len(o)
+	if cap(a.buf)-len(a.buf) < n {
+		a.buf = make(dotSet, 0, max(n, slabSize))
+	}
+	start := len(a.buf)
+	out := a.buf
+	i, j := 0, 0
+	for i < len(s) && j < len(o) {
+		switch k := compareDots(s[i].Dot, o[j].Dot); {
+		case k < 0:
+			out = append(out, s[i])
+			i++
+		case k > 0:
+			out = append(out, o[j])
+			j++
+		default:
+			out = append(out, s[i])
+			i++
+			j++
+		}
+	}
+	out = append(append(out, s[i:]...), o[j:]...)
+	a.buf = out
+	return out[start:len(out):len(out)]
+}
+
+// filterDots returns the dots of s not in the context behind in; s itself
+// when none is dropped, nil when all are.
+func filterDots(s dotSet, in *ctxCursor) dotSet {
+	for i, e := range s {
+		if in.contains(e.Dot) {
+			out := make(dotSet, i, len(s)-1)
+			copy(out, s[:i])
+			for _, e := range s[i+1:] {
+				if !in.contains(e.Dot) {
+					out = append(out, e)
+				}
+			}
+			if len(out) == 0 {
+				return nil
+			}
+			return out
+		}
+	}
+	return s
+}
+
+// joinDots is joinFun through context cursors.
+func joinDots(s dotSet, inC *ctxCursor, o dotSet, inOC *ctxCursor) dotSet {
+	if len(s) == 1 && len(o) == 1 && s[0].Dot == o[0].Dot {
+		return s
+	}
+	out := make(dotSet, 0, len(s)+len(o))
+	i, j := 0, 0
+	for i < len(s) || j < len(o) {
+		switch {
+		case j == len(o) || (i < len(s) && compareDots(s[i].Dot, o[j].Dot) < 0):
+			if !inOC.contains(s[i].Dot) {
+				out = append(out, s[i])
+			}
+			i++
+		case i == len(s) || compareDots(s[i].Dot, o[j].Dot) > 0:
+			if !inC.contains(o[j].Dot) {
+				out = append(out, o[j])
+			}
+			j++
+		default:
+			out = append(out, s[i])
+			i++
+			j++
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return slices.Clip(out)
+}
+
 // SetField is an observed-remove set store: element -> dots of the adds
 // that put it there (DotMap<E, DotSet> in the paper), plus element -> dots
 // of removes under RemoveWins.
 //
 // An in-memory index from each dot to its element lets a small delta join
-// in time proportional to the delta, not to the set.
+// in time proportional to the delta, not to the set. A full-state join
+// merges the sorted stores instead and drops the index.
 type SetField struct {
 	policy SetPolicy
-	adds   map[string]dotSet
-	rms    map[string]dotSet
+	adds   setStore
+	rms    setStore
 	where  map[Dot]string // every dot in adds or rms -> its element; nil until needed
 }
 
-func newSetField(p SetPolicy) *SetField {
-	return &SetField{policy: p, adds: map[string]dotSet{}, rms: map[string]dotSet{}}
-}
+func newSetField(p SetPolicy) *SetField { return &SetField{policy: p} }
 
 // index returns the dot index, building it if a full-state join dropped it.
 func (f *SetField) index() map[Dot]string {
 	if f.where == nil {
-		f.where = make(map[Dot]string, len(f.adds)+len(f.rms))
-		for _, m := range []map[string]dotSet{f.adds, f.rms} {
-			for e, s := range m {
-				for _, x := range s {
-					f.where[x.Dot] = e
-				}
-			}
-		}
+		f.where = make(map[Dot]string, f.adds.len()+f.rms.len())
+		f.elemDots(func(e string, d Dot) { f.where[d] = e })
 	}
 	return f.where
 }
 
-// put stores ns under e in m (deleting e if ns is empty) and keeps the
-// index in step with the previous entry old.
-func (f *SetField) put(m map[string]dotSet, e string, old, ns dotSet) {
-	if len(ns) == 0 {
-		delete(m, e)
-	} else {
-		m[e] = ns
+// elemDots calls fn for every dot with the element holding it.
+func (f *SetField) elemDots(fn func(e string, d Dot)) {
+	for _, st := range []*setStore{&f.adds, &f.rms} {
+		st.each(func(e string, ds dotSet) {
+			for _, x := range ds {
+				fn(e, x.Dot)
+			}
+		})
 	}
+}
+
+// put stores ns under e in st (deleting e if ns is empty) and keeps the
+// index in step.
+func (f *SetField) put(st *setStore, e string, ns dotSet) {
+	old := st.set(e, ns)
 	if f.where != nil {
 		reindex(f.where, e, old, ns)
 	}
@@ -75,134 +417,107 @@ func (f *SetField) Policy() SetPolicy { return f.policy }
 
 // Contains reports whether e is present.
 func (f *SetField) Contains(e string) bool {
-	_, ok := f.adds[e]
+	ok := f.adds.get(e) != nil
 	if ok && f.policy == RemoveWins {
-		_, removed := f.rms[e]
-		return !removed
+		return f.rms.get(e) == nil
 	}
 	return ok
 }
 
 // Elements returns the present elements, sorted.
 func (f *SetField) Elements() []string {
-	out := make([]string, 0, len(f.adds))
-	for e := range f.adds {
-		if f.Contains(e) {
+	out := make([]string, 0, f.adds.len())
+	f.adds.ascend(func(e string, _ dotSet) {
+		if f.policy == AddWins || f.rms.get(e) == nil {
 			out = append(out, e)
 		}
-	}
-	slices.Sort(out)
+	})
 	return out
 }
 
 // Len returns the number of present elements.
 func (f *SetField) Len() int {
 	if f.policy == AddWins {
-		return len(f.adds)
+		return f.adds.len()
 	}
 	n := 0
-	for e := range f.adds {
-		if f.Contains(e) {
+	f.adds.each(func(e string, _ dotSet) {
+		if f.rms.get(e) == nil {
 			n++
 		}
-	}
+	})
 	return n
 }
 
 // Join implements Embedded. A dot of f survives if other holds it too or
 // otherCtx has not seen it; a dot of other survives if f holds it or ctx
-// has not seen it. Elements of f absent from other can only lose dots that
-// otherCtx covers: when otherCtx is small (a delta) they are found through
-// the dot index, otherwise by a scan.
+// has not seen it. When otherCtx is small (a delta), the elements of f
+// absent from other that can lose dots are found through the dot index and
+// the elements of other are joined one by one. Otherwise (full states) the
+// two sorted stores are merged in one pass.
 func (f *SetField) Join(ctx *CausalContext, other Embedded, otherCtx *CausalContext) Embedded {
 	o, ok := other.(*SetField)
 	if !ok || o == nil {
 		o = newSetField(f.policy)
 	}
-	pairs := [2][2]map[string]dotSet{{f.adds, o.adds}, {f.rms, o.rms}}
-	if limit := (len(f.adds) + len(f.rms)) / 4; otherCtx.dotCount(limit) <= limit {
+	if o == f {
+		return f // every dot is held by both sides
+	}
+	if limit := (f.adds.len() + f.rms.len()) / 4; otherCtx.dotCount(limit) <= limit {
 		where := f.index()
+		stores := [2][2]*setStore{{&f.adds, &o.adds}, {&f.rms, &o.rms}}
 		otherCtx.eachDot(func(d Dot) {
 			e, ok := where[d]
 			if !ok {
 				return
 			}
-			for _, p := range pairs {
-				if _, inOther := p[1][e]; inOther {
+			for _, p := range stores {
+				if p[1].get(e) != nil {
 					continue
 				}
-				if s, ok := p[0][e]; ok {
-					f.put(p[0], e, s, s.filter(otherCtx))
+				if s := p[0].get(e); s != nil {
+					f.put(p[0], e, s.filter(otherCtx))
 				}
 			}
 		})
-	} else if !ctx.disjoint(otherCtx) {
-		// A join with a large context touches O(state) entries anyway; the
-		// index is dropped and rebuilt by the next small join that needs it.
-		// (When the contexts share no dot, as between replicas that have not
-		// heard from each other, no entry of f can lose a dot: skip the scan.)
-		f.where = nil
-		for _, p := range pairs {
-			for e, s := range p[0] {
-				if _, inOther := p[1][e]; inOther {
-					continue
-				}
-				if ns := s.filter(otherCtx); len(ns) != len(s) {
-					f.put(p[0], e, s, ns)
-				}
-			}
+		for _, p := range stores {
+			p[1].each(func(e string, os dotSet) {
+				f.put(p[0], e, joinFun(p[0].get(e), ctx, os, otherCtx))
+			})
 		}
+		return f
 	}
-	for _, p := range pairs {
-		for e, os := range p[1] {
-			s := p[0][e]
-			f.put(p[0], e, s, joinFun(s, ctx, os, otherCtx))
-		}
-	}
+	// A join with a large context touches O(state) entries anyway; the
+	// index is dropped and rebuilt by the next small join that needs it.
+	f.where = nil
+	disjoint := ctx.disjoint(otherCtx)
+	f.adds.merge(&o.adds, ctx, otherCtx, disjoint)
+	f.rms.merge(&o.rms, ctx, otherCtx, disjoint)
 	return f
 }
 
 // Dots implements Embedded.
-func (f *SetField) Dots(fn func(Dot)) {
-	for _, m := range []map[string]dotSet{f.adds, f.rms} {
-		for _, s := range m {
-			for _, e := range s {
-				fn(e.Dot)
-			}
-		}
-	}
-}
+func (f *SetField) Dots(fn func(Dot)) { f.elemDots(func(_ string, d Dot) { fn(d) }) }
 
 // Empty implements Embedded.
-func (f *SetField) Empty() bool { return len(f.adds) == 0 && len(f.rms) == 0 }
+func (f *SetField) Empty() bool { return f.adds.len() == 0 && f.rms.len() == 0 }
 
 // Clone implements Embedded.
 func (f *SetField) Clone() Embedded { return f.clone() }
 
 func (f *SetField) clone() *SetField {
-	c := &SetField{policy: f.policy, adds: make(map[string]dotSet, len(f.adds)), rms: make(map[string]dotSet, len(f.rms))}
-	for k, v := range f.adds {
-		c.adds[k] = v
-	}
-	for k, v := range f.rms {
-		c.rms[k] = v
-	}
-	return c // the copy builds its own index when it needs one
+	// The copy builds its own index when it needs one.
+	return &SetField{policy: f.policy, adds: f.adds.clone(), rms: f.rms.clone()}
 }
 
 // Encode implements Embedded: adds, then removes, each sorted by element.
 func (f *SetField) Encode(w *Writer) {
-	for _, m := range []map[string]dotSet{f.adds, f.rms} {
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		w.Uvarint(uint64(len(keys)))
-		for _, k := range keys {
-			w.String(k)
-			writeFun(w, m[k], nil)
-		}
+	for _, st := range []*setStore{&f.adds, &f.rms} {
+		w.Uvarint(uint64(st.len()))
+		st.ascend(func(e string, ds dotSet) {
+			w.String(e)
+			writeFun(w, ds, nil)
+		})
 	}
 }
 
@@ -214,8 +529,12 @@ func decodeSetField(p SetPolicy) DecodeFunc {
 
 func readSetField(r *Reader, ctx *CausalContext, p SetPolicy) *SetField {
 	f := newSetField(p)
-	for i, m := range []map[string]dotSet{f.adds, f.rms} {
+	f.where = map[Dot]string{}
+	for i, st := range []*setStore{&f.adds, &f.rms} {
 		n := r.Count(3)
+		if n > 0 {
+			st.run = make([]setEntry, 0, n) // n is bounded by the input left
+		}
 		prev := ""
 		for j := range n {
 			k := r.String()
@@ -229,12 +548,13 @@ func readSetField(r *Reader, ctx *CausalContext, p SetPolicy) *SetField {
 			}
 			prev = k
 			for _, x := range s {
-				if _, dup := f.index()[x.Dot]; dup {
+				if _, dup := f.where[x.Dot]; dup {
 					r.Fail("dot held twice in set")
 					return f
 				}
+				f.where[x.Dot] = k
 			}
-			f.put(m, k, nil, s)
+			st.run = append(st.run, setEntry{k, s})
 		}
 	}
 	return f
@@ -242,8 +562,8 @@ func readSetField(r *Reader, ctx *CausalContext, p SetPolicy) *SetField {
 
 // dotsOf adds the dots of e's entries to ctx.
 func (f *SetField) dotsOf(e string, ctx *CausalContext) {
-	f.adds[e].addDots(ctx)
-	f.rms[e].addDots(ctx)
+	f.adds.get(e).addDots(ctx)
+	f.rms.get(e).addDots(ctx)
 }
 
 // add computes the delta of adding e as node.
@@ -252,7 +572,7 @@ func (f *SetField) add(node NodeID, ctx *CausalContext, e string) (*SetField, *C
 	dctx := contextOf(d)
 	f.dotsOf(e, dctx)
 	delta := newSetField(f.policy)
-	delta.put(delta.adds, e, nil, dotSet{{Dot: d}})
+	delta.adds.run = []setEntry{{e, dotSet{{Dot: d}}}}
 	return delta, dctx
 }
 
@@ -263,7 +583,7 @@ func (f *SetField) remove(node NodeID, ctx *CausalContext, e string) (*SetField,
 	if f.policy == RemoveWins {
 		d := ctx.Next(node)
 		dctx.Add(d)
-		delta.put(delta.rms, e, nil, dotSet{{Dot: d}})
+		delta.rms.run = []setEntry{{e, dotSet{{Dot: d}}}}
 	}
 	f.dotsOf(e, dctx)
 	return delta, dctx
@@ -288,9 +608,12 @@ func (s *ORSet) Add(e string) *ORSet {
 	f, c := s.f.add(s.node, s.ctx, e)
 	// Same result as s.Join(delta), without a general join: the delta
 	// replaces e's entries by one fresh dot.
-	s.f.put(s.f.adds, e, s.f.adds[e], f.adds[e])
-	s.f.put(s.f.rms, e, s.f.rms[e], nil)
-	s.ctx.Add(f.adds[e][0].Dot)
+	ds := f.adds.run[0].dots
+	s.f.put(&s.f.adds, e, ds)
+	if s.f.rms.len() > 0 {
+		s.f.put(&s.f.rms, e, nil)
+	}
+	s.ctx.Add(ds[0].Dot)
 	return &ORSet{node: s.node, ctx: c, f: f}
 }
 

@@ -185,7 +185,7 @@ func TestORSetRemoveLeavesNoTombstones(t *testing.T) {
 	}
 	empty := NewORSet("a", AddWins)
 	empty.ctx.Join(s.ctx)
-	if !bytes.Equal(s.Encode(), empty.Encode()) || len(s.f.adds)+len(s.f.rms) != 0 {
+	if !bytes.Equal(s.Encode(), empty.Encode()) || len(s.f.adds.run)+len(s.f.adds.recent)+len(s.f.rms.run)+len(s.f.rms.recent) != 0 {
 		t.Fatalf("tombstones left: %x vs %x", s.Encode(), empty.Encode())
 	}
 	if vv := s.ctx.VersionVector(); vv["a"] != 4 || len(s.ctx.Cloud()) != 0 {
