@@ -547,3 +547,28 @@ func TestGraftRetriesBackOff(t *testing.T) {
 		}
 	}
 }
+
+// A message whose announcers all went down is asked of a neighbour that is
+// still up (it has most likely received it by now) instead of being given up.
+func TestMissingAskedOfRemainingNeighbourWhenAnnouncersGone(t *testing.T) {
+	cfg := TestConfig()
+	c := newTestCore(t, cfg, "a", "b")
+	mustStep(t, c, 0, "a", pruneMsg("o"))
+	mustStep(t, c, 0, "a", ihaveMsg("o", 1, 3))
+	c.NeighborDown(ms, membership.Node{ID: "a"})
+	var got []string
+	for now := 2 * ms; now < 2*cfg.GraftTimeoutMax && got == nil; now += cfg.TickInterval {
+		c.Tick(now)
+		got = kinds(c.Ready())
+	}
+	if !slices.Equal(got, []string{"b:graft"}) {
+		t.Fatalf("after the only announcer went down: %v, want b:graft", got)
+	}
+	mustStep(t, c, 3*cfg.GraftTimeoutMax, "b", gossipMsg("o", 1, 4, "p"))
+	if d := deliveredIn(c.Ready()); len(d) != 1 {
+		t.Fatalf("delivered %d, want 1", len(d))
+	}
+	if s := c.Stats(); s.MissingGaveUp != 0 {
+		t.Fatalf("MissingGaveUp %d, want 0", s.MissingGaveUp)
+	}
+}

@@ -185,13 +185,24 @@ func retryScale(n int) float64 {
 	return float64(uint(1) << min(max(n-1, 0), 5))
 }
 
-// pick chooses the next announcer that is still a neighbour, round robin.
+// pick chooses the next announcer that is still a neighbour, round robin,
+// and when none is left, a neighbour not asked yet.
 func (m *missing) pick(c *Core) (membership.NodeID, bool) {
 	for k := 0; k < len(m.announcers); k++ {
 		a := m.announcers[(m.next+k)%len(m.announcers)]
 		if c.isNeighbor(a.peer) {
 			m.next = (m.next + k + 1) % len(m.announcers)
 			return a.peer, true
+		}
+	}
+	// Every announcer is gone (the overlay replaced those links). The
+	// message reached this neighbourhood, so a neighbour that is still
+	// here most likely holds it by now: ask one not asked yet, rather than
+	// wait for an announcement that may never come and give the message up.
+	for k := range c.peers {
+		p := c.peers[(len(m.grafts)+k)%len(c.peers)]
+		if !m.graftedTo(p) {
+			return p, true
 		}
 	}
 	return "", false
