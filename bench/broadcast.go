@@ -89,6 +89,7 @@ type protoRun struct {
 	setupTook   time.Duration
 	notFinished bool
 	tree        treeCounts // plumtree only: what the missing-message path did
+	missing     string     // the undelivered (message, node) pairs, when notFinished
 }
 
 // treeCounts are plumtree counters summed over all nodes, for the note under
@@ -145,7 +146,7 @@ func Broadcast(ctx context.Context, cfg BroadcastConfig, progress exp.Progress) 
 				r.name, c.grafts, c.graftMisses, c.gaveUp, c.prunes, c.optimizations, c.stalls, c.lazyDropped, c.transportDrops))
 		}
 		if r.notFinished {
-			t.Notes = append(t.Notes, fmt.Sprintf("%s: not every message reached every node within the settle time", r.name))
+			t.Notes = append(t.Notes, fmt.Sprintf("%s: not every message reached every node within the settle time: %s", r.name, r.missing))
 		}
 	}
 	t.Notes = append(t.Notes, "RMR = payload messages received / deliveries at non-origin nodes - 1; bytes are libp2p stream bytes of the broadcast protocol (sent)")
@@ -274,6 +275,10 @@ func runBroadcast(ctx context.Context, cfg BroadcastConfig, proto string, progre
 	r.payloadsIn, r.control, r.drops = d.payloadsIn, d.control, d.drops
 	r.bytes, r.otherBytes = d.bytes, d.otherBytes
 	r.tree = d.tree
+	if r.notFinished {
+		pairs, n := col.missing(cfg.Nodes, total, 8)
+		r.missing = fmt.Sprintf("%d deliveries missing (message index @ node, warm-up < %d): %v", n, cfg.Warmup, pairs)
+	}
 	full := col.result(cfg.Nodes, total)
 	// Keep only the measured messages.
 	col.mu.Lock()

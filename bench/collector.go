@@ -115,3 +115,24 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	i := int(p * float64(len(sorted)-1))
 	return sorted[i]
 }
+
+// missing lists the (message index, node) pairs not delivered yet, in
+// message order, at most limit of them, and how many there are in all.
+func (c *collector) missing(nodes, messages, limit int) (pairs [][2]int, total int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for idx := 0; idx < messages; idx++ {
+		if c.perMsg[idx] == nodes {
+			continue
+		}
+		for n := 0; n < nodes; n++ {
+			if !c.perNode[n][idx] {
+				total++
+				if len(pairs) < limit {
+					pairs = append(pairs, [2]int{idx, n})
+				}
+			}
+		}
+	}
+	return pairs, total
+}
