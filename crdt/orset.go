@@ -78,20 +78,28 @@ func (s *setStore) get(e string) dotSet {
 // set stores ns under e (removing e if ns is empty), compacts if due, and
 // returns the previous dots of e.
 func (s *setStore) set(e string, ns dotSet) dotSet {
-	if len(ns) == 0 {
-		ns = nil
-	}
+	old, _ := s.update(e, func(dotSet) dotSet { return ns })
+	return old
+}
+
+// update replaces the dots of e (nil if absent) by fn(dots), removing e if
+// the result is empty, with one lookup; it compacts if due and returns the
+// previous and the new dots.
+func (s *setStore) update(e string, fn func(old dotSet) dotSet) (old, ns dotSet) {
 	if old, ok := s.recent[e]; ok {
-		if ns == nil {
+		if ns = fn(old); len(ns) == 0 {
+			ns = nil
 			delete(s.recent, e)
 		} else {
 			s.recent[e] = ns
 		}
-		return old
+		return old, ns
 	}
-	var old dotSet
 	if i, ok := s.search(e); ok {
 		old = s.run[i].dots
+		if ns = fn(old); len(ns) == 0 {
+			ns = nil
+		}
 		switch {
 		case old == nil && ns != nil:
 			s.dead--
@@ -99,7 +107,9 @@ func (s *setStore) set(e string, ns dotSet) dotSet {
 			s.dead++
 		}
 		s.run[i].dots = ns
-	} else if ns != nil {
+	} else if ns = fn(nil); len(ns) == 0 {
+		return nil, nil
+	} else {
 		if s.recent == nil {
 			s.recent = map[string]dotSet{}
 		}
@@ -108,7 +118,7 @@ func (s *setStore) set(e string, ns dotSet) dotSet {
 	if len(s.recent)+s.dead > compactMin+len(s.run)/compactFrac {
 		s.compact()
 	}
-	return old
+	return old, ns
 }
 
 // compact rewrites the store as one run.
@@ -395,13 +405,20 @@ func (f *SetField) elemDots(fn func(e string, d Dot)) {
 	}
 }
 
-// put stores ns under e in st (deleting e if ns is empty) and keeps the
-// index in step.
-func (f *SetField) put(st *setStore, e string, ns dotSet) {
-	old := st.set(e, ns)
+// put stores ns under e in st (deleting e if ns is empty), keeps the index
+// in step and returns the previous dots of e.
+func (f *SetField) put(st *setStore, e string, ns dotSet) dotSet {
+	return f.update(st, e, func(dotSet) dotSet { return ns })
+}
+
+// update replaces the dots of e in st by fn(dots) (see setStore.update),
+// keeps the index in step and returns the previous dots of e.
+func (f *SetField) update(st *setStore, e string, fn func(old dotSet) dotSet) dotSet {
+	old, ns := st.update(e, fn)
 	if f.where != nil {
 		reindex(f.where, e, old, ns)
 	}
+	return old
 }
 
 // Tag implements Embedded.
@@ -472,17 +489,14 @@ func (f *SetField) Join(ctx *CausalContext, other Embedded, otherCtx *CausalCont
 				return
 			}
 			for _, p := range stores {
-				if p[1].get(e) != nil {
-					continue
-				}
-				if s := p[0].get(e); s != nil {
-					f.put(p[0], e, s.filter(otherCtx))
+				if p[1].get(e) == nil {
+					f.update(p[0], e, func(s dotSet) dotSet { return s.filter(otherCtx) })
 				}
 			}
 		})
 		for _, p := range stores {
 			p[1].each(func(e string, os dotSet) {
-				f.put(p[0], e, joinFun(p[0].get(e), ctx, os, otherCtx))
+				f.update(p[0], e, func(s dotSet) dotSet { return joinFun(s, ctx, os, otherCtx) })
 			})
 		}
 		return f
@@ -605,15 +619,18 @@ func NewORSet(node NodeID, p SetPolicy) *ORSet {
 
 // Add inserts e and returns the delta.
 func (s *ORSet) Add(e string) *ORSet {
-	f, c := s.f.add(s.node, s.ctx, e)
-	// Same result as s.Join(delta), without a general join: the delta
-	// replaces e's entries by one fresh dot.
-	ds := f.adds.run[0].dots
-	s.f.put(&s.f.adds, e, ds)
+	// Same result as f.add then s.Join(delta), without a general join and
+	// with one lookup: the delta replaces e's entries by one fresh dot.
+	d := s.ctx.Next(s.node)
+	c := contextOf(d)
+	ds := dotSet{{Dot: d}}
+	s.f.put(&s.f.adds, e, ds).addDots(c)
 	if s.f.rms.len() > 0 {
-		s.f.put(&s.f.rms, e, nil)
+		s.f.put(&s.f.rms, e, nil).addDots(c)
 	}
-	s.ctx.Add(ds[0].Dot)
+	s.ctx.Add(d)
+	f := newSetField(s.f.policy)
+	f.adds.run = []setEntry{{e, ds}}
 	return &ORSet{node: s.node, ctx: c, f: f}
 }
 
