@@ -47,7 +47,9 @@ type Embedded interface {
 
 // DecodeFunc decodes an Embedded written by its Encode. ctx is the decoded
 // causal context of the enclosing map; a decoder should reject dots that ctx
-// does not contain. reg is passed on for nested maps.
+// does not cover, testing them with r.Covered(ctx, d) (not ctx.Contains: in
+// the compact form the context is complete only after the fields). reg is
+// passed on for nested maps.
 type DecodeFunc func(r *Reader, ctx *CausalContext, reg *Registry) (Embedded, error)
 
 // Registry maps field tags to decoders. It is a plain value built by the

@@ -40,10 +40,17 @@ var ErrMalformed = errors.New("crdt: malformed encoding")
 // Writer builds the body of an encoded object. Node IDs are written as
 // indexes into a per-object dictionary, assigned in order of first use, so a
 // node ID appears once per object. Embedded types use it in Encode.
+//
+// In the compact form (ORMap.AppendCompact) node IDs are numbers from a
+// caller's Dict instead, and timestamps take a fixed 8-byte wall time.
 type Writer struct {
 	buf   []byte
 	dict  map[NodeID]uint64
 	nodes []NodeID
+	ext   Dict // compact form: the caller's numbering (nil otherwise)
+	// scratch holds the compact form's per-node maxima without another
+	// allocation for keys written by a few nodes.
+	scratch [4]Dot
 }
 
 func newWriter() *Writer { return &Writer{dict: map[NodeID]uint64{}} }
@@ -62,6 +69,10 @@ func (w *Writer) String(s string) {
 
 // Node appends a node ID as a dictionary index.
 func (w *Writer) Node(n NodeID) {
+	if w.ext != nil {
+		w.Uvarint(w.ext.Index(n))
+		return
+	}
 	i, ok := w.dict[n]
 	if !ok {
 		i = uint64(len(w.nodes))
@@ -79,6 +90,13 @@ func (w *Writer) Dot(d Dot) {
 
 // Timestamp appends an HLC timestamp.
 func (w *Writer) Timestamp(t Timestamp) {
+	if w.ext != nil {
+		// Unix nanoseconds need 61 bits: 8 fixed bytes beat a 9-byte
+		// varint.
+		w.buf = binary.BigEndian.AppendUint64(w.buf, uint64(t.Wall))
+		w.Uvarint(uint64(t.Logical))
+		return
+	}
 	w.Varint(t.Wall)
 	w.Uvarint(uint64(t.Logical))
 }
@@ -105,6 +123,18 @@ type Reader struct {
 	nextNew int // dictionary entries must be first used in order
 	err     error
 	depth   int
+	// ext is the caller's numbering when reading the compact form; the
+	// context is then only known once every field is read, so dots are
+	// checked against it at the end (see Covered).
+	ext Dict
+}
+
+// Covered reports whether a decoder should accept dot d under context ctx:
+// ctx.Contains(d), except in the compact form, where the context is built
+// after the fields and every dot is checked then. Decoders of plug-in
+// field types must use it rather than ctx.Contains.
+func (r *Reader) Covered(ctx *CausalContext, d Dot) bool {
+	return r.ext != nil || ctx.Contains(d)
 }
 
 // Err returns the first error met, or nil.
@@ -180,6 +210,14 @@ func (r *Reader) Node() NodeID {
 	if r.err != nil {
 		return ""
 	}
+	if r.ext != nil {
+		n, ok := r.ext.Node(i)
+		if !ok || n == "" {
+			r.Fail("node number %d not in the dictionary", i)
+			return ""
+		}
+		return n
+	}
 	if i >= uint64(len(r.nodes)) || i > uint64(r.nextNew) {
 		r.Fail("node index %d out of range or out of first-use order", i)
 		return ""
@@ -201,6 +239,19 @@ func (r *Reader) Dot() Dot {
 
 // Timestamp reads an HLC timestamp.
 func (r *Reader) Timestamp() Timestamp {
+	if r.ext != nil && r.err == nil {
+		if len(r.b) < 8 {
+			r.Fail("short timestamp")
+			return Timestamp{}
+		}
+		w := int64(binary.BigEndian.Uint64(r.b))
+		r.b = r.b[8:]
+		l := r.Uvarint()
+		if l > 1<<32-1 {
+			r.Fail("logical clock overflow")
+		}
+		return Timestamp{Wall: w, Logical: uint32(l)}
+	}
 	w := r.Varint()
 	l := r.Uvarint()
 	if l > 1<<32-1 {
@@ -378,7 +429,7 @@ func readFun[V any](r *Reader, ctx *CausalContext, val func() V) dotFun[V] {
 			r.Fail("dots not strictly increasing")
 			return nil
 		}
-		if !ctx.Contains(d) {
+		if !r.Covered(ctx, d) {
 			r.Fail("dot not covered by causal context")
 			return nil
 		}

@@ -156,11 +156,14 @@ func (f *MapField) clone() *MapField {
 
 // Encode implements Embedded: fields sorted by (name, tag).
 func (f *MapField) Encode(w *Writer) {
-	ks := f.Keys()
-	w.Uvarint(uint64(len(ks)))
-	for _, k := range ks {
-		w.String(k.Name)
-		w.String(string(k.Tag))
+	w.Uvarint(uint64(len(f.fields)))
+	f.encodeFields(w)
+}
+
+// encodeFields writes the fields without their count.
+func (f *MapField) encodeFields(w *Writer) {
+	for _, k := range f.Keys() {
+		w.fieldKey(k)
 		f.fields[k].Encode(w)
 	}
 }
@@ -170,11 +173,19 @@ func decodeMapField(r *Reader, ctx *CausalContext, reg *Registry) (Embedded, err
 }
 
 func readMapField(r *Reader, ctx *CausalContext, reg *Registry) *MapField {
+	minBytes := 3 // name, tag, body
+	if r.ext != nil {
+		minBytes = 2 // compact key, body
+	}
+	return readFields(r, ctx, reg, r.Count(minBytes))
+}
+
+// readFields reads n fields written by encodeFields.
+func readFields(r *Reader, ctx *CausalContext, reg *Registry, n int) *MapField {
 	f := newMapField()
-	n := r.Count(3)
 	var prev FieldKey
 	for i := range n {
-		k := FieldKey{Name: r.String(), Tag: Tag(r.String())}
+		k := r.fieldKey()
 		if r.err != nil {
 			return f
 		}

@@ -75,9 +75,12 @@ func renderMap(f *MapField) string {
 	return strings.Join(out, " ")
 }
 
-func TestORMap(t *testing.T) {
+func TestORMap(t *testing.T) { runSpec(t, ormapSpec()) }
+
+// ormapSpec is the ORMap's harness spec with the canonical encoding.
+func ormapSpec() spec[*ORMap] {
 	names := []string{"k1", "k2", "k3"}
-	runSpec(t, spec[*ORMap]{
+	return spec[*ORMap]{
 		newReplica: NewORMap,
 		op: func(t *rapid.T, e *env, r *ORMap) (*ORMap, func(any)) {
 			name := rapid.SampledFrom(names).Draw(t, "name")
@@ -151,5 +154,5 @@ func TestORMap(t *testing.T) {
 		value:      func(a *ORMap) string { return renderMap(a.f) },
 		newModel:   func() any { return newMapModel() },
 		modelValue: func(m any) string { return m.(*mapModel).render() },
-	})
+	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -70,4 +71,37 @@ func BenchmarkCounterInc(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkMergeStatesNewKeys merges anti-entropy batches of 1,000 register
+// states (BenchmarkCatchUp's shape, 52-character peer IDs) into a store
+// that does not hold them yet: the store's share of catch-up, per key.
+func BenchmarkMergeStatesNewKeys(b *testing.B) {
+	src, err := Open(OpenMemory(), "12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN", DefaultOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	const batch = 1000
+	states := make([]KeyState, batch)
+	for k := range states {
+		key := fmt.Sprintf("key/%07d", k)
+		if _, _, err := src.Put(key, fmt.Sprintf("value-%07d-of-some-length", k), 1_796_400_000_000_000_000+int64(k)); err != nil {
+			b.Fatal(err)
+		}
+		states[k].Key = key
+		states[k].State, _ = src.State(key)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		b.StopTimer()
+		dst, err := Open(OpenMemory(), "12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK", DefaultOptions())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if _, _, err := dst.MergeStates(states); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/key")
 }

@@ -17,17 +17,28 @@ import (
 // encoded, so any string is a valid datastore key and the order of records
 // is the order of keys.
 const (
-	prefixRoot    = "/store"
-	prefixRecord  = "/store/k"    // /store/k/<hex key> -> record
-	prefixChange  = "/store/c"    // /store/c/<16 hex digits seq> -> change JSON
-	prefixMeta    = "/store/m"    // /store/m/<hex name> -> meta value
-	keyFeed       = "/store/feed" // first and last seq of the feed, 2 x 8 bytes big-endian
-	keyVersion    = "/store/version"
-	formatVersion = "1"
+	prefixRoot     = "/store"
+	prefixRecord   = "/store/r"    // /store/r/<hex key> -> stored record (compact, format 2)
+	prefixRecordV1 = "/store/k"    // /store/k/<hex key> -> format-1 record, migrated by Open
+	prefixNode     = "/store/n"    // /store/n/<16 hex digits number> -> node ID
+	prefixChange   = "/store/c"    // /store/c/<16 hex digits seq> -> change JSON
+	prefixMeta     = "/store/m"    // /store/m/<hex name> -> meta value
+	keyFeed        = "/store/feed" // first and last seq of the feed, 2 x 8 bytes big-endian
+	keyVersion     = "/store/version"
+	formatVersion  = "2"
+	formatV1       = "1" // read and migrated by Open
 )
 
 func recordKey(key string) datastore.Key {
 	return datastore.NewKey(prefixRecord + "/" + hex.EncodeToString([]byte(key)))
+}
+
+func recordKeyV1(key string) datastore.Key {
+	return datastore.NewKey(prefixRecordV1 + "/" + hex.EncodeToString([]byte(key)))
+}
+
+func nodeKey(i uint64) datastore.Key {
+	return datastore.NewKey(fmt.Sprintf("%s/%016x", prefixNode, i))
 }
 
 func changeKey(seq uint64) datastore.Key {
@@ -38,11 +49,12 @@ func metaKey(name string) datastore.Key {
 	return datastore.NewKey(prefixMeta + "/" + hex.EncodeToString([]byte(name)))
 }
 
-// keyOfRecord returns the user key of a record's datastore key.
-func keyOfRecord(k string) (string, error) {
-	name, ok := strings.CutPrefix(k, prefixRecord+"/")
+// keyOfRecord returns the user key of a record's datastore key under
+// prefix.
+func keyOfRecord(k, prefix string) (string, error) {
+	name, ok := strings.CutPrefix(k, prefix+"/")
 	if !ok {
-		return "", fmt.Errorf("%w: datastore key %q outside %s", ErrCorrupt, k, prefixRecord)
+		return "", fmt.Errorf("%w: datastore key %q outside %s", ErrCorrupt, k, prefix)
 	}
 	b, err := hex.DecodeString(name)
 	if err != nil {
@@ -51,14 +63,16 @@ func keyOfRecord(k string) (string, error) {
 	return string(b), nil
 }
 
-// Record and delta encoding versions (first byte).
+// Canonical state and delta encoding versions (first byte).
 const (
 	recordVersion byte = 1
 	deltaVersion  byte = 1
 )
 
-// encodeRecord returns a key's canonical state: version, the map's
-// encoding, the text document's encoding (empty when it holds nothing).
+// encodeRecord returns a key's canonical state (State, Digest, and the
+// format-1 record): version, the map's encoding, the text document's
+// encoding (empty when it holds nothing). It names nodes by their IDs, so
+// it is the same on every replica.
 func encodeRecord(e *entry) []byte {
 	m := e.m.Encode()
 	var t []byte
@@ -81,6 +95,27 @@ func appendBytes(b, p []byte) []byte {
 	return append(b, p...)
 }
 
+// encodeStored returns the record persisted for a key (format 2): the
+// map's compact form, with node IDs numbered by dict, then the text
+// document's encoding when the key holds text. No version byte: the
+// datastore prefix (/store/r) is the version.
+func encodeStored(e *entry, dict crdt.Dict) []byte {
+	b := e.m.AppendCompact(nil, dict)
+	if hasText(e.doc) {
+		b = append(b, e.doc.Encode()...)
+	}
+	return b
+}
+
+// decodeStored decodes encodeStored's output for replica self.
+func decodeStored(b []byte, self crdt.NodeID, reg *crdt.Registry, dict crdt.Dict) (*entry, error) {
+	m, tb, err := crdt.DecodeORMapCompact(b, self, reg, dict)
+	if err != nil {
+		return nil, err
+	}
+	return newDecodedEntry(m, tb, self)
+}
+
 // decodeRecord decodes encodeRecord's output for replica self.
 func decodeRecord(b []byte, self crdt.NodeID, reg *crdt.Registry) (*entry, error) {
 	r := reader{b: b}
@@ -95,10 +130,16 @@ func decodeRecord(b []byte, self crdt.NodeID, reg *crdt.Registry) (*entry, error
 	if err != nil {
 		return nil, err
 	}
+	return newDecodedEntry(m, tb, self)
+}
+
+// newDecodedEntry checks a decoded map and decodes the text document.
+func newDecodedEntry(m *crdt.ORMap, tb []byte, self crdt.NodeID) (*entry, error) {
 	if !validFields(m) {
 		return nil, fmt.Errorf("unknown field in map")
 	}
 	e := &entry{m: m}
+	var err error
 	if len(tb) > 0 {
 		if e.doc, err = text.Decode(tb, string(self)); err != nil {
 			return nil, err
@@ -116,11 +157,11 @@ type keyDelta struct {
 	m    *crdt.ORMap
 	text text.Delta
 	// A full state without text (MergeStates): whole is the decoded
-	// record and rec its bytes, used as they are when the key is new
-	// (fast is then set by merge).
-	whole *entry
-	rec   []byte
-	fast  bool
+	// state and digest that of its bytes, used as they are when the key
+	// is new (fast is then set by merge).
+	whole  *entry
+	digest [16]byte
+	fast   bool
 }
 
 // encodeDelta writes deltas sorted by key with distinct keys: version,

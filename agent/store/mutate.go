@@ -195,7 +195,7 @@ func (s *Store) local(key string, t Type, op Op, mustExist bool, fn func(e *entr
 	}
 	changes := []Change{ch}
 	d0 := digestOf(rec)
-	f, err := s.commit([]recWrite{{key, rec, d0}}, changes)
+	f, err := s.commit([]recWrite{{key, encodeStored(e, s.dict), d0}}, changes)
 	if err != nil {
 		s.reload(key)
 		return nil, Change{}, err

@@ -77,9 +77,10 @@ type KeyState struct {
 // nothing: no state of the batch is merged. MergeStates does not keep
 // states: the caller may reuse them once it returns.
 //
-// A state whose key holds nothing yet is stored as received once it has
-// been decoded and checked: the decoders accept only canonical encodings,
-// so the bytes are those State would return.
+// A state whose key holds nothing yet becomes the key's entry as decoded
+// (no join), and its digest is that of the bytes received: the decoders
+// accept only canonical encodings, so they are the bytes State would
+// return. The stored record is the entry's compact form.
 func (s *Store) MergeStates(states []KeyState) (changes []Change, changed []bool, err error) {
 	if err := s.usable(); err != nil {
 		return nil, nil, err
@@ -97,8 +98,8 @@ func (s *Store) MergeStates(states []KeyState) (changes []Change, changed []bool
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(i, j int) int { return strings.Compare(states[i].Key, states[j].Key) })
-	// One copy of all the states: records stored as received must not
-	// alias the caller's buffer.
+	// One copy of all the states: nothing decoded from them may alias
+	// the caller's buffer.
 	buf := make([]byte, 0, total)
 	kds := make([]keyDelta, len(states))
 	for j, i := range order {
@@ -113,7 +114,7 @@ func (s *Store) MergeStates(states []KeyState) (changes []Change, changed []bool
 		if o.doc != nil {
 			kd.text = o.doc.State()
 		} else {
-			kd.whole, kd.rec = o, b
+			kd.whole, kd.digest = o, digestOf(b)
 		}
 		kds[j] = kd
 	}
@@ -185,17 +186,16 @@ func (s *Store) merge(kds []keyDelta, physNow int64, isState bool) ([]Change, er
 		if e.empty() {
 			continue // a new key that stays empty (its entry is dropped below)
 		}
-		var rec []byte
+		var d [16]byte
 		if kd.fast {
-			rec = kd.rec
+			d = kd.digest
 		} else {
-			rec = encodeRecord(e)
+			d = digestOf(encodeRecord(e))
 		}
-		d := digestOf(rec)
 		if d == e.digest {
 			continue
 		}
-		recs = append(recs, recWrite{kd.key, rec, d})
+		recs = append(recs, recWrite{kd.key, encodeStored(e, s.dict), d})
 		v, ok := e.value()
 		if ok == before[i].ok && (!ok || v.Equal(before[i].v)) {
 			continue // only metadata changed

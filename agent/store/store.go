@@ -20,6 +20,7 @@ type Store struct {
 	log  *slog.Logger
 	reg  *crdt.Registry
 	hlc  *crdt.HLC
+	dict *nodeDict // numbers the writers named in stored records
 
 	keys    map[string]*entry // every key with a persisted record; lookups only
 	present index             // keys that exist, sorted
@@ -47,19 +48,35 @@ func Open(ds datastore.Batching, self crdt.NodeID, opts Options) (*Store, error)
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{ds: ds, self: self, opts: opts, log: log, reg: reg, keys: map[string]*entry{}}
-	if err := s.checkVersion(); err != nil {
+	version, err := s.readVersion()
+	if err != nil {
 		return nil, err
 	}
 	if err := s.loadFeed(); err != nil {
 		return nil, err
 	}
+	if err := s.loadDict(); err != nil {
+		return nil, err
+	}
 	// The clock starts unbounded so that it can take in every stored
 	// timestamp, then gets its bound.
 	s.hlc = crdt.NewHLC(0)
-	if err := s.loadRecords(); err != nil {
+	legacy, err := s.loadRecords()
+	if err != nil {
 		return nil, err
 	}
 	s.hlc.MaxAhead = int64(opts.MaxClockAhead)
+	// Everything has been read and checked: only now write. The version
+	// goes first, so a build that reads only format 1 refuses a store
+	// whose migration was interrupted.
+	if version != formatVersion {
+		if err := s.putSynced(datastore.NewKey(keyVersion), []byte(formatVersion)); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.migrate(legacy); err != nil {
+		return nil, err
+	}
 	if err := s.trimFeed(); err != nil {
 		return nil, err
 	}
@@ -68,53 +85,112 @@ func Open(ds datastore.Batching, self crdt.NodeID, opts Options) (*Store, error)
 
 func bg() context.Context { return context.Background() }
 
-func (s *Store) checkVersion() error {
+// readVersion returns the format version of the datastore ("" when it
+// holds no store yet): formatVersion, or formatV1, whose records Open
+// migrates.
+func (s *Store) readVersion() (string, error) {
 	v, err := s.ds.Get(bg(), datastore.NewKey(keyVersion))
 	switch {
 	case errors.Is(err, datastore.ErrNotFound):
-		return s.putSynced(datastore.NewKey(keyVersion), []byte(formatVersion))
+		return "", nil
 	case err != nil:
-		return fmt.Errorf("store: read %s: %w", keyVersion, err)
-	case string(v) != formatVersion:
-		return fmt.Errorf("%w: %s is %q, this build reads %q", ErrCorrupt, keyVersion, v, formatVersion)
+		return "", fmt.Errorf("store: read %s: %w", keyVersion, err)
+	case string(v) != formatVersion && string(v) != formatV1:
+		return "", fmt.Errorf("%w: %s is %q, this build reads %q and %q", ErrCorrupt, keyVersion, v, formatV1, formatVersion)
 	}
-	return nil
+	return string(v), nil
 }
 
-// loadRecords reads every key's record into memory.
-func (s *Store) loadRecords() error {
-	res, err := s.ds.Query(bg(), query.Query{Prefix: prefixRecord})
-	if err != nil {
-		return fmt.Errorf("store: query records: %w", err)
-	}
-	defer res.Close()
-	for r := range res.Next() {
-		if r.Error != nil {
-			return fmt.Errorf("store: read records: %w", r.Error)
-		}
-		key, err := keyOfRecord(r.Key)
+// loadRecords reads every key's record into memory: the stored records
+// (format 2), then the format-1 records left by an older build (or an
+// interrupted migration), whose keys it returns for migrate.
+func (s *Store) loadRecords() (legacy []string, err error) {
+	for _, prefix := range []string{prefixRecord, prefixRecordV1} {
+		res, err := s.ds.Query(bg(), query.Query{Prefix: prefix})
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("store: query records: %w", err)
 		}
-		e, err := s.decodeEntry(key, r.Value)
-		if err != nil {
-			return err
-		}
-		s.keys[key] = e
-		s.present.set(key, e.present())
-		if f, ok := e.m.Fields().Field(fieldName, crdt.TagLWW); ok {
-			if _, ts, ok := f.(*crdt.LWWField).Value(); ok {
-				_, _ = s.hlc.Observe(ts, 0)
+		for r := range res.Next() {
+			if r.Error != nil {
+				res.Close()
+				return nil, fmt.Errorf("store: read records: %w", r.Error)
+			}
+			key, err := keyOfRecord(r.Key, prefix)
+			var e *entry
+			if err == nil && prefix == prefixRecordV1 {
+				if _, dup := s.keys[key]; dup {
+					res.Close()
+					return nil, fmt.Errorf("%w: key %q has records in formats 1 and 2", ErrCorrupt, key)
+				}
+				e, err = s.decodeEntryV1(key, r.Value)
+				legacy = append(legacy, key)
+			} else if err == nil {
+				e, err = s.decodeEntry(key, r.Value)
+			}
+			if err != nil {
+				res.Close()
+				return nil, err
+			}
+			s.keys[key] = e
+			s.present.set(key, e.present())
+			if f, ok := e.m.Fields().Field(fieldName, crdt.TagLWW); ok {
+				if _, ts, ok := f.(*crdt.LWWField).Value(); ok {
+					_, _ = s.hlc.Observe(ts, 0)
+				}
 			}
 		}
+		if err := res.Close(); err != nil {
+			return nil, fmt.Errorf("store: read records: %w", err)
+		}
+	}
+	return legacy, nil
+}
+
+// migrateBatch is how many format-1 records one migration batch rewrites.
+const migrateBatch = 1024
+
+// migrate rewrites the format-1 records of keys in format 2: each batch
+// writes the new records, the dictionary numbers they use and the deletion
+// of the old records, so a crash leaves every key in exactly one format.
+func (s *Store) migrate(keys []string) error {
+	for len(keys) > 0 {
+		n := min(len(keys), migrateBatch)
+		b, err := s.ds.Batch(bg())
+		if err != nil {
+			return fmt.Errorf("store: batch: %w", err)
+		}
+		for _, key := range keys[:n] {
+			if err := b.Put(bg(), recordKey(key), encodeStored(s.keys[key], s.dict)); err != nil {
+				return fmt.Errorf("store: migrate key %q: %w", key, err)
+			}
+			if err := b.Delete(bg(), recordKeyV1(key)); err != nil {
+				return fmt.Errorf("store: migrate key %q: %w", key, err)
+			}
+		}
+		if err := s.commitBatch(b); err != nil {
+			return err
+		}
+		keys = keys[n:]
 	}
 	return nil
 }
 
+// decodeEntry decodes a stored record (format 2); the digest is that of
+// the canonical state.
 func (s *Store) decodeEntry(key string, b []byte) (*entry, error) {
-	e, err := decodeRecord(b, s.self, s.reg)
+	e, err := decodeStored(b, s.self, s.reg, s.dict)
 	if err != nil {
 		return nil, fmt.Errorf("%w: key %q: %v", ErrCorrupt, key, err)
+	}
+	e.digest = digestOf(encodeRecord(e))
+	return e, nil
+}
+
+// decodeEntryV1 decodes a format-1 record, which is the canonical state.
+func (s *Store) decodeEntryV1(key string, b []byte) (*entry, error) {
+	e, err := decodeRecord(b, s.self, s.reg)
+	if err != nil {
+		return nil, fmt.Errorf("%w: key %q (format 1): %v", ErrCorrupt, key, err)
 	}
 	e.digest = digestOf(b)
 	return e, nil
@@ -132,7 +208,13 @@ func (s *Store) putSynced(k datastore.Key, v []byte) error {
 	return s.commitBatch(b)
 }
 
+// commitBatch commits b with the node numbers assigned since the last
+// commit, which the records in b may use.
 func (s *Store) commitBatch(b datastore.Batch) error {
+	n := len(s.dict.ids)
+	if err := s.dict.putPending(b); err != nil {
+		return err
+	}
 	if err := b.Commit(bg()); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
@@ -141,14 +223,15 @@ func (s *Store) commitBatch(b datastore.Batch) error {
 			return fmt.Errorf("store: sync: %w", err)
 		}
 	}
+	s.dict.committed(n)
 	return nil
 }
 
 // recWrite is a record to persist.
 type recWrite struct {
 	key    string
-	data   []byte
-	digest [16]byte // digestOf(data)
+	data   []byte   // the stored record (encodeStored)
+	digest [16]byte // digest of the canonical state (encodeRecord)
 }
 
 // commit persists records and appends changes to the feed, in one batch.

@@ -94,7 +94,7 @@ func decodeTextFlag(r *crdt.Reader, ctx *crdt.CausalContext, _ *crdt.Registry) (
 		if k := len(f.dots); k > 0 && compareDots(f.dots[k-1], d) >= 0 {
 			return nil, fmt.Errorf("text flag dots not increasing")
 		}
-		if !ctx.Contains(d) {
+		if !r.Covered(ctx, d) {
 			return nil, fmt.Errorf("text flag dot not covered by the context")
 		}
 		f.dots = append(f.dots, d)
