@@ -323,8 +323,12 @@ func (c *Core) LogEntries() int { return c.log.entries }
 // Keys is the number of keys in the Merkle tree (present in the store).
 func (c *Core) Keys() int { return c.tree.keys }
 
-// Stats returns the core's counters.
-func (c *Core) Stats() Stats { return c.stats }
+// Stats returns the core's counters and the dot-key log's size.
+func (c *Core) Stats() Stats {
+	s := c.stats
+	s.LogEntries = c.log.entries
+	return s
+}
 
 // Stats are counters since the core was built.
 type Stats struct {
@@ -339,6 +343,7 @@ type Stats struct {
 	Pruned          uint64 // log entries pruned
 	Evicted         uint64 // log entries evicted over capacity
 	Rejected        uint64 // messages refused by Step
+	LogEntries      int    // dot-key log entries held now (0 at rest, once every member has acked)
 }
 
 func sortedKeys[K ~string, V any](m map[K]V) []K {
