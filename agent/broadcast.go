@@ -35,6 +35,10 @@ type Delivery struct {
 	// Hops is how many links the delivering copy crossed (plumtree only;
 	// 0 for the origin and for GossipSub).
 	Hops int
+	// Repaired: plumtree delivered it through its missing-message path
+	// (IHAVE, then GRAFT), not by push on the tree (always false for
+	// GossipSub).
+	Repaired bool
 }
 
 // gossip is the GossipSub alternative: go-libp2p-pubsub on the same host.
@@ -147,7 +151,7 @@ func (a *Agent) routeBroadcast(now time.Duration, ev membership.Event) bool {
 	switch e := ev.(type) {
 	case plumtree.Delivered:
 		origin, _ := peerID(e.Origin)
-		a.deliver(Delivery{Origin: origin, Payload: e.Payload, Hops: e.Hops})
+		a.deliver(Delivery{Origin: origin, Payload: e.Payload, Hops: e.Hops, Repaired: e.Repaired})
 		return true
 	case membership.NeighborUp:
 		if a.pt != nil {

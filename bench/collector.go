@@ -45,7 +45,7 @@ func newCollector(nodes, messages int) *collector {
 	return c
 }
 
-func (c *collector) record(node int, payload []byte, origin bool) {
+func (c *collector) record(node int, payload []byte, origin, repaired bool) {
 	if len(payload) < payloadHeader {
 		return
 	}
@@ -64,7 +64,7 @@ func (c *collector) record(node int, payload []byte, origin bool) {
 	c.perNode[node][idx] = true
 	c.perMsg[idx]++
 	if !origin {
-		c.latencies = append(c.latencies, latency{idx: idx, d: at.Sub(sentAt)})
+		c.latencies = append(c.latencies, latency{idx: idx, d: at.Sub(sentAt), repaired: repaired})
 	}
 	c.expect--
 	if c.expect == 0 {
@@ -90,22 +90,27 @@ func (c *collector) result(nodes, messages int) result {
 }
 
 type latency struct {
-	idx int
-	d   time.Duration
+	idx      int
+	d        time.Duration
+	repaired bool // delivered by plumtree's GRAFT path
 }
 
-// latenciesFrom returns the sorted latencies of messages from index first on.
-func (c *collector) latenciesFrom(first int) []time.Duration {
+// latenciesFrom returns the sorted latencies of messages from index first
+// on, and separately those of the deliveries that took the GRAFT path.
+func (c *collector) latenciesFrom(first int) (all, repaired []time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []time.Duration
 	for _, l := range c.latencies {
 		if l.idx >= first {
-			out = append(out, l.d)
+			all = append(all, l.d)
+			if l.repaired {
+				repaired = append(repaired, l.d)
+			}
 		}
 	}
-	slices.Sort(out)
-	return out
+	slices.Sort(all)
+	slices.Sort(repaired)
+	return all, repaired
 }
 
 func percentile(sorted []time.Duration, p float64) time.Duration {

@@ -20,18 +20,18 @@ func (c *Core) Broadcast(now time.Duration, payload []byte) (MessageID, error) {
 	id := MessageID{Origin: c.self, Seq: c.seq}
 	payload = slices.Clone(payload)
 	c.stats.Broadcasts++
-	c.deliver(now, id, payload, 0, "", nil)
+	c.deliver(now, id, payload, 0, "", nil, false)
 	c.trees.setParent(c.self, c.self) // the root is always connected to its tree
 	c.push(id, 1, payload, nil)
 	return id, nil
 }
 
 // deliver caches a new message and hands it up.
-func (c *Core) deliver(now time.Duration, id MessageID, payload []byte, hops int, parent membership.NodeID, grafted []membership.NodeID) *received {
+func (c *Core) deliver(now time.Duration, id MessageID, payload []byte, hops int, parent membership.NodeID, grafted []membership.NodeID, repaired bool) *received {
 	r := &received{payload: payload, hops: hops, parent: parent, at: now, grafted: grafted}
 	c.stats.CacheEvicted += uint64(c.cache.add(id, r))
 	c.stats.Delivered++
-	c.Emit(Delivered{ID: id, Origin: id.Origin, Payload: payload, Hops: hops})
+	c.Emit(Delivered{ID: id, Origin: id.Origin, Payload: payload, Hops: hops, Repaired: repaired})
 	return r
 }
 

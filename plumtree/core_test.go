@@ -565,8 +565,12 @@ func TestMissingAskedOfRemainingNeighbourWhenAnnouncersGone(t *testing.T) {
 		t.Fatalf("after the only announcer went down: %v, want b:graft", got)
 	}
 	mustStep(t, c, 3*cfg.GraftTimeoutMax, "b", gossipMsg("o", 1, 4, "p"))
-	if d := deliveredIn(c.Ready()); len(d) != 1 {
-		t.Fatalf("delivered %d, want 1", len(d))
+	if d := deliveredIn(c.Ready()); len(d) != 1 || !d[0].Repaired {
+		t.Fatalf("delivered %+v, want one delivery marked Repaired", d)
+	}
+	mustStep(t, c, 3*cfg.GraftTimeoutMax, "b", gossipMsg("o", 2, 4, "q"))
+	if d := deliveredIn(c.Ready()); len(d) != 1 || d[0].Repaired {
+		t.Fatalf("pushed copy delivered %+v, want one delivery not marked Repaired", d)
 	}
 	if s := c.Stats(); s.MissingGaveUp != 0 {
 		t.Fatalf("MissingGaveUp %d, want 0", s.MissingGaveUp)

@@ -12,4 +12,7 @@ type Delivered struct {
 	Payload []byte
 	// Hops is how many links the copy that delivered it crossed.
 	Hops int
+	// Repaired: the delivering copy answered this node's GRAFT (the
+	// missing-message path), rather than arriving by push on the tree.
+	Repaired bool
 }

@@ -49,7 +49,7 @@ func (c *Core) onGossip(now time.Duration, from membership.NodeID, g gossipIn) {
 			}
 		}
 	}
-	r := c.deliver(now, g.id, g.payload, g.hops, from, grafted)
+	r := c.deliver(now, g.id, g.payload, g.hops, from, grafted, m != nil && m.graftedTo(from))
 	if m != nil {
 		r.announced, r.hadIHave = m.first, true
 		r.viaGraft = m.graftedTo(from)
