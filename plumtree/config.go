@@ -32,6 +32,13 @@ type Config struct {
 	// plus four deviations), at most this. It keeps a node whose own
 	// samples are pathological (a long stall) from waiting out a cycle.
 	MaxTreeLag time.Duration
+	// TreeLagHalfLife is how fast the tree-lag estimate forgets
+	// (time.Duration): it is scaled by one half per TreeLagHalfLife of
+	// Ticks. Samples are rare (only a payload that comes after its IHAVE
+	// gives one), so without forgetting, one bad second (a GC pause, the
+	// setup's dial storm) kept the first timer at MaxTreeLag for minutes:
+	// measured on 50 real hosts, every GRAFT-path delivery waited 2 s.
+	TreeLagHalfLife time.Duration
 	// StallFactor: a Tick that comes more than StallFactor x TickInterval
 	// after the previous one means this node was not running (descheduled,
 	// paused, a busy loop); the missing-message timers are pushed back by
@@ -122,6 +129,7 @@ func DefaultConfig() Config {
 		InitialRTT:            50 * time.Millisecond,
 		IHaveWaitRTTs:         2,
 		MaxTreeLag:            2 * time.Second,
+		TreeLagHalfLife:       5 * time.Second,
 		StallFactor:           3,
 		MaxGraftAttempts:      8,
 		OptimizationThreshold: 2,
@@ -149,6 +157,7 @@ func WANConfig() Config {
 	c.GraftTimeoutMax = 5 * time.Second
 	c.InitialRTT = 200 * time.Millisecond
 	c.MaxTreeLag = 5 * time.Second
+	c.TreeLagHalfLife = 10 * time.Second
 	return c
 }
 
@@ -178,6 +187,7 @@ func (c Config) Validate() error {
 		{"GraftTimeoutMax", c.GraftTimeoutMax},
 		{"InitialRTT", c.InitialRTT},
 		{"MaxTreeLag", c.MaxTreeLag},
+		{"TreeLagHalfLife", c.TreeLagHalfLife},
 		{"CacheTTL", c.CacheTTL},
 	}
 	for _, d := range durs {

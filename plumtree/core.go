@@ -124,6 +124,7 @@ func (c *Core) isNeighbor(p membership.NodeID) bool {
 func (c *Core) Tick(now time.Duration) {
 	if c.ticked {
 		c.stall(now - c.lastTick)
+		c.lag.decay(now-c.lastTick, c.cfg.TreeLagHalfLife)
 	}
 	c.lastTick, c.ticked = now, true
 	c.flushLazy()

@@ -576,3 +576,57 @@ func TestMissingAskedOfRemainingNeighbourWhenAnnouncersGone(t *testing.T) {
 		t.Fatalf("MissingGaveUp %d, want 0", s.MissingGaveUp)
 	}
 }
+
+// The tree-lag estimate forgets: after a burst of slow deliveries and then
+// quiet Ticks, the first timer is back near its RTT-based floor instead of
+// staying at the slow value (samples are rare once the tree is fast).
+func TestTreeLagForgets(t *testing.T) {
+	cfg := TestConfig()
+	cfg.TreeLagHalfLife = 2 * time.Second
+	c := newTestCore(t, cfg, "a", "b")
+	base := c.firstTimeout("b")
+	now := time.Duration(0)
+	for i := uint64(1); i <= 5; i++ {
+		now = time.Duration(i) * time.Second
+		c.Tick(now)
+		mustStep(t, c, now, "b", ihaveMsg("o", i, 1))
+		mustStep(t, c, now+900*ms, "a", gossipMsg("o", i, 3, "p"))
+		c.Ready()
+	}
+	slow := c.firstTimeout("b")
+	if slow < 900*ms {
+		t.Fatalf("first timeout %v after 900ms lags, want at least 900ms", slow)
+	}
+	for end := now + 20*time.Second; now < end; now += cfg.TickInterval {
+		c.Tick(now)
+		c.Ready()
+	}
+	if got := c.firstTimeout("b"); got > base*9/8+cfg.TickInterval {
+		t.Fatalf("first timeout %v after 20s without lag samples, want back near %v (was %v)", got, base, slow)
+	}
+}
+
+// An IHAVE from a peer that is not a neighbour yet (the overlay link is
+// known at its end first) is remembered, and the message is grafted from
+// it when no neighbour can be asked, without making it part of the tree.
+func TestIHaveFromNonNeighbourGrafted(t *testing.T) {
+	cfg := TestConfig()
+	c := newTestCore(t, cfg)
+	mustStep(t, c, 0, "x", ihaveMsg("o", 1, 2))
+	var got []string
+	now := time.Duration(0)
+	for ; now < 2*cfg.GraftTimeoutMax && got == nil; now += cfg.TickInterval {
+		c.Tick(now)
+		got = kinds(c.Ready())
+	}
+	if !slices.Equal(got, []string{"x:graft"}) {
+		t.Fatalf("got %v, want x:graft", got)
+	}
+	if e := c.EagerPeers("o"); len(e) != 0 {
+		t.Fatalf("eager peers %v after grafting a non-neighbour, want none", e)
+	}
+	mustStep(t, c, now, "x", gossipMsg("o", 1, 3, "p"))
+	if d := deliveredIn(c.Ready()); len(d) != 1 || !d[0].Repaired {
+		t.Fatalf("delivered %+v, want one repaired delivery", d)
+	}
+}

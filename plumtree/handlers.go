@@ -115,12 +115,19 @@ func (c *Core) sendPrune(to, origin membership.NodeID) {
 
 // onIHave: a lazy peer announced messages. Unknown ones start (or extend) a
 // missing-message timer; known ones may reveal a shorter path.
+//
+// An IHAVE from a peer that is not a neighbour still records the
+// announcement (only a neighbour's may reshape the tree): the two ends of a
+// new overlay link learn of it at different moments, and a node that just
+// joined may hear of a message only from a peer it does not list yet. It is
+// grafted from such a peer only when no neighbour is left to ask.
 func (c *Core) onIHave(now time.Duration, from membership.NodeID, entries []announceIn) {
-	if !c.isNeighbor(from) {
-		return // it cannot be grafted; its messages reach us another way
-	}
+	neighbor := c.isNeighbor(from)
 	for _, e := range entries {
 		if c.cache.seen(e.id) {
+			if !neighbor {
+				continue
+			}
 			r := c.cache.get(e.id)
 			if r != nil && c.trees.get(e.id.Origin).isLazy(from) {
 				c.maybeSwap(e.id, r, from, e.hops)

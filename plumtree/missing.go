@@ -154,7 +154,9 @@ func (c *Core) fireTimers(now time.Duration) {
 		}
 		m.grafts = append(m.grafts, graftSent{peer: peer, at: now})
 		m.deadline = now + c.timeout(peer, retryScale(len(m.grafts)))
-		c.trees.setLazy(id.Origin, peer, false)
+		if c.isNeighbor(peer) {
+			c.trees.setLazy(id.Origin, peer, false)
+		}
 		if _, seen := out[peer]; !seen {
 			order = append(order, peer)
 		}
@@ -185,8 +187,9 @@ func retryScale(n int) float64 {
 	return float64(uint(1) << min(max(n-1, 0), 5))
 }
 
-// pick chooses the next announcer that is still a neighbour, round robin,
-// and when none is left, a neighbour not asked yet.
+// pick chooses the next announcer that is still a neighbour, round robin;
+// when none is left, a neighbour not asked yet; then an announcer that is
+// not a neighbour, not asked yet.
 func (m *missing) pick(c *Core) (membership.NodeID, bool) {
 	for k := 0; k < len(m.announcers); k++ {
 		a := m.announcers[(m.next+k)%len(m.announcers)]
@@ -203,6 +206,15 @@ func (m *missing) pick(c *Core) (membership.NodeID, bool) {
 		p := c.peers[(len(m.grafts)+k)%len(c.peers)]
 		if !m.graftedTo(p) {
 			return p, true
+		}
+	}
+	// Last, an announcer that is not (or no longer) a neighbour: it holds
+	// the message, and a GRAFT needs no overlay link to be answered.
+	for k := 0; k < len(m.announcers); k++ {
+		a := m.announcers[(m.next+k)%len(m.announcers)]
+		if !m.graftedTo(a.peer) {
+			m.next = (m.next + k + 1) % len(m.announcers)
+			return a.peer, true
 		}
 	}
 	return "", false

@@ -1,6 +1,9 @@
 package plumtree
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // rtt estimates one peer's round-trip time the way TCP does (RFC 6298):
 // a smoothed mean and a mean deviation, from GRAFT-to-GOSSIP round trips.
@@ -24,6 +27,17 @@ func (r *rtt) sample(d time.Duration) {
 		r.srtt = (7*r.srtt + d) / 8
 	}
 	r.samples++
+}
+
+// decay scales the estimate by 1/2 per halfLife of elapsed time d, so
+// that old samples stop counting when no new ones come.
+func (r *rtt) decay(d, halfLife time.Duration) {
+	if r.samples == 0 || d <= 0 {
+		return
+	}
+	f := math.Exp2(-float64(d) / float64(halfLife))
+	r.srtt = time.Duration(float64(r.srtt) * f)
+	r.rttvar = time.Duration(float64(r.rttvar) * f)
 }
 
 // rto is the retransmission timeout: smoothed RTT plus four deviations.
