@@ -96,12 +96,13 @@ type protoRun struct {
 // treeCounts are plumtree counters summed over all nodes, for the note under
 // the table that says how many deliveries took the IHAVE -> GRAFT path.
 type treeCounts struct {
-	grafts, graftMisses, optimizations, stalls, gaveUp, prunes, transportDrops, lazyDropped uint64
+	grafts, graftMisses, optimizations, stalls, gaveUp, prunes, transportDrops, lazyDropped, lagSamples uint64
 }
 
 func (t treeCounts) minus(o treeCounts) treeCounts {
 	return treeCounts{t.grafts - o.grafts, t.graftMisses - o.graftMisses, t.optimizations - o.optimizations,
-		t.stalls - o.stalls, t.gaveUp - o.gaveUp, t.prunes - o.prunes, t.transportDrops - o.transportDrops, t.lazyDropped - o.lazyDropped}
+		t.stalls - o.stalls, t.gaveUp - o.gaveUp, t.prunes - o.prunes, t.transportDrops - o.transportDrops, t.lazyDropped - o.lazyDropped,
+		t.lagSamples - o.lagSamples}
 }
 
 // Broadcast runs the comparison and returns its table.
@@ -147,8 +148,8 @@ func Broadcast(ctx context.Context, cfg BroadcastConfig, progress exp.Progress) 
 			t.Notes = append(t.Notes, fmt.Sprintf("%s: %d of %d deliveries by GRAFT (%.2f%%), their latency p50 %.1f ms, max %.1f ms",
 				r.name, len(rp), len(r.res.latencies), 100*float64(len(rp))/float64(max(1, len(r.res.latencies))),
 				ms(percentile(rp, 0.5)), ms(percentile(rp, 1))))
-			t.Notes = append(t.Notes, fmt.Sprintf("%s: GRAFTs %d, GRAFTed IDs not in cache %d, missing given up %d, PRUNEs %d, optimisations %d, stalled ticks %d, IHAVE queue drops %d, transport drops %d",
-				r.name, c.grafts, c.graftMisses, c.gaveUp, c.prunes, c.optimizations, c.stalls, c.lazyDropped, c.transportDrops))
+			t.Notes = append(t.Notes, fmt.Sprintf("%s: GRAFTs %d, GRAFTed IDs not in cache %d, missing given up %d, PRUNEs %d, optimisations %d, stalled ticks %d, IHAVE queue drops %d, transport drops %d, tree-lag samples %d",
+				r.name, c.grafts, c.graftMisses, c.gaveUp, c.prunes, c.optimizations, c.stalls, c.lazyDropped, c.transportDrops, c.lagSamples))
 		}
 		if r.notFinished {
 			t.Notes = append(t.Notes, fmt.Sprintf("%s: not every message reached every node within the settle time: %s", r.name, r.missing))
@@ -409,6 +410,7 @@ func takeSnapshot(ctx context.Context, nodes []*node, proto string) snapshot {
 				s.tree.prunes += p.PrunesSent
 				s.tree.transportDrops += st.TransportDrops
 				s.tree.lazyDropped += p.LazyDropped
+				s.tree.lagSamples += p.LagSamples
 			}
 			bp = "/hearsay/plumtree/"
 		}
