@@ -30,7 +30,8 @@ import (
 //
 // HEARSAY_PROFILE_N (default 50) is the cluster size with this agent,
 // HEARSAY_PROFILE_SETTLE (default 30s) and HEARSAY_PROFILE_WINDOW
-// (default 60s) the waits. It logs this agent's CPU per second over the
+// (default 60s) the waits; HEARSAY_PROFILE_TICK, if set, is this agent's
+// SWIM, plumtree and anti-entropy tick interval. It logs this agent's CPU per second over the
 // window beside the mean of the member processes'.
 func TestProfileIdleAgent(t *testing.T) {
 	bin := os.Getenv("HEARSAY_PROFILE_BIN")
@@ -78,6 +79,15 @@ func TestProfileIdleAgent(t *testing.T) {
 	if seed != "" {
 		ac.Join = []string{seed}
 	}
+	if s := os.Getenv("HEARSAY_PROFILE_TICK"); s != "" {
+		// An experiment: this agent's SWIM, plumtree and anti-entropy tick
+		// interval (the member processes keep theirs).
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			t.Fatalf("HEARSAY_PROFILE_TICK=%q: %v", s, err)
+		}
+		ac.Swim.TickInterval, ac.Plumtree.TickInterval, ac.AntiEntropy.TickInterval = d, d, d
+	}
 	a, err := agent.New(ac)
 	if err != nil {
 		t.Fatal(err)
@@ -108,6 +118,21 @@ func TestProfileIdleAgent(t *testing.T) {
 	time.Sleep(window)
 	c1, el := processCPU(), time.Since(p0)
 	pc1, rss, live := procsCPU(h.ps)
+	st1, err := a.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := func(a, b uint64) float64 { return float64(b-a) / el.Seconds() }
+	for p, ps := range st1.Transport.Protocols {
+		p0 := st.Transport.Protocols[p]
+		t.Logf("%s: %.2f frames/s sent, %.2f received", p, per(p0.Sent, ps.Sent), per(p0.Received, ps.Received))
+	}
+	s0, s1 := st.Swim, st1.Swim
+	t.Logf("swim per second: probes %.2f, pings %.2f, ping-reqs %.2f, acks %.2f, gossips %.2f, push-pulls %.2f, updates %.2f, suspicions %.2f, refutations %.2f, checks %.2f",
+		per(s0.Probes, s1.Probes), per(s0.Pings, s1.Pings), per(s0.PingReqs, s1.PingReqs), per(s0.Acks, s1.Acks), per(s0.Gossips, s1.Gossips),
+		per(s0.PushPulls, s1.PushPulls), per(s0.Updates, s1.Updates), per(s0.Suspicions, s1.Suspicions), per(s0.Refutations, s1.Refutations), per(s0.Checks, s1.Checks))
+	t.Logf("hyparview: %+v -> %+v", st.HyParView, st1.HyParView)
+	t.Logf("libp2p connections: %d; member events in the window: %d", len(a.Host().Network().Conns()), st1.MemberEvents-st.MemberEvents)
 	t.Logf("idle CPU over %v: this agent %.2f ms/s; the %d member processes %.2f ms/s each (RSS %.0f MB each)",
 		el.Round(time.Second), 1000*(c1-c0).Seconds()/el.Seconds(), live,
 		1000*(pc1-pc0).Seconds()/el.Seconds()/float64(max(live, 1)), float64(rss)/float64(max(live, 1))/(1<<20))
