@@ -206,22 +206,34 @@ func (a *Agent) Run(ctx context.Context) error {
 }
 
 func (a *Agent) loop(ctx context.Context) error {
-	ticks := make(chan int, len(a.cores))
-	tickCtx, stopTicks := context.WithCancel(ctx)
-	defer stopTicks()
+	every := make([]time.Duration, len(a.cores))
 	for i, c := range a.cores {
-		go ticker(tickCtx, c.TickInterval(), i, ticks)
+		every[i] = c.TickInterval()
 	}
+	plan := newTickPlan(time.Now(), every)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	arm := func() {
+		if d, ok := plan.wait(time.Now()); ok {
+			timer.Reset(d)
+		}
+	}
+	arm()
+	var due []int
 	inbound, events := a.tr.Inbound(), a.tr.Events()
 	for {
 		select {
 		case <-ctx.Done():
 			a.leave()
 			return nil
-		case i := <-ticks:
-			a.cores[i].Tick(a.now())
+		case <-timer.C:
+			due = plan.due(time.Now(), due)
+			for _, i := range due {
+				a.cores[i].Tick(a.now())
+			}
 			a.maybeSaveClock()
 			a.maybeSavePeers()
+			arm()
 		case in, ok := <-inbound:
 			if !ok {
 				return errors.New("agent: transport closed")
@@ -255,27 +267,6 @@ func (a *Agent) maybeSaveClock() {
 	a.clockSaved = time.Now()
 	if err := a.saveClock(); err != nil {
 		a.log.Error("saving the anti-entropy clock", "err", err)
-	}
-}
-
-// ticker posts core index i to ticks every interval; a tick that finds
-// the loop busy is skipped rather than queued.
-func ticker(ctx context.Context, every time.Duration, i int, ticks chan<- int) {
-	if every <= 0 {
-		return
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			select {
-			case ticks <- i:
-			default:
-			}
-		}
 	}
 }
 

@@ -1,0 +1,63 @@
+package agent
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestTickPlanGroupsAndSkipsMissedTicks(t *testing.T) {
+	ms := time.Millisecond
+	t0 := time.Unix(1000, 0)
+	p := newTickPlan(t0, []time.Duration{50 * ms, 50 * ms, 100 * ms, time.Second, 0})
+	if d, ok := p.wait(t0); !ok || d != 50*ms {
+		t.Fatalf("first wait %v %v, want 50ms", d, ok)
+	}
+	var buf []int
+	wakeups := 0
+	ticks := make([]int, 5)
+	now := t0
+	for now.Before(t0.Add(time.Second)) || now.Equal(t0.Add(time.Second)) {
+		d, ok := p.wait(now)
+		if !ok {
+			t.Fatal("no core ticks")
+		}
+		now = now.Add(d)
+		if now.After(t0.Add(time.Second)) {
+			break
+		}
+		due := p.due(now, buf)
+		if len(due) == 0 {
+			t.Fatalf("woke at %v with nothing due", now.Sub(t0))
+		}
+		wakeups++
+		for _, i := range due {
+			ticks[i]++
+		}
+	}
+	if want := []int{20, 20, 10, 1, 0}; !slices.Equal(ticks, want) {
+		t.Fatalf("ticks per core in 1s %v, want %v", ticks, want)
+	}
+	if wakeups != 20 {
+		t.Fatalf("%d wake-ups in 1s, want 20 (cores with equal or multiple intervals share them)", wakeups)
+	}
+	// The loop was busy for 330 ms: each late core ticks once, then keeps
+	// its cadence from the late tick.
+	late := now.Add(330 * ms)
+	if due := p.due(late, buf); !slices.Equal(due, []int{0, 1, 2}) {
+		t.Fatalf("after a 330ms stall due %v, want [0 1 2]", due)
+	}
+	if due := p.due(late, buf); len(due) != 0 {
+		t.Fatalf("missed ticks queued: %v", due)
+	}
+	if d, _ := p.wait(late); d != 50*ms {
+		t.Fatalf("wait after the late tick %v, want 50ms", d)
+	}
+}
+
+func TestTickPlanNoCores(t *testing.T) {
+	p := newTickPlan(time.Unix(0, 0), []time.Duration{0, -1})
+	if _, ok := p.wait(time.Unix(5, 0)); ok {
+		t.Fatal("a plan with no ticking core reports a wait")
+	}
+}
