@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -129,7 +130,7 @@ func startHearsayCluster(ctx context.Context, cfg PauseConfig) (_ pauseCluster, 
 		if err := os.MkdirAll(dd, 0o700); err != nil {
 			return nil, err
 		}
-		p, id, addr, err := startAgentProc(cfg.HearsayBin, dd, join, "warn", nil)
+		p, id, addr, err := startAgentProc(cfg.HearsayBin, []string{"agent"}, dd, join, "warn", nil)
 		if err != nil {
 			return nil, fmt.Errorf("agent %d: %w", i, err)
 		}
@@ -151,13 +152,14 @@ func startHearsayCluster(ctx context.Context, cfg PauseConfig) (_ pauseCluster, 
 	return c, nil
 }
 
-// startAgentProc starts `hearsay agent` with its data in dd (memory
+// startAgentProc starts `hearsay agent` (cmd: "agent", or another
+// command taking the same flags) with its data in dd (memory
 // datastore, JSON logs at logLevel, RPC on a free loopback port), joined
 // through join if set, and reads its banner: peer ID and first
 // 127.0.0.1 address (with /p2p/). The rest of its stdout is discarded.
-func startAgentProc(bin, dd, join, logLevel string, stderrTap func([]byte)) (p *memberProc, id, addr string, err error) {
-	args := []string{"agent", "--listen", "/ip4/127.0.0.1/tcp/0", "--data-dir", dd, "--datastore", agent.DatastoreMemory,
-		"--rpc-listen", "127.0.0.1:0", "--log-format", "json", "--log-level", logLevel}
+func startAgentProc(bin string, cmd []string, dd, join, logLevel string, stderrTap func([]byte)) (p *memberProc, id, addr string, err error) {
+	args := append(slices.Clone(cmd), "--listen", "/ip4/127.0.0.1/tcp/0", "--data-dir", dd, "--datastore", agent.DatastoreMemory,
+		"--rpc-listen", "127.0.0.1:0", "--log-format", "json", "--log-level", logLevel)
 	if join != "" {
 		args = append(args, "--join", join)
 	}

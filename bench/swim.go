@@ -41,7 +41,14 @@ type SwimConfig struct {
 	// -events` (see swim_procs.go).
 	Procs      bool
 	HearsayBin string
-	Log        *slog.Logger
+	// MemberTick, with Procs and when > 0, runs hearsay members as the
+	// hidden `HearsayBin bench swim member --tick MemberTick` (an agent
+	// with that SWIM, plumtree and anti-entropy tick interval).
+	MemberTick time.Duration
+	// LaunchEvery, with Procs, spaces the launches of members 1..N-1
+	// (0: all at the same instant).
+	LaunchEvery time.Duration
+	Log         *slog.Logger
 }
 
 // DefaultSwimConfig is issue 4's comparison, with a 30 s quiet window.
@@ -196,6 +203,12 @@ func swimTable(cfg SwimConfig, res map[string]map[int]*swimResult) *exp.Table {
 	where := "in one process each"
 	if cfg.Procs {
 		where = "one OS process per member"
+		if cfg.LaunchEvery > 0 {
+			where += fmt.Sprintf("; members launched one every %v", cfg.LaunchEvery)
+		}
+		if cfg.MemberTick > 0 {
+			where += fmt.Sprintf("; hearsay SWIM/plumtree/anti-entropy ticks at %v", cfg.MemberTick)
+		}
 	}
 	t := &exp.Table{
 		Title: fmt.Sprintf("swim: hearsay agents beside memberlist v0.7.0 on 127.0.0.1 (%s), probe interval %v, probe timeout %v, %d crashes, %d metadata updates, quiet window %v",
@@ -291,7 +304,7 @@ func swimTable(cfg SwimConfig, res map[string]map[int]*swimResult) *exp.Table {
 	}
 	if cfg.Procs {
 		t.Notes = append(t.Notes,
-			"processes: hearsay members are `hearsay agent --datastore memory` (default config), memberlist members `memberlist-bench -member -events` (LAN config, probe interval 1 s, timeout 500 ms); member 0 starts first, the others are launched at once joining through it, and formation is timed from that launch",
+			"processes: hearsay members are `hearsay agent --datastore memory` (default config), memberlist members `memberlist-bench -member -events` (LAN config, probe interval 1 s, timeout 500 ms); member 0 starts first, the others are launched at once (or one every --launch-every) joining through it, and formation is timed from the first launch",
 			"processes: crash = SIGKILL; CPU = sum of the member processes' utime+stime (/proc/PID/stat) over the quiet window; hearsay views come from each agent's \"member\" log lines (stderr), memberlist's from its EventDelegate; hearsay bytes are not measured in this mode")
 	}
 	if !cfg.Procs {

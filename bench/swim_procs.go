@@ -45,7 +45,7 @@ import (
 type procsSide interface {
 	// launch starts member 0, then the others at once; it returns when
 	// every member has said it is up (the launch time is before).
-	launch(ctx context.Context) error
+	launch(ctx context.Context, every time.Duration) error
 	// setMeta has member i set metaKey=val and returns when the update
 	// was issued.
 	setMeta(ctx context.Context, i int, val string) (time.Time, error)
@@ -66,6 +66,7 @@ type metaExpect struct {
 // hearsayProcs is N `hearsay agent` processes.
 type hearsayProcs struct {
 	bin, dir string
+	cmd      []string // "agent", or the bench's member command
 	n        int
 	rec      *swimRecorder
 	ps       []*memberProc
@@ -125,12 +126,16 @@ func (h *hearsayProcs) tap(obs int) func([]byte) {
 	}
 }
 
-func newHearsayProcs(bin string, n int, rec *swimRecorder) (*hearsayProcs, error) {
+func newHearsayProcs(bin string, tick time.Duration, n int, rec *swimRecorder) (*hearsayProcs, error) {
 	dir, err := os.MkdirTemp("", "hearsay-bench-swim-procs-")
 	if err != nil {
 		return nil, err
 	}
-	h := &hearsayProcs{bin: bin, dir: dir, n: n, rec: rec, ps: make([]*memberProc, n), ids: make([]string, n),
+	cmd := []string{"agent"}
+	if tick > 0 {
+		cmd = []string{"bench", "swim", "member", "--tick", tick.String()}
+	}
+	h := &hearsayProcs{bin: bin, cmd: cmd, dir: dir, n: n, rec: rec, ps: make([]*memberProc, n), ids: make([]string, n),
 		cls: make([]*rpc.Client, n), expect: map[int]metaExpect{}}
 	// Identities first, so that every peer ID is known before any agent
 	// reports on it.
@@ -154,7 +159,7 @@ func newHearsayProcs(bin string, n int, rec *swimRecorder) (*hearsayProcs, error
 func (h *hearsayProcs) dataDir(i int) string { return filepath.Join(h.dir, fmt.Sprintf("n%03d", i)) }
 
 func (h *hearsayProcs) start(i int, join string) (string, error) {
-	p, id, addr, err := startAgentProc(h.bin, h.dataDir(i), join, "info", h.tap(i))
+	p, id, addr, err := startAgentProc(h.bin, h.cmd, h.dataDir(i), join, "info", h.tap(i))
 	if err != nil {
 		return "", fmt.Errorf("agent %d: %w", i, err)
 	}
@@ -165,19 +170,23 @@ func (h *hearsayProcs) start(i int, join string) (string, error) {
 	return addr, nil
 }
 
-func (h *hearsayProcs) launch(ctx context.Context) error {
+func (h *hearsayProcs) launch(ctx context.Context, every time.Duration) error {
 	seed, err := h.start(0, "")
 	if err != nil {
 		return err
 	}
-	return launchRest(h.n, func(i int) error { _, err := h.start(i, seed); return err })
+	return launchRest(h.n, every, func(i int) error { _, err := h.start(i, seed); return err })
 }
 
-// launchRest starts members 1..n-1 at once.
-func launchRest(n int, start func(i int) error) error {
+// launchRest starts members 1..n-1, one every `every` (0: all at once).
+func launchRest(n int, every time.Duration, start func(i int) error) error {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
+	t0 := time.Now()
 	for i := 1; i < n; i++ {
+		if every > 0 {
+			time.Sleep(time.Until(t0.Add(time.Duration(i-1) * every)))
+		}
 		wg.Add(1)
 		go func() { defer wg.Done(); errs[i] = start(i) }()
 	}
@@ -297,12 +306,12 @@ func (m *memberlistProcs) read(obs int, dec *json.Decoder) {
 	}
 }
 
-func (m *memberlistProcs) launch(ctx context.Context) error {
+func (m *memberlistProcs) launch(ctx context.Context, every time.Duration) error {
 	seed, err := m.start(0, "")
 	if err != nil {
 		return err
 	}
-	return launchRest(m.n, func(i int) error { _, err := m.start(i, seed); return err })
+	return launchRest(m.n, every, func(i int) error { _, err := m.start(i, seed); return err })
 }
 
 func (m *memberlistProcs) setMeta(_ context.Context, i int, val string) (time.Time, error) {
@@ -394,7 +403,7 @@ func runSwimProcs(ctx context.Context, cfg SwimConfig, impl string, n int, mlBin
 	rec := newSwimRecorder(n)
 	var side procsSide
 	if impl == ImplHearsay {
-		side, err = newHearsayProcs(cfg.HearsayBin, n, rec)
+		side, err = newHearsayProcs(cfg.HearsayBin, cfg.MemberTick, n, rec)
 	} else {
 		side, err = newMemberlistProcs(mlBin, n, rec)
 	}
@@ -407,7 +416,7 @@ func runSwimProcs(ctx context.Context, cfg SwimConfig, impl string, n int, mlBin
 	// Formation.
 	progress.Report(0, 1, what+"starting and forming")
 	t0 := time.Now()
-	if err := side.launch(ctx); err != nil {
+	if err := side.launch(ctx, cfg.LaunchEvery); err != nil {
 		return nil, err
 	}
 	res.StartS = time.Since(t0).Seconds()

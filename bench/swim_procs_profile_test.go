@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hearsay-mesh/hearsay/agent"
+	"github.com/hearsay-mesh/hearsay/rpc"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -55,7 +56,7 @@ func TestProfileIdleAgent(t *testing.T) {
 		}
 	}
 	rec := newSwimRecorder(n)
-	h, err := newHearsayProcs(bin, n-1, rec)
+	h, err := newHearsayProcs(bin, 0, n-1, rec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func TestProfileIdleAgent(t *testing.T) {
 		if seed, err = h.start(0, ""); err != nil {
 			t.Fatal(err)
 		}
-		if err := launchRest(n-1, func(i int) error { _, err := h.start(i, seed); return err }); err != nil {
+		if err := launchRest(n-1, 0, func(i int) error { _, err := h.start(i, seed); return err }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -102,6 +103,23 @@ func TestProfileIdleAgent(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("N=%d: this agent sees %d members alive, %d active and %d passive HyParView peers", n, st.Members, st.ActivePeers, st.PassivePeers)
+	for _, i := range []int{0, n / 2} {
+		if i >= n-1 {
+			continue
+		}
+		// Member processes 0 (the seed) and one in the middle, as they
+		// see themselves.
+		cl, err := rpc.Dial(h.dataDir(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ms agent.Stats
+		if err := cl.Call(ctx, "mesh_stats", nil, &ms); err != nil {
+			t.Fatal(err)
+		}
+		cl.Close()
+		t.Logf("member %d: %d members alive; swim %+v; transport %+v", i, ms.Members, ms.Swim, ms.Transport)
+	}
 	if out := os.Getenv("HEARSAY_PROFILE_OUT"); out != "" {
 		f, err := os.Create(out)
 		if err != nil {

@@ -16,8 +16,9 @@ import (
 func benchSwimCommand() *cli.Command {
 	d := bench.DefaultSwimConfig()
 	return &cli.Command{
-		Name:  "swim",
-		Usage: "SWIM on real agents on 127.0.0.1 beside hashicorp/memberlist (built from bench/memberlist with go)",
+		Name:        "swim",
+		Usage:       "SWIM on real agents on 127.0.0.1 beside hashicorp/memberlist (built from bench/memberlist with go)",
+		Subcommands: []*cli.Command{benchSwimMemberCommand()},
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "nodes", Value: joinInts(d.Nodes), Usage: "comma-separated cluster sizes"},
 			&cli.StringFlag{Name: "impl", Value: strings.Join(d.Impls, ","), Usage: "comma-separated: hearsay, memberlist"},
@@ -29,6 +30,8 @@ func benchSwimCommand() *cli.Command {
 			&cli.DurationFlag{Name: "detect-timeout", Value: d.DetectTimeout, Usage: "bound on one crash's detection"},
 			&cli.DurationFlag{Name: "meta-timeout", Value: d.MetaTimeout, Usage: "bound on one metadata update"},
 			&cli.StringFlag{Name: "memberlist-dir", Usage: "the bench/memberlist module (default: found from the working directory)"},
+			&cli.DurationFlag{Name: "launch-every", Usage: "with --procs, launch members 1..N-1 one every this long instead of all at once"},
+			&cli.DurationFlag{Name: "member-tick", Usage: "with --procs, an experiment: hearsay members with this SWIM, plumtree and anti-entropy tick interval (hidden `bench swim member` command instead of `agent`)"},
 			&cli.BoolFlag{Name: "procs", Usage: "one OS process per member: `hearsay agent` processes and memberlist-bench -member processes, crashes by SIGKILL"},
 			seedFlag(), csvFlag(), quietFlag(),
 		},
@@ -50,6 +53,8 @@ func benchSwimCommand() *cli.Command {
 			cfg.MemberlistDir = c.String("memberlist-dir")
 			cfg.Seed = c.Uint64("seed")
 			cfg.Procs = c.Bool("procs")
+			cfg.MemberTick = c.Duration("member-tick")
+			cfg.LaunchEvery = c.Duration("launch-every")
 			if cfg.Procs {
 				if cfg.HearsayBin, err = os.Executable(); err != nil {
 					return err
