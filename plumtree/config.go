@@ -76,6 +76,14 @@ type Config struct {
 	// the tree oscillate, and every swap costs a GRAFT, a PRUNE and often a
 	// duplicate. Count, >= 1.
 	OptimizationConfirm int
+	// OptimizationInterval is the least time between two parent swaps at
+	// one node (time.Duration; 0: no limit, the paper). With a shared
+	// tree and random senders the swaps oscillate (a peer closer to one
+	// sender is farther from the next); each swap cuts paths for other
+	// senders until GRAFTs repair them. On 50 real hosts, runs with 600+
+	// swaps per 200 messages had 1-3% of deliveries by GRAFT (p99 of
+	// hundreds of ms) against 0.04% in runs with fewer swaps.
+	OptimizationInterval time.Duration
 
 	// PerOriginTrees keeps a separate eager/lazy split per origin (each
 	// forked from the shared split when the origin is first seen), so one
@@ -134,6 +142,7 @@ func DefaultConfig() Config {
 		MaxGraftAttempts:      8,
 		OptimizationThreshold: 2,
 		OptimizationConfirm:   2,
+		OptimizationInterval:  5 * time.Second,
 		LazyNewLinks:          true,
 		PerOriginTrees:        false,
 		MaxOriginTrees:        1024,
@@ -203,6 +212,9 @@ func (c Config) Validate() error {
 	}
 	if !(c.StallFactor >= 1 && c.StallFactor <= 1000) {
 		return fmt.Errorf("plumtree: Config.StallFactor = %v; want in [1,1000]", c.StallFactor)
+	}
+	if c.OptimizationInterval < 0 {
+		return fmt.Errorf("plumtree: Config.OptimizationInterval = %v; want >= 0 (0: no limit)", c.OptimizationInterval)
 	}
 	if c.OptimizationThreshold < 0 {
 		return fmt.Errorf("plumtree: Config.OptimizationThreshold = %d; want >= 0 (0 disables)", c.OptimizationThreshold)

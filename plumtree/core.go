@@ -35,6 +35,10 @@ type Core struct {
 	lag      rtt
 	lastTick time.Duration
 	ticked   bool
+	// lastSwap is when the tree optimisation last swapped a parent
+	// (swapped: it ever did), for Config.OptimizationInterval.
+	lastSwap time.Duration
+	swapped  bool
 	stats    Stats
 }
 

@@ -630,3 +630,32 @@ func TestIHaveFromNonNeighbourGrafted(t *testing.T) {
 		t.Fatalf("delivered %+v, want one repaired delivery", d)
 	}
 }
+
+// OptimizationInterval spaces a node's parent swaps: evidence that would
+// swap again within the interval is ignored, and counts after it.
+func TestOptimizationInterval(t *testing.T) {
+	cfg := TestConfig()
+	cfg.OptimizationConfirm = 1
+	cfg.OptimizationInterval = 5 * time.Second
+	c := newTestCore(t, cfg, "a", "b", "c")
+	mustStep(t, c, 0, "b", pruneMsg("o"))
+	mustStep(t, c, 0, "c", pruneMsg("o"))
+	swapAt := func(now time.Duration, seq uint64, via membership.NodeID) []string {
+		mustStep(t, c, now, "a", gossipMsg("o", seq, 8, "p"))
+		c.Ready()
+		mustStep(t, c, now+ms, via, ihaveMsg("o", seq, 2))
+		return kinds(c.Ready())
+	}
+	if got := swapAt(0, 1, "b"); !slices.Equal(got, []string{"b:graft", "a:prune"}) {
+		t.Fatalf("first swap %v", got)
+	}
+	// a is lazy now; make it eager again so that it delivers at 8 hops.
+	mustStep(t, c, time.Second, "a", graftMsg("o", 1))
+	c.Ready()
+	if got := swapAt(2*time.Second, 2, "c"); len(got) != 0 {
+		t.Fatalf("swapped again 2s after the last swap: %v", got)
+	}
+	if got := swapAt(6*time.Second, 3, "c"); !slices.Contains(got, "c:graft") {
+		t.Fatalf("no swap 6s after the last one: %v", got)
+	}
+}

@@ -67,7 +67,7 @@ func (c *Core) onGossip(now time.Duration, from membership.NodeID, g gossipIn) {
 		c.trees.setLazy(g.id.Origin, from, false)
 		c.trees.setParent(g.id.Origin, from)
 		if m != nil {
-			c.optimizeOnDelivery(g.id, r, m)
+			c.optimizeOnDelivery(now, g.id, r, m)
 		}
 	}
 	c.push(g.id, g.hops+1, g.payload, skip)
@@ -75,7 +75,7 @@ func (c *Core) onGossip(now time.Duration, from membership.NodeID, g gossipIn) {
 
 // optimizeOnDelivery is the paper's optimisation: an IHAVE that arrived
 // before the payload named a path shorter by at least the threshold.
-func (c *Core) optimizeOnDelivery(id MessageID, r *received, m *missing) {
+func (c *Core) optimizeOnDelivery(now time.Duration, id MessageID, r *received, m *missing) {
 	best := -1
 	for i, a := range m.announcers {
 		if a.peer != r.parent && c.isNeighbor(a.peer) && (best < 0 || a.hops < m.announcers[best].hops) {
@@ -83,21 +83,25 @@ func (c *Core) optimizeOnDelivery(id MessageID, r *received, m *missing) {
 		}
 	}
 	if best >= 0 {
-		c.maybeSwap(id, r, m.announcers[best].peer, m.announcers[best].hops)
+		c.maybeSwap(now, id, r, m.announcers[best].peer, m.announcers[best].hops)
 	}
 }
 
 // maybeSwap grafts peer (which received id at hops) and prunes r's parent
 // when that shortens the path by at least the threshold.
-func (c *Core) maybeSwap(id MessageID, r *received, peer membership.NodeID, hops int) bool {
+func (c *Core) maybeSwap(now time.Duration, id MessageID, r *received, peer membership.NodeID, hops int) bool {
 	t := c.cfg.OptimizationThreshold
 	if t == 0 || r.parent == "" || r.parent == peer {
 		return false
+	}
+	if c.swapped && now-c.lastSwap < c.cfg.OptimizationInterval {
+		return false // cooling down: no evidence is gathered either
 	}
 	if !c.trees.get(id.Origin).confirm(id, peer, r.hops-(hops+1) >= t, c.cfg.OptimizationConfirm) {
 		return false
 	}
 	c.stats.Optimizations++
+	c.lastSwap, c.swapped = now, true
 	c.trees.setLazyOwn(id.Origin, peer, false)
 	c.Send(peer, &pb.Envelope{Body: &pb.Envelope_Graft{Graft: &pb.Graft{Origins: [][]byte{[]byte(id.Origin)}}}})
 	if c.isNeighbor(r.parent) {
@@ -130,7 +134,7 @@ func (c *Core) onIHave(now time.Duration, from membership.NodeID, entries []anno
 			}
 			r := c.cache.get(e.id)
 			if r != nil && c.trees.get(e.id.Origin).isLazy(from) {
-				c.maybeSwap(e.id, r, from, e.hops)
+				c.maybeSwap(now, e.id, r, from, e.hops)
 			}
 			continue
 		}

@@ -41,6 +41,7 @@ func benchBroadcastCommand() *cli.Command {
 			&cli.IntFlag{Name: "plumtree-optimization", Value: d.Plumtree.OptimizationThreshold, Usage: "plumtree: tree optimisation threshold in hops (0 = off)"},
 			&cli.IntFlag{Name: "plumtree-optimization-confirm", Value: d.Plumtree.OptimizationConfirm, Usage: "plumtree: consecutive shorter announcements before a parent swap"},
 			&cli.BoolFlag{Name: "plumtree-per-origin", Value: d.Plumtree.PerOriginTrees, Usage: "plumtree: a tree per sender instead of one shared tree"},
+			&cli.DurationFlag{Name: "plumtree-initial-rtt", Value: d.Plumtree.InitialRTT, Usage: "plumtree: round-trip time assumed for a peer before one is measured"},
 			&cli.DurationFlag{Name: "plumtree-max-tree-lag", Value: d.Plumtree.MaxTreeLag, Usage: "plumtree: longest first wait for the tree after an IHAVE"},
 			seedFlag(), csvFlag(), quietFlag(),
 		},
@@ -50,6 +51,7 @@ func benchBroadcastCommand() *cli.Command {
 			cfg.Plumtree.OptimizationConfirm = c.Int("plumtree-optimization-confirm")
 			cfg.Plumtree.PerOriginTrees = c.Bool("plumtree-per-origin")
 			cfg.Plumtree.MaxTreeLag = c.Duration("plumtree-max-tree-lag")
+			cfg.Plumtree.InitialRTT = c.Duration("plumtree-initial-rtt")
 			cfg.Nodes = c.Int("nodes")
 			cfg.Protocols = strings.Split(c.String("protocol"), ",")
 			cfg.Messages = c.Int("messages")
