@@ -205,3 +205,67 @@ func TestSetMetaBounded(t *testing.T) {
 		t.Fatalf("SetMeta: %v inc %d", err, a.Incarnation())
 	}
 }
+
+// A join whose contact does not answer is retried with growing intervals
+// and never given up; the first full-state reply ends it.
+func TestJoinRetriedUntilAnswered(t *testing.T) {
+	a := newCore(t, "a")
+	if err := a.Join(0, membership.Node{ID: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	a.Ready()
+	joinsTo := func(r membership.Ready) (n int, last *pb.PushPull) {
+		for _, s := range r.Sends {
+			if p := s.Msg.(*pb.Envelope).GetPushPull(); p != nil && p.Join && !p.Reply {
+				n, last = n+1, p
+			}
+		}
+		return n, last
+	}
+	var at []time.Duration
+	step := 50 * time.Millisecond
+	now := time.Duration(0)
+	for ; now < 120*time.Second; now += step {
+		a.Tick(now)
+		if n, _ := joinsTo(a.Ready()); n > 0 {
+			at = append(at, now)
+		}
+	}
+	if len(at) < 8 {
+		t.Fatalf("%d join retries in 120 s (at %v); want at least 8: a join is never given up", len(at), at)
+	}
+	for i := 2; i < len(at); i++ {
+		if at[i]-at[i-1] < at[i-1]-at[i-2]-step {
+			t.Fatalf("join retry intervals shrink: %v", at)
+		}
+	}
+	// b answers the next retry: no join push-pull after that.
+	b := newCore(t, "b")
+	for ; ; now += step {
+		a.Tick(now)
+		r := a.Ready()
+		if n, _ := joinsTo(r); n == 0 {
+			continue
+		}
+		for _, s := range r.Sends {
+			if err := b.Step(now, "a", s.Msg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		break
+	}
+	for _, s := range b.Ready().Sends {
+		if s.To == "a" {
+			if err := a.Step(now+step, "b", s.Msg); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	a.Ready()
+	for end := now + 60*time.Second; now < end; now += step {
+		a.Tick(now)
+		if n, _ := joinsTo(a.Ready()); n > 0 {
+			t.Fatalf("join push-pull at %v after the reply", now)
+		}
+	}
+}

@@ -27,17 +27,23 @@ func (c *Core) tickGossip(now time.Duration) {
 	}
 }
 
-// joinState tracks a Join until the contact answers.
+// joinState tracks a Join until a full-state reply comes back.
 type joinState struct {
 	contact membership.NodeID
 	retryAt time.Duration
 	tries   int
 }
 
-const maxJoinTries = 5
+// maxJoinBackoff caps the join retry interval at this many JoinRetry.
+const maxJoinBackoff = 16
 
 // Join contacts a known member and swaps full state with it; the contact
-// spreads our arrival. Retried every JoinRetry until answered.
+// spreads our arrival. Retried until a full-state reply comes back, at
+// JoinRetry doubling up to 16 x JoinRetry; every second retry goes to a
+// member learnt meanwhile (if any) instead of the contact. It never gives
+// up: a join given up after a few tries (as before, 5 tries 1 s apart) left
+// a node that the overlay knew but SWIM never would when 199 processes
+// dialled one seed at once (bench swim --procs, N=200).
 func (c *Core) Join(now time.Duration, contact membership.Node) error {
 	if !contact.ID.Valid() || contact.ID == c.self.ID {
 		return errInvalidContact
@@ -53,13 +59,15 @@ func (c *Core) Join(now time.Duration, contact membership.Node) error {
 
 func (c *Core) tickJoin(now time.Duration) {
 	if j := c.join; j != nil && now >= j.retryAt {
-		if j.tries >= maxJoinTries {
-			c.join = nil
-		} else {
-			j.tries++
-			j.retryAt = now + c.cfg.JoinRetry
-			c.sendPushPull(j.contact, true, false)
+		j.tries++
+		j.retryAt = now + c.cfg.JoinRetry*time.Duration(min(1<<min(j.tries-1, 8), maxJoinBackoff))
+		to := j.contact
+		if j.tries%2 == 1 {
+			if other := c.pickMembers(1, c.probeable); len(other) > 0 {
+				to = other[0]
+			}
 		}
+		c.sendPushPull(to, true, false)
 	}
 	if c.syncAt > 0 && now >= c.syncAt {
 		c.syncAt = 0
@@ -142,7 +150,9 @@ func (c *Core) onPushPull(now time.Duration, from membership.NodeID, p *pb.PushP
 	if p.WantState {
 		c.sendPushPull(from, false, true)
 	}
-	if j := c.join; j != nil && j.contact == from {
+	if p.Join && c.join != nil {
+		// The answer to one of our join push-pulls (from the contact or
+		// from a member a retry went to): we hold the table and are known.
 		c.join = nil
 		if c.cfg.JoinSyncDelay > 0 {
 			c.syncAt = now + c.cfg.JoinSyncDelay
