@@ -293,3 +293,28 @@ func TestDurableDatastoresKeepWritesAcrossRestart(t *testing.T) {
 		})
 	}
 }
+
+// JoinPeer (the mesh_join RPC) joins SWIM as well as the overlay, as --join
+// does at start-up: both members then list each other alive.
+func TestJoinPeerJoinsSWIM(t *testing.T) {
+	agents := testAgents(t, 2, BroadcastGossipSub, func(int, Delivery) {})
+	ctx := context.Background()
+	if err := agents[1].JoinPeer(ctx, agents[0].Addrs()[0]); err != nil {
+		t.Fatal(err)
+	}
+	sees := func(a *Agent, id string) bool {
+		ms, err := a.Members(ctx)
+		if err != nil {
+			return false
+		}
+		for _, m := range ms {
+			if m.ID == id && m.State == "alive" {
+				return true
+			}
+		}
+		return false
+	}
+	waitUntil(t, 20*time.Second, "both SWIM members alive at each other", func() bool {
+		return sees(agents[0], agents[1].ID().String()) && sees(agents[1], agents[0].ID().String())
+	})
+}

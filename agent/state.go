@@ -58,5 +58,11 @@ func (a *Agent) JoinPeer(ctx context.Context, addr string) error {
 	return a.Do(ctx, func(now time.Duration) {
 		a.tr.AddAddrs(info, peerstore.PermanentAddrTTL)
 		a.hv.Join(now, nodeOf(info))
+		// SWIM too, as --join at start-up does: otherwise the node is in
+		// the overlay but no SWIM member knows it until someone's
+		// push-pull happens to bring it in.
+		if err := a.sw.Join(now, nodeOf(info)); err != nil {
+			a.log.Warn("swim join", "peer", info.ID.String(), "err", err)
+		}
 	})
 }
