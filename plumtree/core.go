@@ -153,3 +153,20 @@ func (c *Core) stall(d time.Duration) {
 		m.deadline += extra
 	}
 }
+
+// Busy reports whether the next Tick has work to do: IHAVEs queued or
+// missing-message timers running. A driver may tick an idle core much less
+// often than TickInterval (the received-message cache still expires on
+// Tick, so at least every second or so) and must tick it again on its
+// TickInterval cadence once it is busy, calling Resume first.
+func (c *Core) Busy() bool { return len(c.missing) > 0 || len(c.lazyQ) > 0 }
+
+// Resume tells a core whose Ticks the driver skipped while it was idle
+// that it is busy again at now: the gap since the last Tick was chosen, not
+// a stall, so the next Tick must not push its new timers back.
+func (c *Core) Resume(now time.Duration) {
+	if c.ticked && now > c.lastTick {
+		c.lag.decay(now-c.lastTick, c.cfg.TreeLagHalfLife)
+		c.lastTick = now
+	}
+}

@@ -659,3 +659,33 @@ func TestOptimizationInterval(t *testing.T) {
 		t.Fatalf("no swap 6s after the last one: %v", got)
 	}
 }
+
+// An idle core reports it can be ticked seldom; once busy again, Resume
+// marks the skipped Ticks as chosen, so the next Tick is no stall and the
+// new timer runs its normal course.
+func TestBusyAndResume(t *testing.T) {
+	cfg := TestConfig()
+	c := newTestCore(t, cfg, "a", "b")
+	mustStep(t, c, 0, "b", pruneMsg("o"))
+	c.Tick(0)
+	if c.Busy() {
+		t.Fatal("busy with nothing queued or missing")
+	}
+	mustStep(t, c, time.Second, "b", ihaveMsg("o", 1, 1))
+	if !c.Busy() {
+		t.Fatal("not busy with a missing message")
+	}
+	c.Resume(time.Second)
+	var got []string
+	now := time.Second + cfg.TickInterval
+	for ; now < 4*time.Second && got == nil; now += cfg.TickInterval {
+		c.Tick(now)
+		got = kinds(c.Ready())
+	}
+	if !slices.Equal(got, []string{"b:graft"}) || c.Stats().Stalls != 0 {
+		t.Fatalf("after Resume: %v, Stalls %d; want b:graft within the normal timeout and no stall", got, c.Stats().Stalls)
+	}
+	if now-time.Second > cfg.GraftTimeoutMax {
+		t.Fatalf("GRAFT %v after the IHAVE, beyond GraftTimeoutMax", now-time.Second)
+	}
+}
