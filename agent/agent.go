@@ -207,19 +207,31 @@ func (a *Agent) Run(ctx context.Context) error {
 
 func (a *Agent) loop(ctx context.Context) error {
 	every := make([]time.Duration, len(a.cores))
+	idle := make([]time.Duration, len(a.cores))
+	busy := make([]func() bool, len(a.cores))
+	sleepers := make([]sleeper, len(a.cores))
 	for i, c := range a.cores {
 		every[i] = c.TickInterval()
+		if s, ok := c.(sleeper); ok {
+			sleepers[i], busy[i], idle[i] = s, s.Busy, idleTick
+		}
 	}
-	plan := newTickPlan(time.Now(), every)
+	plan := newTickPlan(time.Now(), every, idle, busy)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	var due, woken []int
 	arm := func() {
+		if woken = plan.woken(woken); len(woken) > 0 {
+			now := a.now()
+			for _, i := range woken {
+				sleepers[i].Resume(now)
+			}
+		}
 		if d, ok := plan.wait(time.Now()); ok {
 			timer.Reset(d)
 		}
 	}
 	arm()
-	var due []int
 	inbound, events := a.tr.Inbound(), a.tr.Events()
 	for {
 		select {
@@ -233,7 +245,6 @@ func (a *Agent) loop(ctx context.Context) error {
 			}
 			a.maybeSaveClock()
 			a.maybeSavePeers()
-			arm()
 		case in, ok := <-inbound:
 			if !ok {
 				return errors.New("agent: transport closed")
@@ -254,8 +265,20 @@ func (a *Agent) loop(ctx context.Context) error {
 			f(a.now())
 		}
 		a.flush()
+		arm() // a step may have made an idle core busy
 	}
 }
+
+// sleeper is a core that can be ticked seldom while it has nothing to do
+// (plumtree between messages); see tickPlan.
+type sleeper interface {
+	Busy() bool
+	Resume(now time.Duration)
+}
+
+// idleTick is how often an idle sleeper is ticked (plumtree expires its
+// received-message cache on Tick).
+const idleTick = time.Second
 
 // maybeSaveClock persists the anti-entropy clock at most once a second
 // when remote merges changed it (local writes save it before they are

@@ -5,22 +5,28 @@ import "time"
 // tickPlan schedules every core's Tick from the loop goroutine itself, on
 // one timer armed for the earliest due core, instead of a ticker goroutine
 // per core posting to a channel. Cores with equal intervals tick on the same
-// wake-up: with the defaults (SWIM and plumtree every 50 ms, anti-entropy
-// every 100 ms, HyParView every second) an idle agent wakes 20 times a
-// second instead of 51, and each wake-up is one timer firing in the loop
-// rather than a goroutine hand-off per core (measured: ticks were most of
-// an idle agent's CPU, see docs/swim-bench.md).
+// wake-up. A core that can say it is idle (busy reports false) is ticked
+// only every idle interval while it is, and on its own cadence again once
+// busy: plumtree has nothing to do between messages, and ticks (wake-ups)
+// were most of an idle agent's CPU (docs/swim-bench.md).
 //
 // A core whose tick comes late (the loop was busy) ticks once; the missed
 // ticks are skipped, not queued, and its cadence restarts from then.
 type tickPlan struct {
-	every []time.Duration // per core; <= 0 never ticks
-	next  []time.Time
+	every  []time.Duration // per core; <= 0 never ticks
+	idle   []time.Duration // per core; > 0 with busy: tick this seldom while idle
+	busy   []func() bool
+	next   []time.Time // next tick on the core's cadence
+	last   []time.Time // last tick
+	asleep []bool      // ticks were skipped because the core was idle
 }
 
-func newTickPlan(start time.Time, every []time.Duration) *tickPlan {
-	p := &tickPlan{every: every, next: make([]time.Time, len(every))}
+func newTickPlan(start time.Time, every, idle []time.Duration, busy []func() bool) *tickPlan {
+	n := len(every)
+	p := &tickPlan{every: every, idle: idle, busy: busy,
+		next: make([]time.Time, n), last: make([]time.Time, n), asleep: make([]bool, n)}
 	for i, iv := range every {
+		p.last[i] = start
 		if iv > 0 {
 			p.next[i] = start.Add(iv)
 		}
@@ -28,18 +34,53 @@ func newTickPlan(start time.Time, every []time.Duration) *tickPlan {
 	return p
 }
 
-// due returns the cores whose tick is due at now, in core order, and
-// schedules their next tick.
+func (p *tickPlan) idleNow(i int) bool {
+	return p.idle != nil && p.idle[i] > 0 && p.busy[i] != nil && !p.busy[i]()
+}
+
+// dueAt is when core i should tick next.
+func (p *tickPlan) dueAt(i int) time.Time {
+	if p.idleNow(i) {
+		if t := p.last[i].Add(p.idle[i]); t.After(p.next[i]) {
+			return t
+		}
+	}
+	return p.next[i]
+}
+
+// due returns the cores to tick at now, in core order, and schedules their
+// next tick. An idle core not due keeps its cadence and is marked asleep.
 func (p *tickPlan) due(now time.Time, out []int) []int {
 	out = out[:0]
 	for i, iv := range p.every {
-		if iv <= 0 || now.Before(p.next[i]) {
+		if iv <= 0 {
+			continue
+		}
+		if now.Before(p.dueAt(i)) {
+			if !now.Before(p.next[i]) { // skipped while idle
+				p.asleep[i] = true
+				p.next[i] = p.next[i].Add(iv * (now.Sub(p.next[i])/iv + 1))
+			}
 			continue
 		}
 		out = append(out, i)
+		p.last[i] = now
 		p.next[i] = p.next[i].Add(iv)
 		if !p.next[i].After(now) {
 			p.next[i] = now.Add(iv) // late: skip the missed ticks
+		}
+	}
+	return out
+}
+
+// woken returns the asleep cores that are busy again (the driver must
+// tell them, plumtree.Core.Resume) and marks them awake.
+func (p *tickPlan) woken(out []int) []int {
+	out = out[:0]
+	for i, a := range p.asleep {
+		if a && !p.idleNow(i) {
+			p.asleep[i] = false
+			out = append(out, i)
 		}
 	}
 	return out
@@ -52,7 +93,7 @@ func (p *tickPlan) wait(now time.Time) (d time.Duration, ok bool) {
 		if iv <= 0 {
 			continue
 		}
-		w := max(p.next[i].Sub(now), 0)
+		w := max(p.dueAt(i).Sub(now), 0)
 		if !ok || w < d {
 			d, ok = w, true
 		}

@@ -9,7 +9,7 @@ import (
 func TestTickPlanGroupsAndSkipsMissedTicks(t *testing.T) {
 	ms := time.Millisecond
 	t0 := time.Unix(1000, 0)
-	p := newTickPlan(t0, []time.Duration{50 * ms, 50 * ms, 100 * ms, time.Second, 0})
+	p := newTickPlan(t0, []time.Duration{50 * ms, 50 * ms, 100 * ms, time.Second, 0}, nil, nil)
 	if d, ok := p.wait(t0); !ok || d != 50*ms {
 		t.Fatalf("first wait %v %v, want 50ms", d, ok)
 	}
@@ -56,8 +56,56 @@ func TestTickPlanGroupsAndSkipsMissedTicks(t *testing.T) {
 }
 
 func TestTickPlanNoCores(t *testing.T) {
-	p := newTickPlan(time.Unix(0, 0), []time.Duration{0, -1})
+	p := newTickPlan(time.Unix(0, 0), []time.Duration{0, -1}, nil, nil)
 	if _, ok := p.wait(time.Unix(5, 0)); ok {
 		t.Fatal("a plan with no ticking core reports a wait")
+	}
+}
+
+// An idle sleeper is ticked only every idle interval; busy again, it is
+// reported woken once and ticks on its cadence, not at once.
+func TestTickPlanIdleCoreSleeps(t *testing.T) {
+	ms := time.Millisecond
+	t0 := time.Unix(1000, 0)
+	isBusy := false
+	p := newTickPlan(t0, []time.Duration{100 * ms, 50 * ms}, []time.Duration{0, time.Second},
+		[]func() bool{nil, func() bool { return isBusy }})
+	var buf []int
+	ticks := []int{0, 0}
+	wakeups := 0
+	now := t0
+	run := func(until time.Time) {
+		for {
+			d, _ := p.wait(now)
+			if now.Add(d).After(until) {
+				now = until
+				return
+			}
+			now = now.Add(d)
+			wakeups++
+			for _, i := range p.due(now, buf) {
+				ticks[i]++
+			}
+		}
+	}
+	run(t0.Add(2 * time.Second))
+	if ticks[0] != 20 || ticks[1] != 2 || wakeups != 20 {
+		t.Fatalf("idle 2s: ticks %v, wake-ups %d; want [20 2] and 20", ticks, wakeups)
+	}
+	now = now.Add(10 * ms) // 2.01 s: a message makes core 1 busy
+	isBusy = true
+	if w := p.woken(buf); !slices.Equal(w, []int{1}) {
+		t.Fatalf("woken %v, want [1]", w)
+	}
+	if w := p.woken(buf); len(w) != 0 {
+		t.Fatalf("woken twice: %v", w)
+	}
+	if d, _ := p.wait(now); d != 40*ms {
+		t.Fatalf("busy core waits %v, want 40ms (its 50ms cadence, not at once)", d)
+	}
+	ticks = []int{0, 0}
+	run(now.Add(time.Second))
+	if ticks[1] < 19 {
+		t.Fatalf("busy for 1s: core 1 ticked %d times, want about 20", ticks[1])
 	}
 }

@@ -13,7 +13,7 @@ type Config struct {
 	// ±10%. Default 1 s.
 	SyncInterval time.Duration
 	// TickInterval is how often the driver calls Tick: the resolution of
-	// SyncInterval, SessionTimeout and PruneInterval. Default 100 ms.
+	// SyncInterval, SessionTimeout and PruneInterval. Default 200 ms.
 	TickInterval time.Duration
 	// SessionTimeout is how long a session may wait for its next message
 	// before it is abandoned (a lost message, a crashed peer). Default 5 s.
@@ -58,7 +58,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		SyncInterval:    time.Second,
-		TickInterval:    100 * time.Millisecond,
+		TickInterval:    200 * time.Millisecond,
 		SessionTimeout:  5 * time.Second,
 		MaxSessions:     2,
 		MaxInbound:      64,

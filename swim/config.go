@@ -18,7 +18,8 @@ const (
 // the driver supplies it; counts are plain numbers.
 type Config struct {
 	// TickInterval is how often the driver calls Tick; every timer is
-	// checked at that granularity. Typically ProbeInterval/20.
+	// checked at that granularity. Typically ProbeInterval/10 (each Tick is
+	// a wake-up of the agent: at /20 they were most of an idle agent's CPU).
 	TickInterval time.Duration
 	// ProbeInterval is the protocol period T: one member is probed per
 	// period. Scaled by (LHM+1) under Lifeguard.
@@ -122,7 +123,7 @@ type Config struct {
 // docs/swim.md for the trade-off.
 func DefaultLANConfig() Config {
 	return Config{
-		TickInterval:           50 * time.Millisecond,
+		TickInterval:           100 * time.Millisecond,
 		ProbeInterval:          time.Second,
 		ProbeTimeout:           500 * time.Millisecond,
 		IndirectChecks:         3,
