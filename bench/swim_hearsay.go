@@ -306,26 +306,9 @@ func runHearsaySwim(ctx context.Context, cfg SwimConfig, n int, progress exp.Pro
 		if err := nodes[src].a.SetMeta(ctx, map[string]string{metaKey: val}); err != nil {
 			return nil, fmt.Errorf("set meta: %w", err)
 		}
-		if _, err := pollUntil(ctx, 10*time.Millisecond, cfg.MetaTimeout, func() bool {
-			rec.mu.Lock()
-			defer rec.mu.Unlock()
-			return len(rec.metaAt[val]) >= n-1
-		}); err != nil {
+		if err := rec.awaitMeta(ctx, res, val, u0, n, cfg.MetaTimeout); err != nil {
 			return nil, err
 		}
-		rec.mu.Lock()
-		last := time.Duration(0)
-		for _, at := range rec.metaAt[val] {
-			d := at.Sub(u0)
-			res.MetaS = append(res.MetaS, d.Seconds())
-			last = max(last, d)
-		}
-		if got := len(rec.metaAt[val]); got < n-1 {
-			res.MetaMissed += n - 1 - got
-			last = cfg.MetaTimeout
-		}
-		rec.mu.Unlock()
-		res.MetaAllS = append(res.MetaAllS, last.Seconds())
 	}
 
 	// Crashes, one at a time, never the seed.
@@ -382,4 +365,31 @@ func swimBytes(nodes []*swimNode) (swimB, writes, all uint64) {
 		all += nd.bw.allBytes.Load()
 	}
 	return swimB, writes, all
+}
+
+// awaitMeta waits until the n-1 other members reported metadata value val
+// (set at u0), at most limit, and records each receiver's delay, the
+// slowest (limit if some never reported) and how many missed it in res.
+func (rec *swimRecorder) awaitMeta(ctx context.Context, res *swimResult, val string, u0 time.Time, n int, limit time.Duration) error {
+	if _, err := pollUntil(ctx, 10*time.Millisecond, limit, func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return len(rec.metaAt[val]) >= n-1
+	}); err != nil {
+		return err
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	last := time.Duration(0)
+	for _, at := range rec.metaAt[val] {
+		d := at.Sub(u0)
+		res.MetaS = append(res.MetaS, d.Seconds())
+		last = max(last, d)
+	}
+	if got := len(rec.metaAt[val]); got < n-1 {
+		res.MetaMissed += n - 1 - got
+		last = limit
+	}
+	res.MetaAllS = append(res.MetaAllS, last.Seconds())
+	return nil
 }

@@ -468,26 +468,9 @@ func runSwimProcs(ctx context.Context, cfg SwimConfig, impl string, n int, mlBin
 		if err != nil {
 			return nil, fmt.Errorf("set meta on member %d: %w", src, err)
 		}
-		if _, err := pollUntil(ctx, 10*time.Millisecond, cfg.MetaTimeout, func() bool {
-			rec.mu.Lock()
-			defer rec.mu.Unlock()
-			return len(rec.metaAt[val]) >= n-1
-		}); err != nil {
+		if err := rec.awaitMeta(ctx, res, val, u0, n, cfg.MetaTimeout); err != nil {
 			return nil, err
 		}
-		rec.mu.Lock()
-		last := time.Duration(0)
-		for _, at := range rec.metaAt[val] {
-			d := at.Sub(u0)
-			res.MetaS = append(res.MetaS, d.Seconds())
-			last = max(last, d)
-		}
-		if got := len(rec.metaAt[val]); got < n-1 {
-			res.MetaMissed += n - 1 - got
-			last = cfg.MetaTimeout
-		}
-		rec.mu.Unlock()
-		res.MetaAllS = append(res.MetaAllS, last.Seconds())
 	}
 
 	// Crashes: SIGKILL, one at a time, never member 0.
