@@ -327,28 +327,9 @@ func runHearsaySwim(ctx context.Context, cfg SwimConfig, n int, progress exp.Pro
 		// cancelled cannot get out.
 		nodes[v].a.Host().Close()
 		nodes[v].cancel()
-		ok, err := pollUntil(ctx, 10*time.Millisecond, cfg.DetectTimeout, func() bool {
-			rec.mu.Lock()
-			defer rec.mu.Unlock()
-			return len(rec.deadAt[v]) >= want
-		})
-		if err != nil {
+		if err := rec.awaitDeath(ctx, res, v, want, c0, cfg.DetectTimeout); err != nil {
 			return nil, err
 		}
-		rec.mu.Lock()
-		first, last := cfg.DetectTimeout, time.Duration(0)
-		for _, at := range rec.deadAt[v] {
-			first = min(first, at.Sub(c0))
-			last = max(last, at.Sub(c0))
-		}
-		rec.mu.Unlock()
-		if !ok {
-			res.Undetected++
-			last = cfg.DetectTimeout
-			res.Missing = append(res.Missing, rec.missing(v))
-		}
-		res.CrashS = append(res.CrashS, last.Seconds())
-		res.CrashFirstS = append(res.CrashFirstS, first.Seconds())
 	}
 	rec.mu.Lock()
 	res.FalseDeaths, res.Left, res.AlreadyDead = rec.falseD, rec.left, rec.alreadyDead
@@ -391,5 +372,34 @@ func (rec *swimRecorder) awaitMeta(ctx context.Context, res *swimResult, val str
 		last = limit
 	}
 	res.MetaAllS = append(res.MetaAllS, last.Seconds())
+	return nil
+}
+
+// awaitDeath waits until want members marked crashed member v dead (it
+// crashed at c0), at most limit, and records the first and last marks in
+// res (limit, and the members that never marked it, if not all did).
+func (rec *swimRecorder) awaitDeath(ctx context.Context, res *swimResult, v, want int, c0 time.Time, limit time.Duration) error {
+	ok, err := pollUntil(ctx, 10*time.Millisecond, limit, func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return len(rec.deadAt[v]) >= want
+	})
+	if err != nil {
+		return err
+	}
+	rec.mu.Lock()
+	first, last := limit, time.Duration(0)
+	for _, at := range rec.deadAt[v] {
+		first = min(first, at.Sub(c0))
+		last = max(last, at.Sub(c0))
+	}
+	rec.mu.Unlock()
+	if !ok {
+		res.Undetected++
+		last = limit
+		res.Missing = append(res.Missing, rec.missing(v))
+	}
+	res.CrashS = append(res.CrashS, last.Seconds())
+	res.CrashFirstS = append(res.CrashFirstS, first.Seconds())
 	return nil
 }

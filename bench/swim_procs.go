@@ -486,28 +486,9 @@ func runSwimProcs(ctx context.Context, cfg SwimConfig, impl string, n int, mlBin
 		if err := side.procs()[v].cmd.Process.Kill(); err != nil {
 			return nil, fmt.Errorf("SIGKILL member %d: %w", v, err)
 		}
-		ok, err := pollUntil(ctx, 10*time.Millisecond, cfg.DetectTimeout, func() bool {
-			rec.mu.Lock()
-			defer rec.mu.Unlock()
-			return len(rec.deadAt[v]) >= want
-		})
-		if err != nil {
+		if err := rec.awaitDeath(ctx, res, v, want, c0, cfg.DetectTimeout); err != nil {
 			return nil, err
 		}
-		rec.mu.Lock()
-		first, last := cfg.DetectTimeout, time.Duration(0)
-		for _, at := range rec.deadAt[v] {
-			first = min(first, at.Sub(c0))
-			last = max(last, at.Sub(c0))
-		}
-		rec.mu.Unlock()
-		if !ok {
-			res.Undetected++
-			last = cfg.DetectTimeout
-			res.Missing = append(res.Missing, rec.missing(v))
-		}
-		res.CrashS = append(res.CrashS, last.Seconds())
-		res.CrashFirstS = append(res.CrashFirstS, first.Seconds())
 	}
 	rec.mu.Lock()
 	res.FalseDeaths, res.Left, res.AlreadyDead = rec.falseD, rec.left, rec.alreadyDead
