@@ -330,6 +330,7 @@ func TestNewLinkEagerWithoutLazyNewLinks(t *testing.T) {
 // grafted.
 func TestLazyNewLinkGraftedWhenMessageMissing(t *testing.T) {
 	cfg := TestConfig()
+	cfg.AnnounceRecent = 0 // the IHAVE of recent messages to n has its own test
 	c := newTestCore(t, cfg, "a")
 	if c.NeighborUp(0, membership.Node{ID: "b"}); len(c.LazyPeers("o")) != 0 {
 		t.Fatal("a link before any traffic started lazy")
@@ -687,5 +688,47 @@ func TestBusyAndResume(t *testing.T) {
 	}
 	if now-time.Second > cfg.GraftTimeoutMax {
 		t.Fatalf("GRAFT %v after the IHAVE, beyond GraftTimeoutMax", now-time.Second)
+	}
+}
+
+// A new neighbour is told of the messages delivered in the last
+// AnnounceRecent (oldest first), not of older ones, and grafts what it
+// lacks: a node cut off while a message went by still gets it.
+func TestNewNeighbourToldOfRecentMessages(t *testing.T) {
+	cfg := TestConfig()
+	cfg.AnnounceRecent = 5 * time.Second
+	c := newTestCore(t, cfg, "a")
+	mustStep(t, c, 0, "a", gossipMsg("o", 1, 1, "old"))
+	mustStep(t, c, 8*time.Second, "a", gossipMsg("o", 2, 1, "p"))
+	mustStep(t, c, 9*time.Second, "a", gossipMsg("o", 3, 2, "q"))
+	c.Ready()
+	c.NeighborUp(10*time.Second, membership.Node{ID: "n"})
+	c.Tick(10*time.Second + cfg.TickInterval)
+	var ann []uint64
+	for _, s := range c.Ready().Sends {
+		if ih := s.Msg.(*pb.Envelope).GetIhave(); ih != nil && s.To == "n" {
+			for _, e := range ih.Entries {
+				ann = append(ann, e.Id.Seq)
+			}
+		}
+	}
+	if !slices.Equal(ann, []uint64{2, 3}) {
+		t.Fatalf("new neighbour told of %v, want [2 3] (seq 1 is older than AnnounceRecent)", ann)
+	}
+	if c.Stats().RecentAnnounced != 2 {
+		t.Fatalf("RecentAnnounced %d, want 2", c.Stats().RecentAnnounced)
+	}
+	// The other side: a node that missed seq 2 and hears of it from a new
+	// neighbour grafts it.
+	d := newTestCore(t, cfg)
+	d.NeighborUp(10*time.Second, membership.Node{ID: "x"})
+	mustStep(t, d, 10*time.Second, "x", ihaveMsg("o", 2, 1))
+	var got []string
+	for now := 10 * time.Second; now < 13*time.Second && got == nil; now += cfg.TickInterval {
+		d.Tick(now)
+		got = kinds(d.Ready())
+	}
+	if !slices.Equal(got, []string{"x:graft"}) {
+		t.Fatalf("node told of a missed message sent %v, want x:graft", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hearsay-mesh/hearsay/membership"
+	"github.com/hearsay-mesh/hearsay/plumtree/pb"
 )
 
 // NeighborUp adds a neighbour (the overlay's NeighborUp event). It starts
@@ -14,7 +15,7 @@ import (
 // replacement link costs an IHAVE, not a duplicate payload, and is grafted
 // when a message goes missing.
 // Adding a present neighbour, or self, does nothing.
-func (c *Core) NeighborUp(_ time.Duration, node membership.Node) {
+func (c *Core) NeighborUp(now time.Duration, node membership.Node) {
 	p := node.ID
 	if !p.Valid() || p == c.self {
 		return
@@ -28,6 +29,35 @@ func (c *Core) NeighborUp(_ time.Duration, node membership.Node) {
 	if c.cfg.LazyNewLinks {
 		c.stats.LazyNewLinks += c.trees.newLink(p, c.self, c.peers)
 	}
+	c.announceRecent(now, p)
+}
+
+// announceRecent queues IHAVEs for the messages delivered in the last
+// Config.AnnounceRecent (newest first, at most MaxIHaveBatch) to a new
+// neighbour: a node that just joined, or whose links were replaced, may
+// have been cut off while they went by, and nothing else would tell it;
+// it grafts the ones it lacks. A neighbour that has them only reads one
+// IHAVE.
+func (c *Core) announceRecent(now time.Duration, p membership.NodeID) {
+	if c.cfg.AnnounceRecent <= 0 {
+		return
+	}
+	var anns []*pb.Announcement
+	for i := len(c.cache.order) - 1; i >= c.cache.head && len(anns) < c.cfg.MaxIHaveBatch; i-- {
+		id := c.cache.order[i]
+		r := c.cache.get(id)
+		if r == nil {
+			continue
+		}
+		if now-r.at > c.cfg.AnnounceRecent {
+			break
+		}
+		anns = append(anns, &pb.Announcement{Id: id.wire(), Hops: uint32(r.hops)})
+	}
+	for i := len(anns) - 1; i >= 0; i-- { // oldest first, as they were delivered
+		c.queueIHave(p, anns[i])
+	}
+	c.stats.RecentAnnounced += uint64(len(anns))
 }
 
 // NeighborDown removes a neighbour (the overlay's NeighborDown event): no

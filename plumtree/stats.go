@@ -19,6 +19,9 @@ type Stats struct {
 	LagSamples     uint64 // tree lags measured (payload after its IHAVE)
 	Stalls         uint64 // Ticks late enough that the timers were pushed back
 	LazyNewLinks   uint64 // neighbours that came up lazy (Config.LazyNewLinks), per tree
+	// RecentAnnounced counts announcements of recent messages queued to
+	// new neighbours (Config.AnnounceRecent).
+	RecentAnnounced uint64
 
 	LazyDropped    uint64 // announcements dropped: a peer's IHAVE queue was full
 	MissingDropped uint64 // announcements dropped: the missing table was full
