@@ -321,6 +321,7 @@ func waitOverlay(ctx context.Context, nodes []*node, proto string) error {
 	defer tick.Stop()
 	for {
 		ready := 0
+		links := map[string][]string{} // plumtree: the active views, by peer ID
 		for _, n := range nodes {
 			if proto == agent.BroadcastGossipSub {
 				if n.a.GossipSubMesh() > 0 {
@@ -331,13 +332,18 @@ func waitOverlay(ctx context.Context, nodes []*node, proto string) error {
 			p, err := n.a.Peers(ctx)
 			if err == nil && len(p.Active) > 0 {
 				ready++
+				for _, q := range p.Active {
+					links[n.a.ID().String()] = append(links[n.a.ID().String()], q.ID)
+				}
 			}
 		}
-		if ready == len(nodes) {
+		// For plumtree, also one connected overlay: a message broadcast
+		// while a node is still outside it never reaches that node.
+		if ready == len(nodes) && (proto == agent.BroadcastGossipSub || connected(links, nodes[0].a.ID().String()) == len(nodes)) {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("only %d of %d nodes have neighbours after 30s", ready, len(nodes))
+			return fmt.Errorf("only %d of %d nodes have neighbours, or the overlay is not connected, after 30s", ready, len(nodes))
 		}
 		select {
 		case <-tick.C:
@@ -345,6 +351,31 @@ func waitOverlay(ctx context.Context, nodes []*node, proto string) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// connected counts the nodes reachable from start over the active-view
+// links (taken as undirected: either end listing the link carries traffic).
+func connected(links map[string][]string, start string) int {
+	adj := map[string][]string{}
+	for a, bs := range links {
+		for _, b := range bs {
+			adj[a] = append(adj[a], b)
+			adj[b] = append(adj[b], a)
+		}
+	}
+	seen := map[string]bool{start: true}
+	queue := []string{start}
+	for len(queue) > 0 {
+		x := queue[0]
+		queue = queue[1:]
+		for _, y := range adj[x] {
+			if !seen[y] {
+				seen[y] = true
+				queue = append(queue, y)
+			}
+		}
+	}
+	return len(seen)
 }
 
 // waitMessages waits until the first k messages reached every node.
