@@ -240,6 +240,7 @@ func runBroadcast(ctx context.Context, cfg BroadcastConfig, proto string, progre
 	var before snapshot
 	var peak atomic.Uint64
 	stopHeap := watchHeap(&peak)
+	senders := make([]int, total) // the node that published each message
 	for k := 0; k < total; k++ {
 		if k == cfg.Warmup {
 			if err := waitMessages(ctx, col, cfg.Warmup, cfg.Nodes, cfg.Settle); err != nil {
@@ -249,7 +250,9 @@ func runBroadcast(ctx context.Context, cfg BroadcastConfig, proto string, progre
 			start = time.Now()
 			tick.Reset(every)
 		}
-		sender := nodes[rng.IntN(len(nodes))]
+		si := rng.IntN(len(nodes))
+		senders[k] = si
+		sender := nodes[si]
 		want := start.Add(time.Duration(k-cfg.Warmup) * every)
 		if lag := time.Since(want); k >= cfg.Warmup && lag > r.sendLagMax {
 			r.sendLagMax = lag
@@ -283,7 +286,8 @@ func runBroadcast(ctx context.Context, cfg BroadcastConfig, proto string, progre
 	r.tree = d.tree
 	if r.notFinished {
 		pairs, n := col.missing(cfg.Nodes, total, 8)
-		r.missing = fmt.Sprintf("%d deliveries missing (message index @ node, warm-up < %d): %v", n, cfg.Warmup, pairs)
+		r.missing = fmt.Sprintf("%d deliveries missing (message index @ node, warm-up < %d): %v; published by node %d",
+			n, cfg.Warmup, pairs, senders[pairs[0][0]])
 	}
 	full := col.result(cfg.Nodes, total)
 	// Keep only the measured messages.
