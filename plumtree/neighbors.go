@@ -33,8 +33,9 @@ func (c *Core) NeighborUp(now time.Duration, node membership.Node) {
 }
 
 // announceRecent queues IHAVEs for the messages delivered in the last
-// Config.AnnounceRecent (newest first, at most MaxIHaveBatch) to a new
-// neighbour: a node that just joined, or whose links were replaced, may
+// Config.AnnounceRecent but at least MaxTreeLag ago (newer ones may still
+// reach it by the tree; announcing them made the neighbour graft messages
+// in flight), newest first, at most MaxIHaveBatch, to a new neighbour: a node that just joined, or whose links were replaced, may
 // have been cut off while they went by, and nothing else would tell it;
 // it grafts the ones it lacks. A neighbour that has them only reads one
 // IHAVE.
@@ -51,6 +52,9 @@ func (c *Core) announceRecent(now time.Duration, p membership.NodeID) {
 		}
 		if now-r.at > c.cfg.AnnounceRecent {
 			break
+		}
+		if now-r.at < c.cfg.MaxTreeLag {
+			continue // may still be on its way to the neighbour by the tree
 		}
 		anns = append(anns, &pb.Announcement{Id: id.wire(), Hops: uint32(r.hops)})
 	}
