@@ -42,6 +42,7 @@ func benchBroadcastCommand() *cli.Command {
 			&cli.IntFlag{Name: "plumtree-optimization-confirm", Value: d.Plumtree.OptimizationConfirm, Usage: "plumtree: consecutive shorter announcements before a parent swap"},
 			&cli.BoolFlag{Name: "plumtree-per-origin", Value: d.Plumtree.PerOriginTrees, Usage: "plumtree: a tree per sender instead of one shared tree"},
 			&cli.DurationFlag{Name: "plumtree-initial-rtt", Value: d.Plumtree.InitialRTT, Usage: "plumtree: round-trip time assumed for a peer before one is measured"},
+			&cli.DurationFlag{Name: "plumtree-announce-recent", Value: d.Plumtree.AnnounceRecent, Usage: "plumtree: tell a new neighbour of the messages of this last span (0 = off)"},
 			&cli.IntFlag{Name: "plumtree-cache", Value: d.Plumtree.CacheSize, Usage: "plumtree: received messages kept (payload included) per node"},
 			&cli.DurationFlag{Name: "plumtree-max-tree-lag", Value: d.Plumtree.MaxTreeLag, Usage: "plumtree: longest first wait for the tree after an IHAVE"},
 			seedFlag(), csvFlag(), quietFlag(),
@@ -54,6 +55,7 @@ func benchBroadcastCommand() *cli.Command {
 			cfg.Plumtree.MaxTreeLag = c.Duration("plumtree-max-tree-lag")
 			cfg.Plumtree.InitialRTT = c.Duration("plumtree-initial-rtt")
 			cfg.Plumtree.CacheSize = c.Int("plumtree-cache")
+			cfg.Plumtree.AnnounceRecent = c.Duration("plumtree-announce-recent")
 			cfg.Nodes = c.Int("nodes")
 			cfg.Protocols = strings.Split(c.String("protocol"), ",")
 			cfg.Messages = c.Int("messages")
