@@ -692,15 +692,16 @@ func TestBusyAndResume(t *testing.T) {
 }
 
 // A new neighbour is told of the messages delivered in the last
-// AnnounceRecent (oldest first), not of older ones, and grafts what it
-// lacks: a node cut off while a message went by still gets it.
+// AnnounceRecent but at least MaxTreeLag ago (oldest first), and grafts
+// what it lacks: a node cut off while a message went by still gets it.
 func TestNewNeighbourToldOfRecentMessages(t *testing.T) {
 	cfg := TestConfig()
 	cfg.AnnounceRecent = 5 * time.Second
 	c := newTestCore(t, cfg, "a")
 	mustStep(t, c, 0, "a", gossipMsg("o", 1, 1, "old"))
-	mustStep(t, c, 8*time.Second, "a", gossipMsg("o", 2, 1, "p"))
-	mustStep(t, c, 9*time.Second, "a", gossipMsg("o", 3, 2, "q"))
+	mustStep(t, c, 6*time.Second, "a", gossipMsg("o", 2, 1, "p"))
+	mustStep(t, c, 7*time.Second, "a", gossipMsg("o", 3, 2, "q"))
+	mustStep(t, c, 9*time.Second, "a", gossipMsg("o", 4, 2, "r")) // younger than MaxTreeLag (2 s)
 	c.Ready()
 	c.NeighborUp(10*time.Second, membership.Node{ID: "n"})
 	c.Tick(10*time.Second + cfg.TickInterval)
@@ -713,7 +714,7 @@ func TestNewNeighbourToldOfRecentMessages(t *testing.T) {
 		}
 	}
 	if !slices.Equal(ann, []uint64{2, 3}) {
-		t.Fatalf("new neighbour told of %v, want [2 3] (seq 1 is older than AnnounceRecent)", ann)
+		t.Fatalf("new neighbour told of %v, want [2 3] (seq 1 is older than AnnounceRecent, seq 4 younger than MaxTreeLag)", ann)
 	}
 	if c.Stats().RecentAnnounced != 2 {
 		t.Fatalf("RecentAnnounced %d, want 2", c.Stats().RecentAnnounced)
