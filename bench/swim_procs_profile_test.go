@@ -97,7 +97,17 @@ func TestProfileIdleAgent(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	time.Sleep(settle)
+	// Settled: this agent sees all n members alive (at most settle).
+	formed, err := pollUntil(ctx, 100*time.Millisecond, settle, func() bool {
+		st, err := a.Stats(ctx)
+		return err == nil && st.Members >= n
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !formed {
+		t.Logf("N=%d: not every member seen alive within %v; profiling anyway", n, settle)
+	}
 	st, err := a.Stats(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +143,13 @@ func TestProfileIdleAgent(t *testing.T) {
 	}
 	c0, p0 := processCPU(), time.Now()
 	pc0, _, _ := procsCPU(h.ps)
-	time.Sleep(window)
+	// The measurement itself: CPU used over a fixed span of idling. This
+	// wait is the quantity measured, not a synchronisation.
+	select {
+	case <-time.After(window):
+	case err := <-done:
+		t.Fatalf("agent stopped during the window: %v", err)
+	}
 	c1, el := processCPU(), time.Since(p0)
 	pc1, rss, live := procsCPU(h.ps)
 	st1, err := a.Stats(ctx)
