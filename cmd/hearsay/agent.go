@@ -85,7 +85,12 @@ func agentCommand() *cli.Command {
 	}
 }
 
-func runAgent(c *cli.Context) error {
+func runAgent(c *cli.Context) error { return runAgentWith(c, nil) }
+
+// runAgentWith runs an agent from the command's flags, letting tune adjust
+// the config before it is validated (the hidden bench member command sets
+// tick intervals this way).
+func runAgentWith(c *cli.Context, tune func(*agent.Config)) error {
 	log, err := newLogger(c.App.ErrWriter, c.String("log-format"), c.String("log-level"))
 	if err != nil {
 		return withCode(exitUsage, err)
@@ -95,9 +100,14 @@ func runAgent(c *cli.Context) error {
 	cfg.Listen = c.StringSlice("listen")
 	cfg.Join = c.StringSlice("join")
 	cfg.RPCListen = c.String("rpc-listen")
-	cfg.Broadcast = c.String("broadcast")
+	if b := c.String("broadcast"); b != "" {
+		cfg.Broadcast = b
+	}
 	cfg.Datastore = c.String("datastore")
 	cfg.Log = log
+	if tune != nil {
+		tune(&cfg)
+	}
 	if err := cfg.Validate(); err != nil {
 		return withCode(exitUsage, err)
 	}

@@ -1,15 +1,7 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-
 	"github.com/hearsay-mesh/hearsay/agent"
-	"github.com/hearsay-mesh/hearsay/rpc"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/urfave/cli/v2"
 )
 
@@ -34,44 +26,11 @@ func benchSwimMemberCommand() *cli.Command {
 			&cli.DurationFlag{Name: "tick", Usage: "SWIM, plumtree and anti-entropy tick interval (0: defaults)"},
 		},
 		Action: func(c *cli.Context) error {
-			log, err := newLogger(c.App.ErrWriter, c.String("log-format"), c.String("log-level"))
-			if err != nil {
-				return withCode(exitUsage, err)
-			}
-			cfg := agent.DefaultConfig()
-			cfg.DataDir = c.String("data-dir")
-			cfg.Listen = c.StringSlice("listen")
-			cfg.Join = c.StringSlice("join")
-			cfg.RPCListen = c.String("rpc-listen")
-			cfg.Datastore = c.String("datastore")
-			cfg.Log = log
-			if d := c.Duration("tick"); d > 0 {
-				cfg.Swim.TickInterval, cfg.Plumtree.TickInterval, cfg.AntiEntropy.TickInterval = d, d, d
-			}
-			if err := cfg.Validate(); err != nil {
-				return withCode(exitUsage, err)
-			}
-			metrics := prometheus.NewRegistry()
-			cfg.Metrics = metrics
-			a, err := agent.New(cfg)
-			if err != nil {
-				return err
-			}
-			out := c.App.Writer
-			fmt.Fprintf(out, "peer ID: %s\n", a.ID())
-			for _, addr := range a.Addrs() {
-				fmt.Fprintln(out, addr)
-			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			srv, err := rpc.Listen(cfg.RPCListen, cfg.DataDir, version, a, log, metrics)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(out, "rpc: http://%s/\n", srv.Addr())
-			go srv.Serve()
-			defer srv.Close()
-			return a.Run(ctx)
+			return runAgentWith(c, func(cfg *agent.Config) {
+				if d := c.Duration("tick"); d > 0 {
+					cfg.Swim.TickInterval, cfg.Plumtree.TickInterval, cfg.AntiEntropy.TickInterval = d, d, d
+				}
+			})
 		},
 	}
 }
