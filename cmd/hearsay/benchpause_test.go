@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hearsay-mesh/hearsay/bench"
+	"github.com/hearsay-mesh/hearsay/sim/exp"
 )
 
 // TestBenchPauseTiny runs `hearsay bench pause` at the smallest scale: 3
@@ -26,22 +27,13 @@ func TestBenchPauseTiny(t *testing.T) {
 	cfg.FormTimeout = 20 * time.Second
 	cfg.Recover = 10 * time.Second
 	cfg.HearsayBin = hearsayBinary(t)
-	dir, err := filepath.Abs(filepath.Join("..", "..", "bench", "memberlist"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MemberlistDir = dir
+	cfg.MemberlistDir = memberlistDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	tables, err := bench.Pause(ctx, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(tables) != 1 {
-		t.Fatalf("%d tables; want 1", len(tables))
-	}
+	table := oneTable(t, tables, err)
 	rows := map[string][]string{}
-	for _, r := range tables[0].Rows {
+	for _, r := range table.Rows {
 		rows[r[1]] = r[2:]
 	}
 	want := map[string]string{
@@ -52,7 +44,7 @@ func TestBenchPauseTiny(t *testing.T) {
 	for metric, v := range want {
 		got, ok := rows[metric]
 		if !ok {
-			t.Fatalf("no row %q in %v", metric, tables[0].Rows)
+			t.Fatalf("no row %q in %v", metric, table.Rows)
 		}
 		for i, impl := range []string{"hearsay", "memberlist"} {
 			if got[i] != v {
@@ -61,6 +53,29 @@ func TestBenchPauseTiny(t *testing.T) {
 		}
 	}
 	if t.Failed() {
-		t.Logf("table: %v\nnotes: %v", tables[0].Rows, tables[0].Notes)
+		t.Logf("table: %v\nnotes: %v", table.Rows, tables[0].Notes)
 	}
+}
+
+// memberlistDir is bench/memberlist, the separate module the process
+// benchmarks build their memberlist members from.
+func memberlistDir(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", "..", "bench", "memberlist"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// oneTable fails the test unless a benchmark returned exactly one table.
+func oneTable(t *testing.T, tables []*exp.Table, err error) *exp.Table {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tables) != 1 {
+		t.Fatalf("%d tables; want 1", len(tables))
+	}
+	return tables[0]
 }

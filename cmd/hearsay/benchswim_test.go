@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,22 +29,13 @@ func TestBenchSwimProcsTiny(t *testing.T) {
 	cfg.DetectTimeout = 20 * time.Second
 	cfg.MetaTimeout = 10 * time.Second
 	cfg.HearsayBin = hearsayBinary(t)
-	dir, err := filepath.Abs(filepath.Join("..", "..", "bench", "memberlist"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.MemberlistDir = dir
+	cfg.MemberlistDir = memberlistDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	tables, err := bench.Swim(ctx, cfg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(tables) != 1 {
-		t.Fatalf("%d tables; want 1", len(tables))
-	}
+	table := oneTable(t, tables, err)
 	rows := map[string][]string{}
-	for _, r := range tables[0].Rows {
+	for _, r := range table.Rows {
 		rows[r[2]] = r[3:5]
 	}
 	want := map[string]string{
@@ -57,7 +47,7 @@ func TestBenchSwimProcsTiny(t *testing.T) {
 	for metric, v := range want {
 		got, ok := rows[metric]
 		if !ok {
-			t.Fatalf("no row %q in %v", metric, tables[0].Rows)
+			t.Fatalf("no row %q in %v", metric, table.Rows)
 		}
 		for i, impl := range []string{"hearsay", "memberlist"} {
 			if got[i] != v {
@@ -76,6 +66,6 @@ func TestBenchSwimProcsTiny(t *testing.T) {
 		}
 	}
 	if t.Failed() {
-		t.Logf("table: %v\nnotes: %v", tables[0].Rows, tables[0].Notes)
+		t.Logf("table: %v\nnotes: %v", table.Rows, tables[0].Notes)
 	}
 }
