@@ -20,7 +20,7 @@ func (h *HyParView) addActive(now time.Duration, e entry) {
 		i := h.rng.IntN(h.active.len())
 		victim := h.active.e[i]
 		h.stats.Evictions++
-		h.send(victim.node.ID, disconnectMsg())
+		h.disconnect(victim.node.ID)
 		h.dropActive(i, false)
 		h.addPassive(victim)
 	}
@@ -141,7 +141,7 @@ func (h *HyParView) splice(now time.Duration, from membership.NodeID, m *pb.Neig
 	}
 	i := h.active.index(z)
 	ze := h.dropActive(i, false)
-	h.send(z, disconnectMsg())
+	h.disconnect(z)
 	h.send(z, forwardJoinMsg(m.Node, 0))
 	h.addPassive(ze)
 	h.stats.Splices++
@@ -154,8 +154,37 @@ func (h *HyParView) splice(now time.Duration, from membership.NodeID, m *pb.Neig
 // onNeighborReply settles a request we sent. An acceptance we no longer
 // wait for (it timed out) still makes a link if we have room; otherwise we
 // undo the peer's side with DISCONNECT, so views stay symmetric.
+//
+// The reply is first matched to the NEIGHBOR it answers (see
+// askedNeighbor). The answer to a confirmation makes no link: the peer
+// took us when it read the confirmation, and if we no longer hold it we
+// have dropped it since, either with a DISCONNECT it read after the
+// confirmation (it holds nothing) or on a PeerDown it did not see (it
+// holds us: undo that with DISCONNECT). An acceptance that answers no
+// NEIGHBOR we remember, from a node we do not hold and do not ask, is
+// undone the same way. A reply to a NEIGHBOR followed by our DISCONNECT
+// (we took the peer and dropped it again) is ignored: the peer has dropped
+// us too by now.
 func (h *HyParView) onNeighborReply(now time.Duration, from membership.NodeID, m *pb.NeighborReply) {
+	answers := h.takeAsked(from)
 	pi := h.pendingIndex(from)
+	if answers == answersVoid {
+		// We sent DISCONNECT after that NEIGHBOR, and the peer read it
+		// after answering: whatever it said then no longer holds (and a
+		// request of ours still pending gets its own answer).
+		h.stats.StaleAccepts++
+		return
+	}
+	if answers == answersConfirm || (answers == answersNothing && pi < 0) {
+		if m.Accepted && !h.active.has(from) && pi < 0 {
+			h.stats.StaleAccepts++
+			h.disconnect(from)
+		}
+		if !m.Accepted {
+			h.repair(now)
+		}
+		return
+	}
 	if !m.Accepted {
 		if pi >= 0 {
 			p := h.takePending(pi)
@@ -183,7 +212,7 @@ func (h *HyParView) onNeighborReply(now time.Duration, from membership.NodeID, m
 		e = h.known(from)
 	}
 	if h.active.full() && !high {
-		h.send(from, disconnectMsg())
+		h.disconnect(from)
 		h.addPassive(e)
 		return
 	}
@@ -209,11 +238,12 @@ func (h *HyParView) onDisconnect(now time.Duration, from membership.NodeID) {
 func (h *HyParView) Leave(now time.Duration) {
 	for h.active.len() > 0 {
 		i := h.active.len() - 1
-		h.send(h.active.e[i].node.ID, disconnectMsg())
+		h.disconnect(h.active.e[i].node.ID)
 		e := h.dropActive(i, false)
 		h.addPassive(e)
 	}
 	h.pending = h.pending[:0]
+	h.askedList = h.askedList[:0]
 	h.joining = false
 	h.left = true
 }

@@ -39,6 +39,7 @@ func (h *HyParView) PeerDown(now time.Duration, peer membership.NodeID) {
 		e, known = pe, true
 	}
 	h.forgetReserve(peer)
+	h.forgetAsked(peer)
 	if !known {
 		for _, c := range h.contacts {
 			if c.node.ID == peer {
@@ -126,6 +127,7 @@ func (h *HyParView) candidate(now time.Duration) int {
 func (h *HyParView) request(now time.Duration, e entry, high bool) {
 	h.stats.Requests++
 	h.pending = append(h.pending, pendingReq{e: e, deadline: now + h.cfg.NeighborTimeout, high: high})
+	h.asked(now, e.node.ID, false)
 	h.send(e.node.ID, h.neighborRequest(high))
 }
 

@@ -27,7 +27,10 @@ type HyParView struct {
 	passive view
 	reserve reserveList  // nodes dropped from the passive view, oldest first
 	pending []pendingReq // NEIGHBOR requests awaiting a reply
-	failed  []failedNode // recently failed nodes, oldest first
+	// askedList holds every NEIGHBOR sent and not answered yet, oldest
+	// first, to match replies to them (see askedNeighbor).
+	askedList []askedNeighbor
+	failed    []failedNode // recently failed nodes, oldest first
 	// contacts are the addresses Join was given, kept to rejoin.
 	contacts    []entry
 	nextContact int
@@ -197,6 +200,7 @@ func (h *HyParView) Tick(now time.Duration) {
 	}
 	h.start(now)
 	h.expirePending(now)
+	h.expireAsked(now)
 	h.expireFailed(now)
 	if now >= h.nextShuffle {
 		h.nextShuffle = now + h.jitter(h.cfg.ShuffleInterval)

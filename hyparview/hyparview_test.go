@@ -720,3 +720,137 @@ func TestReserveDisabled(t *testing.T) {
 		t.Fatalf("reserve %v", ids(r))
 	}
 }
+
+// takeAndEvict builds a core with ActiveSize 2 holding y, which takes j
+// from a FORWARDJOIN (confirming with a high-priority NEIGHBOR) and then
+// evicts j, with DISCONNECT, to take x. The victim is drawn at random, so
+// it tries seeds until the victim is j; the outputs are drained.
+func takeAndEvict(t *testing.T) *HyParView {
+	t.Helper()
+	cfg := testConfig()
+	cfg.ActiveSize = 2
+	for seed := uint64(1); seed < 100; seed++ {
+		h, err := New(membership.Node{ID: "self"}, cfg, rand.New(rand.NewPCG(seed, 7)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		step(t, h, "y", neighborMsg(nodeRec("y"), true))
+		if got := sent(step(t, h, "y", forwardJoinMsg(nodeRec("j"), 0))); !has(got, "j:neighbor-high") || !h.IsActive("j") {
+			t.Fatalf("FORWARDJOIN(j, 0): active %v sends %v, want j taken and confirmed", ids(h.Active()), got)
+		}
+		if got := sent(step(t, h, "x", neighborMsg(nodeRec("x"), true))); has(got, "j:disconnect") {
+			return h
+		}
+	}
+	t.Fatal("no seed made j the victim")
+	return nil
+}
+
+// The joiner answers our confirmation (accepted: it took us), then reads
+// the DISCONNECT we sent after it and drops us. Its acceptance must not be
+// taken for the answer to a request we sent it later, which it refuses:
+// that made a link only we held (the real agents' start-up, where many
+// nodes join at once, showed it as an odd sum of active-view sizes).
+func TestStaleConfirmAcceptanceMakesNoLink(t *testing.T) {
+	h := takeAndEvict(t)
+	// x drops us: the free slot goes to j, the only passive node not
+	// tried this cycle, with a low-priority request (y is still active).
+	if got := sent(step(t, h, "x", disconnectMsg())); !has(got, "j:neighbor-low") {
+		t.Fatalf("after x's DISCONNECT: sends %v, want a request to j", got)
+	}
+	// j answers, in order: the confirmation (accepted), then, having read
+	// our DISCONNECT and filled its view, the request (refused).
+	if got := sent(step(t, h, "j", neighborReplyMsg(true))); h.IsActive("j") || len(got) != 0 {
+		t.Fatalf("the confirmation's acceptance: active %v sends %v, want j not taken, nothing sent (j dropped us)", ids(h.Active()), got)
+	}
+	step(t, h, "j", neighborReplyMsg(false))
+	if h.IsActive("j") || !has(ids(h.Passive()), "j") {
+		t.Fatalf("after j refused: active %v passive %v, want j passive", ids(h.Active()), ids(h.Passive()))
+	}
+}
+
+// A request we sent is overtaken: j is taken in from a FORWARDJOIN (our
+// request stops being pending) and evicted again. j's acceptance of the
+// request, read before our DISCONNECT, is stale too.
+func TestStaleRequestAcceptanceAfterDisconnectMakesNoLink(t *testing.T) {
+	cfg := testConfig()
+	cfg.ActiveSize = 2
+	for seed := uint64(1); seed < 100; seed++ {
+		h, err := New(membership.Node{ID: "self"}, cfg, rand.New(rand.NewPCG(seed, 9)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		step(t, h, "y", neighborMsg(nodeRec("y"), true))
+		// j asks while we are full (refused, remembered as wanting room),
+		// then y's DISCONNECT makes room: j is asked first.
+		step(t, h, "z", neighborMsg(nodeRec("z"), true))
+		low := neighborMsg(nodeRec("j"), false)
+		low.GetNeighbor().FreeSlots = 1
+		step(t, h, "j", low)
+		if got := sent(step(t, h, "z", disconnectMsg())); !has(got, "j:neighbor-low") {
+			t.Fatalf("after z's DISCONNECT: sends %v, want a request to j", got)
+		}
+		step(t, h, "y", forwardJoinMsg(nodeRec("j"), 0))
+		if !h.IsActive("j") {
+			t.Fatalf("FORWARDJOIN(j, 0): active %v", ids(h.Active()))
+		}
+		if got := sent(step(t, h, "x", neighborMsg(nodeRec("x"), true))); !has(got, "j:disconnect") {
+			continue // y was the victim: try another seed
+		}
+		// x leaves: we have room again. j answers the request (accepted)
+		// and the confirmation (accepted), then reads our DISCONNECT.
+		step(t, h, "x", disconnectMsg())
+		step(t, h, "j", neighborReplyMsg(true))
+		step(t, h, "j", neighborReplyMsg(true))
+		if h.IsActive("j") {
+			t.Fatalf("active %v: took j on answers it gave before reading our DISCONNECT", ids(h.Active()))
+		}
+		return
+	}
+	t.Fatal("no seed made j the victim")
+}
+
+// A link only one end holds (here: a PeerDown that only we saw) is undone
+// when the other end shuffles over it: only an active neighbour sends a
+// SHUFFLE with TTL left, so we answer DISCONNECT. Probes (TTL 0) and
+// shuffles from neighbours we hold get none.
+func TestShuffleOverOneSidedLinkGetsDisconnect(t *testing.T) {
+	cfg := testConfig()
+	us := connected(t, cfg, "b", "c")
+	them, err := New(membership.Node{ID: "b"}, cfg, rand.New(rand.NewPCG(3, 4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	step(t, them, "self", neighborMsg(nodeRec("self"), true))
+	us.PeerDown(0, "b") // a write to b failed; b's side of the link is fine
+	us.Ready()
+	if us.IsActive("b") || !them.IsActive("self") {
+		t.Fatalf("set-up: we hold %v, b holds %v", ids(us.Active()), ids(them.Active()))
+	}
+	them.Tick(them.nextShuffle)
+	var shuffle *pb.Envelope
+	for _, s := range them.Ready().Sends {
+		if s.To == "self" && kind(s.Msg.(*pb.Envelope)) == "shuffle" {
+			shuffle = s.Msg.(*pb.Envelope)
+		}
+	}
+	if shuffle == nil {
+		t.Fatal("b did not shuffle over its only link")
+	}
+	got := sent(step(t, us, "b", shuffle))
+	if !has(got, "b:disconnect") {
+		t.Fatalf("SHUFFLE over a link we do not hold: sends %v, want DISCONNECT to b", got)
+	}
+	if err := them.Step(0, "self", disconnectMsg()); err != nil {
+		t.Fatal(err)
+	}
+	if them.IsActive("self") {
+		t.Fatalf("b still holds us after our DISCONNECT: %v", ids(them.Active()))
+	}
+	if got := sent(step(t, us, "d", shuffleMsg(nodeRec("d"), 0, []*pb.Node{nodeRec("d")}))); has(got, "d:disconnect") {
+		t.Fatalf("a probe (TTL 0) got %v", got)
+	}
+	if got := sent(step(t, us, "c", shuffleMsg(nodeRec("c"), 3, []*pb.Node{nodeRec("c")}))); has(got, "c:disconnect") {
+		t.Fatalf("a shuffle from an active neighbour got %v", got)
+	}
+}

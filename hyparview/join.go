@@ -68,7 +68,7 @@ func (h *HyParView) onJoin(now time.Duration, from membership.NodeID, m *pb.Join
 		}
 	}
 	h.addActive(now, e)
-	h.send(from, neighborMsg(h.selfRec, true))
+	h.confirm(now, from)
 }
 
 // onForwardJoin continues the joiner's random walk: the node where the TTL
@@ -81,7 +81,7 @@ func (h *HyParView) onForwardJoin(now time.Duration, from membership.NodeID, m *
 	if ttl == 0 || h.active.len() <= 1 {
 		if !h.active.has(id) {
 			h.addActive(now, newEntry(m.Node))
-			h.send(id, neighborMsg(h.selfRec, true))
+			h.confirm(now, id)
 		}
 		return
 	}
@@ -92,11 +92,18 @@ func (h *HyParView) onForwardJoin(now time.Duration, from membership.NodeID, m *
 	if next == "" {
 		if !h.active.has(id) {
 			h.addActive(now, newEntry(m.Node))
-			h.send(id, neighborMsg(h.selfRec, true))
+			h.confirm(now, id)
 		}
 		return
 	}
 	h.send(next, forwardJoinMsg(m.Node, ttl-1))
+}
+
+// confirm tells id, just taken into the active view, with a high-priority
+// NEIGHBOR, which it always accepts.
+func (h *HyParView) confirm(now time.Duration, id membership.NodeID) {
+	h.asked(now, id, true)
+	h.send(id, neighborMsg(h.selfRec, true))
 }
 
 // randomActiveExcept picks a random active neighbour other than a and b,

@@ -55,7 +55,19 @@ func (h *HyParView) sampleForShuffle(skip membership.NodeID) []*pb.Node {
 // onShuffle forwards the walk while TTL is left and the node has another
 // neighbour; otherwise it answers the origin with as many of its passive
 // nodes and integrates the origin's list.
+//
+// A SHUFFLE with TTL left comes over an active link (origins and walkers
+// send it to an active neighbour; only probes of failed nodes have TTL 0).
+// If we do not hold the sender and are not asking it for a link, the
+// sender holds a link we do not: we answer DISCONNECT, so that a one-sided
+// link cannot last (one made by a PeerDown only we saw, a SWIM verdict,
+// or a lost DISCONNECT). Plumtree pushes on active links, and a one-sided
+// one swallows broadcasts.
 func (h *HyParView) onShuffle(now time.Duration, from membership.NodeID, m *pb.Shuffle) {
+	if m.Ttl > 0 && !h.active.has(from) && !h.isPending(from) {
+		h.stats.OneSidedUndone++
+		h.disconnect(from)
+	}
 	ttl := int(m.Ttl)
 	if ttl > 0 {
 		ttl--

@@ -175,3 +175,45 @@ func TestSimSameSeedSameTrace(t *testing.T) {
 		t.Fatalf("seed %d: runs differ: hash %x/%x events %d/%d", seed, h1, h2, e1, e2)
 	}
 }
+
+// TestSimConcurrentJoinsLeaveNoOneSidedLink is the real agents' start-up
+// in simulation: every node joins through the same seed within a few
+// milliseconds (the e2e test starts 19 processes at once), so contacts and
+// walk ends take joiners in and evict them again while their high-priority
+// NEIGHBOR is still unanswered. No active link may end up held by one end
+// only: plumtree pushes on active links, and a one-sided one swallows
+// broadcasts.
+func TestSimConcurrentJoinsLeaveNoOneSidedLink(t *testing.T) {
+	base := testSeed(t)
+	cfg := DefaultConfig()
+	for k := uint64(0); k < 20; k++ {
+		seed := base + k
+		n := 20 + int(seed%31)
+		s, err := sim.New(sim.DefaultConfig(seed), n, func(id membership.NodeID, _ int, rng *rand.Rand) sim.Process {
+			h, err := New(membership.Node{ID: id}, cfg, rng)
+			if err != nil {
+				t.Fatalf("seed %d: %v", seed, err)
+			}
+			return &simProc{h: h}
+		})
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		for i := 1; i < n; i++ {
+			i := i
+			s.At(time.Duration(s.Rand().IntN(5000))*time.Microsecond, func() {
+				s.Invoke(i, func(now time.Duration) { core(s, i).Join(now, membership.Node{ID: s.ID(0)}) })
+			})
+		}
+		// Look before the first shuffles could mend anything, and again
+		// once the views have settled.
+		s.Run(2 * time.Second)
+		if _, _, asym := overlayStats(s, cfg.ActiveSize); asym != 0 {
+			t.Fatalf("seed %d, %d nodes: %d one-sided active links 2 s after concurrent joins", seed, n, asym)
+		}
+		s.RunFor(5 * cfg.ShuffleInterval)
+		if comp, _, asym := overlayStats(s, cfg.ActiveSize); asym != 0 || comp != 1 {
+			t.Fatalf("seed %d, %d nodes: %d one-sided active links, %d components after 5 shuffle cycles", seed, n, asym, comp)
+		}
+	}
+}

@@ -16,6 +16,8 @@ type Stats struct {
 	TimedOut, RequestFailures         uint64 // no reply in time / PeerDown of the target
 	RequestsAccepted, RequestsRefused uint64 // NEIGHBOR requests we answered
 	ReserveRequests                   uint64 // NEIGHBOR requests to reserve nodes (passive view used up)
+	StaleAccepts                      uint64 // acceptances answering a NEIGHBOR we had sent DISCONNECT after, or none: no link
+	OneSidedUndone                    uint64 // DISCONNECTs to a node that shuffled over a link we did not hold
 
 	Splices                  uint64 // full-view splices for requesters with 2+ free slots
 	Shuffles, ShuffleReplies uint64 // started / received
