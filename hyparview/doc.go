@@ -53,6 +53,14 @@
 //     changes nothing, so the steady-state overlay does not churn. See
 //     docs/hyparview.md.
 //
+// Active views stay symmetric under reordering the paper does not meet:
+// NEIGHBORREPLYs are matched, in order, to the NEIGHBORs sent (requests and
+// the confirmations JOIN and FORWARDJOIN send), and an answer to a
+// NEIGHBOR we sent DISCONNECT after makes no link (see askedNeighbor). A
+// SHUFFLE with TTL left (only active neighbours send one) from a node we
+// neither hold nor ask is answered with DISCONNECT, so a link only one end
+// holds cannot last.
+//
 // # What the driver must do
 //
 //   - Call Tick every TickInterval, Step for every Envelope a peer sends
