@@ -31,6 +31,7 @@ func (h *HyParView) addActive(now time.Duration, e entry) {
 	h.active.add(e)
 	h.joining = false
 	h.joinBackoff = 0
+	h.resetRepairBackoff()
 	h.stats.NeighborUps++
 	h.Emit(membership.NeighborUp{Node: e.node.Clone()})
 }
@@ -38,6 +39,7 @@ func (h *HyParView) addActive(now time.Duration, e entry) {
 // dropActive removes active entry i and emits NeighborDown.
 func (h *HyParView) dropActive(i int, failed bool) entry {
 	e := h.active.removeAt(i)
+	h.resetRepairBackoff()
 	h.stats.NeighborDowns++
 	h.Emit(membership.NeighborDown{Node: e.node.Clone(), Failed: failed})
 	return e
@@ -189,6 +191,9 @@ func (h *HyParView) onNeighborReply(now time.Duration, from membership.NodeID, m
 		if pi >= 0 {
 			p := h.takePending(pi)
 			h.stats.Rejected++
+			if !p.high {
+				h.refused(now)
+			}
 			p.e.tried, p.e.wasTried = now, true
 			h.addPassive(p.e)
 			h.markTried(from, now)

@@ -66,6 +66,9 @@ func (h *HyParView) repair(now time.Duration) {
 		return
 	}
 	high := h.active.empty()
+	if !high && now < h.repairPause {
+		return
+	}
 	for h.active.len()+len(h.pending) < h.cfg.ActiveSize {
 		i := h.candidate(now)
 		if i < 0 {
@@ -259,4 +262,33 @@ func (h *HyParView) Failed() []membership.Node {
 		out[i] = h.failed[i].e.node.Clone()
 	}
 	return out
+}
+
+// maxRepairWaitShuffles caps the low-priority repair pause at this many
+// ShuffleIntervals.
+const maxRepairWaitShuffles = 8
+
+// refused notes a refused low-priority request. After ActiveSize
+// refusals in a row the node stops asking for a while (a ShuffleInterval,
+// doubling up to maxRepairWaitShuffles of them): its peers' views are
+// full, and without the pause a node with one free slot asked its whole
+// passive view and reserve every ShuffleInterval, about ten requests a
+// second, forever. An accepted request or a new link ends the back-off.
+func (h *HyParView) refused(now time.Duration) {
+	h.refusals++
+	if h.refusals < h.cfg.ActiveSize {
+		return
+	}
+	h.refusals = 0
+	if h.repairWait == 0 {
+		h.repairWait = h.cfg.ShuffleInterval
+	}
+	h.repairPause = now + h.repairWait
+	h.repairWait = min(2*h.repairWait, maxRepairWaitShuffles*h.cfg.ShuffleInterval)
+}
+
+// resetRepairBackoff ends the repair back-off: the active view changed
+// (a link made, or one lost and to be replaced at once).
+func (h *HyParView) resetRepairBackoff() {
+	h.refusals, h.repairPause, h.repairWait = 0, 0, 0
 }

@@ -39,6 +39,13 @@ type HyParView struct {
 	joinAt      time.Duration // next JOIN retry
 	joinBackoff time.Duration
 
+	// Low-priority repair backs off while every node asked refuses (all
+	// active views full: a free slot here may stay free for long). See
+	// refused.
+	refusals    int           // refusals in a row
+	repairPause time.Duration // no low-priority request before this
+	repairWait  time.Duration // the next pause (doubles)
+
 	started     bool // the shuffle timer is set
 	nextShuffle time.Duration
 	lastSent    []*pb.Node        // records carried by our last shuffle (shared, read-only)

@@ -854,3 +854,70 @@ func TestShuffleOverOneSidedLinkGetsDisconnect(t *testing.T) {
 		t.Fatalf("a shuffle from an active neighbour got %v", got)
 	}
 }
+
+// A node with a free active slot among nodes that all refuse it (their
+// active views are full) asks each known node at most once per
+// ShuffleInterval: refused nodes that cycle through the full passive view
+// and the reserve must not be asked again at once (a real 50-agent cluster
+// spun at two thousand refused requests a second).
+func TestRefusedNodesNotReaskedThroughReserve(t *testing.T) {
+	cfg := testConfig() // ActiveSize 3, PassiveSize 4
+	cfg.ReserveSize = 8
+	h := connected(t, cfg, "a", "b")
+	var recs []*pb.Node
+	for i := range 10 {
+		recs = append(recs, nodeRec("p"+string(rune('0'+i))))
+	}
+	step(t, h, "a", shuffleReplyMsg(recs))
+	asked := map[membership.NodeID]int{}
+	// refuseAll answers every low-priority request at now with a refusal
+	// and returns how many there were.
+	refuseAll := func(now time.Duration) int {
+		h.Tick(now)
+		requests := 0
+		for round := 0; round < 1000; round++ {
+			progressed := false
+			for _, s := range h.Ready().Sends {
+				if kind(s.Msg.(*pb.Envelope)) != "neighbor-low" {
+					continue
+				}
+				progressed = true
+				requests++
+				asked[s.To]++
+				if err := h.Step(now, s.To, neighborReplyMsg(false)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !progressed {
+				break
+			}
+		}
+		return requests
+	}
+	now := time.Second
+	// ActiveSize refusals in a row, then a pause of a ShuffleInterval.
+	if n := refuseAll(now); n != cfg.ActiveSize {
+		t.Fatalf("first round: %d requests; want %d (then a pause)", n, cfg.ActiveSize)
+	}
+	if n := refuseAll(now + cfg.ShuffleInterval/2); n != 0 {
+		t.Fatalf("%d requests during the pause", n)
+	}
+	for id, n := range asked {
+		if n > 1 {
+			t.Fatalf("%s asked %d times within one ShuffleInterval (asked: %v)", id, n, asked)
+		}
+	}
+	// After it, another round; the next pause is twice as long.
+	now += cfg.ShuffleInterval + time.Millisecond
+	if n := refuseAll(now); n != cfg.ActiveSize {
+		t.Fatalf("second round: %d requests; want %d", n, cfg.ActiveSize)
+	}
+	if n := refuseAll(now + cfg.ShuffleInterval + time.Millisecond); n != 0 {
+		t.Fatalf("%d requests one ShuffleInterval into a doubled pause", n)
+	}
+	// A lost neighbour ends the back-off: its slot is asked for at once.
+	h.PeerDown(now+cfg.ShuffleInterval+2*time.Millisecond, "a")
+	if n := refuseAll(now + cfg.ShuffleInterval + 2*time.Millisecond); n == 0 {
+		t.Fatal("no request after losing a neighbour during the back-off")
+	}
+}

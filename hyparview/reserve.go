@@ -20,11 +20,14 @@ import (
 // state: it costs memory, not messages.
 
 // reserveEntry is a reserve slot: the node's wire record (shared
-// read-only, as in the views) and its idHash. Nothing else is kept, so a
-// slot costs 16 bytes beyond the record.
+// read-only, as in the views), its idHash and when it was last asked for a
+// link (as in the passive view: a node is not asked again within a
+// ShuffleInterval). Nothing else is kept.
 type reserveEntry struct {
-	hash uint64
-	rec  *pb.Node
+	hash     uint64
+	rec      *pb.Node
+	tried    time.Duration
+	wasTried bool
 }
 
 // reserveList is the reserve, oldest first, at most max entries.
@@ -60,7 +63,7 @@ func (h *HyParView) addReserve(e entry) {
 	if len(h.reserve.e) >= h.reserve.max {
 		h.reserve.removeAt(0)
 	}
-	h.reserve.e = append(h.reserve.e, reserveEntry{hash: e.hash, rec: e.rec})
+	h.reserve.e = append(h.reserve.e, reserveEntry{hash: e.hash, rec: e.rec, tried: e.tried, wasTried: e.wasTried})
 }
 
 // dropPassive removes passive entry i to make room and keeps it in the
@@ -70,14 +73,25 @@ func (h *HyParView) dropPassive(i int) {
 }
 
 // reserveCandidate takes the newest reserve entry not otherwise known (in
-// a view, pending or failed), or reports false. Entries it skips are
-// dropped: they are known elsewhere.
-func (h *HyParView) reserveCandidate() (entry, bool) {
-	for len(h.reserve.e) > 0 {
-		r := h.reserve.removeAt(len(h.reserve.e) - 1)
-		if !h.knownHash(r.hash, string(r.rec.Id)) {
-			return newEntry(r.rec), true
+// a view, pending or failed) and not asked within the last
+// ShuffleInterval, or reports false. Entries known elsewhere are dropped;
+// recently asked ones stay. Without the second rule a node with a free
+// slot in a cluster of full active views spun: a refused request put the
+// node back in the full passive view, which pushed another refused node
+// into the reserve, which was asked at once (two thousand requests a
+// second, found at N=50).
+func (h *HyParView) reserveCandidate(now time.Duration) (entry, bool) {
+	for i := len(h.reserve.e) - 1; i >= 0; i-- {
+		r := h.reserve.e[i]
+		if h.knownHash(r.hash, string(r.rec.Id)) {
+			h.reserve.removeAt(i)
+			continue
 		}
+		if r.wasTried && now-r.tried < h.cfg.ShuffleInterval {
+			continue
+		}
+		h.reserve.removeAt(i)
+		return newEntry(r.rec), true
 	}
 	return entry{}, false
 }
@@ -104,7 +118,7 @@ func (h *HyParView) Reserve() []membership.Node {
 // candidate left.
 func (h *HyParView) repairFromReserve(now time.Duration, high bool) {
 	for h.active.len()+len(h.pending) < h.cfg.ActiveSize {
-		e, ok := h.reserveCandidate()
+		e, ok := h.reserveCandidate(now)
 		if !ok {
 			return
 		}
