@@ -37,6 +37,21 @@ type HostConfig struct {
 	// DialTimeout bounds one dial of a peer by the host (libp2p swarm).
 	DialTimeout time.Duration
 
+	// MuxKeepAlive is how long a connection may receive nothing before
+	// yamux pings the peer to check it is still there (a failed ping closes
+	// the connection); 0 turns yamux keep-alives off. yamux's own default
+	// is 30 s, and it also pings every connection every 30 s to measure
+	// its round-trip time: with SWIM touching every member, an idle agent
+	// at N=50 held 51 connections and sent more yamux pings than protocol
+	// messages, each a wake-up of the process (docs/swim-bench.md). SWIM
+	// and HyParView detect a dead peer themselves, so the default is 2 min.
+	MuxKeepAlive time.Duration
+
+	// MuxRTTInterval is how often yamux re-measures a connection's round
+	// trip (one ping; used to size stream windows). It measures once when
+	// the connection opens either way. Default 10 min (yamux: 30 s).
+	MuxRTTInterval time.Duration
+
 	// Bandwidth, when non-nil, is told the bytes of every stream, per
 	// protocol and peer (benchmarks count bytes per protocol with it).
 	Bandwidth metrics.Reporter
@@ -58,6 +73,8 @@ func DefaultHostConfig(dataDir string) HostConfig {
 		ConnGracePeriod: time.Minute,
 		MaxConns:        1024,
 		DialTimeout:     10 * time.Second,
+		MuxKeepAlive:    2 * time.Minute,
+		MuxRTTInterval:  10 * time.Minute,
 	}
 }
 
@@ -87,6 +104,10 @@ func (c HostConfig) Validate() error {
 		return fmt.Errorf("transport: HostConfig.MaxConns = %d, want >= ConnHighWater (%d)", c.MaxConns, c.ConnHighWater)
 	case c.DialTimeout <= 0:
 		return fmt.Errorf("transport: HostConfig.DialTimeout = %v, want > 0", c.DialTimeout)
+	case c.MuxKeepAlive < 0:
+		return fmt.Errorf("transport: HostConfig.MuxKeepAlive = %v, want >= 0 (0: off)", c.MuxKeepAlive)
+	case c.MuxRTTInterval <= 0:
+		return fmt.Errorf("transport: HostConfig.MuxRTTInterval = %v, want > 0", c.MuxRTTInterval)
 	}
 	return nil
 }

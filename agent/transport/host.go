@@ -46,7 +46,7 @@ func NewHost(cfg HostConfig, log *slog.Logger) (host.Host, error) {
 		libp2p.Transport(libp2pquic.NewTransport),
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.Security(libp2ptls.ID, libp2ptls.New),
-		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
+		libp2p.Muxer(yamux.ID, muxer(cfg)),
 		libp2p.ConnectionManager(cm),
 		libp2p.ResourceManager(rm),
 		libp2p.DisableRelay(),
@@ -70,6 +70,18 @@ func NewHost(cfg HostConfig, log *slog.Logger) (host.Host, error) {
 	}
 	log.Info("libp2p host started", "peer", h.ID().String(), "addrs", fmt.Sprint(h.Addrs()))
 	return h, nil
+}
+
+// muxer is go-libp2p's yamux transport with the keep-alive and
+// round-trip-measurement periods of cfg (see HostConfig.MuxKeepAlive).
+func muxer(cfg HostConfig) *yamux.Transport {
+	c := *yamux.DefaultTransport.Config()
+	c.EnableKeepAlive = cfg.MuxKeepAlive > 0
+	if c.EnableKeepAlive {
+		c.KeepAliveInterval = cfg.MuxKeepAlive
+	}
+	c.MeasureRTTInterval = cfg.MuxRTTInterval
+	return (*yamux.Transport)(&c)
 }
 
 // newResourceManager starts from libp2p's auto-scaled defaults and raises
