@@ -12,6 +12,16 @@ type Config struct {
 	// each with one member picked at random; each wait is jittered by
 	// ±10%. Default 1 s.
 	SyncInterval time.Duration
+	// IdleSyncMax is the longest wait between sessions while they keep
+	// finding the peer in sync: after each in-sync session the wait
+	// doubles, from SyncInterval up to IdleSyncMax; a session that finds a
+	// difference, or any change of this node's dots, brings it back to
+	// SyncInterval. A node that lacks dots, or holds dots others lack,
+	// keeps finding differences and so keeps the fast cadence; only
+	// replicas already in sync slow down (an idle agent's sessions were a
+	// third of its messages). IdleSyncMax = SyncInterval turns the
+	// back-off off. Default 8 s.
+	IdleSyncMax time.Duration
 	// TickInterval is how often the driver calls Tick: the resolution of
 	// SyncInterval, SessionTimeout and PruneInterval. Default 200 ms.
 	TickInterval time.Duration
@@ -58,6 +68,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		SyncInterval:    time.Second,
+		IdleSyncMax:     8 * time.Second,
 		TickInterval:    200 * time.Millisecond,
 		SessionTimeout:  5 * time.Second,
 		MaxSessions:     2,
@@ -113,6 +124,9 @@ func (c Config) Validate() error {
 		if p.v < p.min || p.v > p.max {
 			return fmt.Errorf("antientropy: Config.%s = %d; want in [%d, %d]", p.name, p.v, p.min, p.max)
 		}
+	}
+	if c.IdleSyncMax < c.SyncInterval {
+		return fmt.Errorf("antientropy: Config.IdleSyncMax = %v; want >= SyncInterval (%v)", c.IdleSyncMax, c.SyncInterval)
 	}
 	if c.MerkleFanout&(c.MerkleFanout-1) != 0 {
 		return fmt.Errorf("antientropy: Config.MerkleFanout = %d; want a power of two", c.MerkleFanout)

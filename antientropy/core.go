@@ -38,8 +38,13 @@ type Core struct {
 	nextID    uint64
 	nextSync  time.Duration
 	nextPrune time.Duration
-	ticked    bool
-	stats     Stats
+	// quiet counts the in-sync sessions in a row since this node's clock
+	// last changed (quietAt: its hash then); it stretches the wait
+	// between sessions (Config.IdleSyncMax).
+	quiet   int
+	quietAt [16]byte
+	ticked  bool
+	stats   Stats
 }
 
 // peerInfo is what the node knows about a member's clock.
@@ -196,6 +201,11 @@ func (c *Core) Tick(now time.Duration) {
 		c.nextPrune = now + c.cfg.PruneInterval
 	}
 	c.expire(now)
+	if c.quiet > 0 && c.clock.Hash() != c.quietAt {
+		// New dots: back to the fast cadence.
+		c.quiet = 0
+		c.nextSync = min(c.nextSync, now+c.jitter())
+	}
 	if now >= c.nextSync {
 		c.nextSync = now + c.jitter()
 		if len(c.out) < c.cfg.MaxSessions && len(c.members) > 0 {
@@ -216,8 +226,18 @@ func (c *Core) Tick(now time.Duration) {
 	}
 }
 
-func (c *Core) jitter() time.Duration {
+// syncInterval is the mean wait before the next session: SyncInterval,
+// doubled per in-sync session in a row, at most IdleSyncMax.
+func (c *Core) syncInterval() time.Duration {
 	iv := c.cfg.SyncInterval
+	for i := 0; i < c.quiet && iv < c.cfg.IdleSyncMax; i++ {
+		iv *= 2
+	}
+	return min(iv, c.cfg.IdleSyncMax)
+}
+
+func (c *Core) jitter() time.Duration {
+	iv := c.syncInterval()
 	return iv - iv/10 + time.Duration(c.rng.Int64N(int64(iv/5)+1))
 }
 

@@ -197,6 +197,10 @@ func (c *Core) onReply(now time.Duration, from NodeID, m *pb.Reply) error {
 		c.stats.InSync++
 		c.ack(from, s.sent)
 		c.peers[from].confirmedIfMember(s.sent.Hash())
+		if h := s.sent.Hash(); h == c.clock.Hash() {
+			c.quiet++
+			c.quietAt = h
+		}
 		c.finish(s, "in-sync")
 		return nil
 	case pb.Status_NEED_CLOCK:
@@ -313,6 +317,7 @@ func (c *Core) complete(s *outSession) {
 		path = "tree"
 	}
 	c.emitMerged(s.peer, s.changed)
+	c.quiet = 0 // a difference: keep the fast cadence
 	c.finish(s, path)
 }
 
