@@ -210,13 +210,20 @@ func (a *Agent) loop(ctx context.Context) error {
 	idle := make([]time.Duration, len(a.cores))
 	busy := make([]func() bool, len(a.cores))
 	sleepers := make([]sleeper, len(a.cores))
+	at := make([]func() (time.Time, bool), len(a.cores))
 	for i, c := range a.cores {
 		every[i] = c.TickInterval()
 		if s, ok := c.(sleeper); ok {
 			sleepers[i], busy[i], idle[i] = s, s.Busy, idleTick
 		}
+		if s, ok := c.(scheduler); ok && !a.cfg.FixedTicks {
+			at[i] = func() (time.Time, bool) {
+				d, ok := s.NextDeadline()
+				return a.start.Add(d), ok
+			}
+		}
 	}
-	plan := newTickPlan(time.Now(), every, idle, busy)
+	plan := newTickPlan(time.Now(), every, idle, busy, at)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var due, woken []int
@@ -274,6 +281,12 @@ func (a *Agent) loop(ctx context.Context) error {
 type sleeper interface {
 	Busy() bool
 	Resume(now time.Duration)
+}
+
+// scheduler is a core that says when its next Tick has work (SWIM,
+// anti-entropy); it is ticked then rather than every TickInterval.
+type scheduler interface {
+	NextDeadline() (time.Duration, bool)
 }
 
 // idleTick is how often an idle sleeper is ticked (plumtree expires its

@@ -9,7 +9,7 @@ import (
 func TestTickPlanGroupsAndSkipsMissedTicks(t *testing.T) {
 	ms := time.Millisecond
 	t0 := time.Unix(1000, 0)
-	p := newTickPlan(t0, []time.Duration{50 * ms, 50 * ms, 100 * ms, time.Second, 0}, nil, nil)
+	p := newTickPlan(t0, []time.Duration{50 * ms, 50 * ms, 100 * ms, time.Second, 0}, nil, nil, nil)
 	if d, ok := p.wait(t0); !ok || d != 50*ms {
 		t.Fatalf("first wait %v %v, want 50ms", d, ok)
 	}
@@ -56,7 +56,7 @@ func TestTickPlanGroupsAndSkipsMissedTicks(t *testing.T) {
 }
 
 func TestTickPlanNoCores(t *testing.T) {
-	p := newTickPlan(time.Unix(0, 0), []time.Duration{0, -1}, nil, nil)
+	p := newTickPlan(time.Unix(0, 0), []time.Duration{0, -1}, nil, nil, nil)
 	if _, ok := p.wait(time.Unix(5, 0)); ok {
 		t.Fatal("a plan with no ticking core reports a wait")
 	}
@@ -69,7 +69,7 @@ func TestTickPlanIdleCoreSleeps(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	isBusy := false
 	p := newTickPlan(t0, []time.Duration{100 * ms, 50 * ms}, []time.Duration{0, time.Second},
-		[]func() bool{nil, func() bool { return isBusy }})
+		[]func() bool{nil, func() bool { return isBusy }}, nil)
 	var buf []int
 	ticks := []int{0, 0}
 	wakeups := 0
@@ -107,5 +107,43 @@ func TestTickPlanIdleCoreSleeps(t *testing.T) {
 	run(now.Add(time.Second))
 	if ticks[1] < 19 {
 		t.Fatalf("busy for 1s: core 1 ticked %d times, want about 20", ticks[1])
+	}
+}
+
+// A deadline-driven core ticks at its deadlines: not every interval while
+// its deadline is far, at once when it is due, never sooner than a tenth
+// of its interval after its last tick, never later than maxDeadlineWait.
+func TestTickPlanDeadlineDriven(t *testing.T) {
+	ms := time.Millisecond
+	t0 := time.Unix(1000, 0)
+	next, have := t0.Add(300*ms), true
+	p := newTickPlan(t0, []time.Duration{100 * ms, 100 * ms}, nil, nil,
+		[]func() (time.Time, bool){func() (time.Time, bool) { return next, have }, nil})
+	var buf []int
+	// At 100 ms the fixed core ticks, the deadline core does not.
+	if d, _ := p.wait(t0); d != 100*ms {
+		t.Fatalf("first wait %v; want 100ms (the fixed core)", d)
+	}
+	if got := p.due(t0.Add(100*ms), buf); len(got) != 1 || got[0] != 1 {
+		t.Fatalf("due at 100ms = %v; want [1]", got)
+	}
+	if got := p.due(t0.Add(300*ms), buf); len(got) != 2 || got[0] != 0 {
+		t.Fatalf("due at 300ms = %v; want [0 1]", got)
+	}
+	// A deadline that did not move: the core waits 10 ms (interval/10).
+	now := t0.Add(300 * ms)
+	if d, _ := p.wait(now); d != 10*ms {
+		t.Fatalf("wait with a stale deadline %v; want 10ms", d)
+	}
+	// No deadline at all: wait maxDeadlineWait after the last tick (the
+	// fixed core still ticks every 100 ms).
+	have = false
+	if got := p.dueAt(0); !got.Equal(now.Add(maxDeadlineWait)) {
+		t.Fatalf("dueAt with no deadline = %v; want last tick + %v", got.Sub(t0), maxDeadlineWait)
+	}
+	// A deadline moved earlier by a step is honoured at once.
+	have, next = true, now.Add(50*ms)
+	if d, _ := p.wait(now.Add(20 * ms)); d != 30*ms {
+		t.Fatalf("wait for a deadline 50 ms after the last tick, asked 20 ms after it: %v; want 30ms", d)
 	}
 }

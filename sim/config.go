@@ -39,6 +39,12 @@ type Config struct {
 	// into the trace hash (slower); otherwise only the event's time,
 	// endpoints, protocol and message type are hashed.
 	TraceContent bool
+	// Deadlines ticks every core that reports NextDeadline (SWIM,
+	// anti-entropy) at its deadlines, as the agent does, instead of every
+	// TickInterval: never sooner than a tenth of its TickInterval after
+	// its last tick, never later than a second after it. The other cores
+	// keep their fixed cadence.
+	Deadlines bool
 }
 
 // DefaultConfig returns a LAN-like network: 5-25 ms latency, no loss,

@@ -44,7 +44,19 @@ type node struct {
 	held     []event // deliveries and link-downs that arrived while paused
 	epoch    uint32
 	restarts uint32
+	// With Config.Deadlines, per core: the tick scheduled (-1: none; a
+	// popped tick at another time is stale) and the last tick.
+	due, last []time.Duration
 }
+
+// scheduler is a core that reports when its next Tick has work.
+type scheduler interface {
+	NextDeadline() (time.Duration, bool)
+}
+
+// maxDeadlineWait bounds the wait of a deadline-driven core, as in the
+// agent.
+const maxDeadlineWait = time.Second
 
 // New builds a simulation of n nodes made by factory.
 func New(cfg Config, n int, factory Factory) (*Sim, error) {
@@ -114,6 +126,10 @@ func (s *Sim) start(i int) {
 // random phase within one interval or, without phase, at once.
 func (s *Sim) startTicks(i int, phase bool) {
 	nd := &s.nodes[i]
+	if s.cfg.Deadlines {
+		nd.due = make([]time.Duration, len(nd.cores))
+		nd.last = make([]time.Duration, len(nd.cores))
+	}
 	for c, core := range nd.cores {
 		iv := core.TickInterval()
 		if iv <= 0 {
@@ -123,7 +139,39 @@ func (s *Sim) startTicks(i int, phase bool) {
 		if phase {
 			at = time.Duration(s.rng.Int64N(int64(iv)))
 		}
+		if s.cfg.Deadlines {
+			nd.due[c], nd.last[c] = s.now+at, s.now
+		}
 		s.push(event{at: s.now + at, kind: evTick, node: int32(i), core: int16(c), epoch: nd.epoch})
+	}
+}
+
+// reschedule moves the next tick of node i's deadline-driven cores to
+// their current deadlines (Config.Deadlines).
+func (s *Sim) reschedule(i int) {
+	nd := &s.nodes[i]
+	if !s.cfg.Deadlines || !nd.alive || nd.paused {
+		return
+	}
+	for c, core := range nd.cores {
+		sc, ok := core.(scheduler)
+		iv := core.TickInterval()
+		if !ok || iv <= 0 {
+			continue
+		}
+		lo, hi := nd.last[c]+iv/10, nd.last[c]+maxDeadlineWait
+		at, ok := sc.NextDeadline()
+		switch {
+		case !ok || at > hi:
+			at = hi
+		case at < lo:
+			at = lo
+		}
+		at = max(at, s.now)
+		if at != nd.due[c] {
+			nd.due[c] = at
+			s.push(event{at: at, kind: evTick, node: int32(i), core: int16(c), epoch: nd.epoch})
+		}
 	}
 }
 
@@ -227,6 +275,17 @@ func (s *Sim) step() {
 			return // a paused node's ticks restart on Resume
 		}
 		core := nd.cores[e.core]
+		if s.cfg.Deadlines {
+			if _, ok := core.(scheduler); ok {
+				if nd.due[e.core] != e.at {
+					return // stale: the deadline moved
+				}
+				nd.due[e.core], nd.last[e.core] = -1, s.now
+				core.Tick(s.now)
+				s.drain(int(e.node))
+				return
+			}
+		}
 		core.Tick(s.now)
 		s.drain(int(e.node))
 		s.push(event{at: s.now + core.TickInterval(), kind: evTick, node: e.node, core: e.core, epoch: e.epoch})
@@ -322,6 +381,7 @@ func (s *Sim) drain(i int) {
 			}
 		}
 		if !busy {
+			s.reschedule(i)
 			return
 		}
 	}

@@ -42,6 +42,9 @@ type Core struct {
 	// lastTick is when Tick last ran, to notice a stall (a paused
 	// process).
 	lastTick time.Duration
+	// armed is the deadline the driver last asked for (NextDeadline), 0
+	// if it has not asked since the last Tick (a fixed cadence).
+	armed time.Duration
 
 	members map[membership.NodeID]*member
 	ids     []membership.NodeID // sorted IDs of members (not self)
@@ -156,7 +159,16 @@ func (c *Core) start(now time.Duration) {
 // Tick runs every timer that is due.
 func (c *Core) Tick(now time.Duration) {
 	c.start(now)
-	if c.lastTick > 0 && now-c.lastTick > 2*c.cfg.TickInterval {
+	if c.armed > 0 {
+		// Deadline-driven: late by more than a TickInterval past the
+		// deadline we were woken for means a stall. Timers move by the
+		// lateness plus a TickInterval, so that what arrived meanwhile
+		// (an ack, a refutation) is read before they fire.
+		if late := now - c.armed; late > c.cfg.TickInterval {
+			c.stalled(late + c.cfg.TickInterval)
+		}
+		c.armed = 0
+	} else if c.lastTick > 0 && now-c.lastTick > 2*c.cfg.TickInterval {
 		c.stalled(now - c.lastTick - c.cfg.TickInterval)
 	}
 	c.lastTick = now
