@@ -26,6 +26,11 @@ for i in $(seq 0 $((n-1))); do
   awk -v a="a$i" '/^Rss:/{r=$2} /^Pss:/{s=$2} /^Private_Dirty:/{d=$2} /^Private_Clean:/{c=$2} /^FilePmdMapped:/{h=$2} END{printf "%-6s %10d %12d %10d %12d\n", a, r, d+c, s, h}' "/proc/$p/smaps_rollup"
 done
 ticks() { t=0; for p in "${pids[@]}"; do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo $t; }
-t0=$(ticks); sleep "$window"; t1=$(ticks)
+# Wake-ups: voluntary context switches summed over every thread of every
+# agent (a thread blocks, then something wakes it). Unlike CPU time this
+# barely depends on what else the machine runs.
+wakes() { cat /proc/"${pids[0]}"/task/*/status >/dev/null; t=0; for p in "${pids[@]}"; do t=$((t + $(cat /proc/"$p"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/{s+=$2} END{print s+0}'))); done; echo $t; }
+t0=$(ticks); w0=$(wakes); sleep "$window"; t1=$(ticks); w1=$(wakes)
 hz=$(getconf CLK_TCK); cores=$(nproc)
+echo "wake-ups over ${window}s: $(echo "scale=1; ($w1-$w0)/$n/$window" | bc) per agent per second (voluntary context switches)"
 echo "CPU over ${window}s: $(echo "scale=2; ($t1-$t0)*100/$hz/$window" | bc)% of one core, $(echo "scale=2; ($t1-$t0)*100/$hz/$window/$cores" | bc)% of the machine's $cores cores"
