@@ -30,7 +30,14 @@ ticks() { t=0; for p in "${pids[@]}"; do t=$((t + $(awk '{print $14+$15}' "/proc
 # agent (a thread blocks, then something wakes it). Unlike CPU time this
 # barely depends on what else the machine runs.
 wakes() { cat /proc/"${pids[0]}"/task/*/status >/dev/null; t=0; for p in "${pids[@]}"; do t=$((t + $(cat /proc/"$p"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/{s+=$2} END{print s+0}'))); done; echo $t; }
+# Frames sent per protocol, summed over every agent (mesh_stats through
+# `hearsay stats --format json`): "protocol count" lines.
+frames() { for i in $(seq 0 $((n-1))); do "$dir/hearsay" stats --format json --data-dir "$dir/a$i"; done |
+  awk '/"\/hearsay\//{gsub(/[":{ ]/,""); p=$0} /"Sent":/ && p!=""{gsub(/[",]/,""); s[p]+=$2; p=""} END{for (k in s) print k, s[k]}' | sort; }
+f0=$(frames)
 t0=$(ticks); w0=$(wakes); sleep "$window"; t1=$(ticks); w1=$(wakes)
+f1=$(frames)
+join <(echo "$f0") <(echo "$f1") | awk -v n="$n" -v w="$window" '{printf "frames sent per agent per second, %s: %.2f\n", $1, ($3-$2)/n/w}'
 hz=$(getconf CLK_TCK); cores=$(nproc)
 echo "wake-ups over ${window}s: $(echo "scale=1; ($w1-$w0)/$n/$window" | bc) per agent per second (voluntary context switches)"
 echo "CPU over ${window}s: $(echo "scale=2; ($t1-$t0)*100/$hz/$window" | bc)% of one core, $(echo "scale=2; ($t1-$t0)*100/$hz/$window/$cores" | bc)% of the machine's $cores cores"
