@@ -216,7 +216,7 @@ func (a *Agent) loop(ctx context.Context) error {
 		if s, ok := c.(sleeper); ok {
 			sleepers[i], busy[i], idle[i] = s, s.Busy, idleTick
 		}
-		if s, ok := c.(scheduler); ok && !a.cfg.FixedTicks {
+		if s, ok := c.(scheduler); ok && !a.cfg.FixedTicks && (c.Protocol() != swim.Protocol || a.cfg.SwimDeadlines) {
 			at[i] = func() (time.Time, bool) {
 				d, ok := s.NextDeadline()
 				return a.start.Add(d), ok

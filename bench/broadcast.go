@@ -34,7 +34,10 @@ type BroadcastConfig struct {
 	Settle    time.Duration // how long to wait for stragglers after the last send
 	Seed      uint64        // choice of senders and GossipSub dials
 	Plumtree  plumtree.Config
-	Log       *slog.Logger
+	// FixedTicks and SwimDeadlines are agent.Config's: how SWIM and
+	// anti-entropy are ticked.
+	FixedTicks, SwimDeadlines bool
+	Log                       *slog.Logger
 }
 
 // DefaultBroadcastConfig is the comparison: 50 hosts, 200 messages
@@ -97,12 +100,18 @@ type protoRun struct {
 // the table that says how many deliveries took the IHAVE -> GRAFT path.
 type treeCounts struct {
 	grafts, graftMisses, optimizations, stalls, gaveUp, prunes, transportDrops, lazyDropped, lagSamples uint64
+	// The overlay under the tree (HyParView): links made and lost, and
+	// one-sided links undone.
+	neighborUps, neighborDowns, oneSidedUndone uint64
+	// SWIM beside it: failed probes, suspicions, deaths and stalled ticks.
+	probeFailures, suspicions, deaths, swimStalls uint64
 }
 
 func (t treeCounts) minus(o treeCounts) treeCounts {
 	return treeCounts{t.grafts - o.grafts, t.graftMisses - o.graftMisses, t.optimizations - o.optimizations,
 		t.stalls - o.stalls, t.gaveUp - o.gaveUp, t.prunes - o.prunes, t.transportDrops - o.transportDrops, t.lazyDropped - o.lazyDropped,
-		t.lagSamples - o.lagSamples}
+		t.lagSamples - o.lagSamples, t.neighborUps - o.neighborUps, t.neighborDowns - o.neighborDowns, t.oneSidedUndone - o.oneSidedUndone,
+		t.probeFailures - o.probeFailures, t.suspicions - o.suspicions, t.deaths - o.deaths, t.swimStalls - o.swimStalls}
 }
 
 // Broadcast runs the comparison and returns its table.
@@ -150,6 +159,8 @@ func Broadcast(ctx context.Context, cfg BroadcastConfig, progress exp.Progress) 
 				ms(percentile(rp, 0.5)), ms(percentile(rp, 1))))
 			t.Notes = append(t.Notes, fmt.Sprintf("%s: GRAFTs %d, GRAFTed IDs not in cache %d, missing given up %d, PRUNEs %d, optimisations %d, stalled ticks %d, IHAVE queue drops %d, transport drops %d, tree-lag samples %d",
 				r.name, c.grafts, c.graftMisses, c.gaveUp, c.prunes, c.optimizations, c.stalls, c.lazyDropped, c.transportDrops, c.lagSamples))
+			t.Notes = append(t.Notes, fmt.Sprintf("%s: overlay during the run: %d links made, %d lost, %d one-sided links undone (HyParView); SWIM: %d failed probes, %d suspicions, %d deaths, %d stalled ticks (all nodes)",
+				r.name, c.neighborUps, c.neighborDowns, c.oneSidedUndone, c.probeFailures, c.suspicions, c.deaths, c.swimStalls))
 		}
 		if r.notFinished {
 			t.Notes = append(t.Notes, fmt.Sprintf("%s: not every message reached every node within the settle time: %s", r.name, r.missing))
@@ -197,6 +208,7 @@ func runBroadcast(ctx context.Context, cfg BroadcastConfig, proto string, progre
 		ac.Log = cfg.Log
 		ac.Broadcast = proto
 		ac.Plumtree = cfg.Plumtree
+		ac.FixedTicks, ac.SwimDeadlines = cfg.FixedTicks, cfg.SwimDeadlines
 		ac.Datastore = agent.DatastoreMemory
 		n := &node{bw: metrics.NewBandwidthCounter(), done: make(chan error, 1)}
 		ac.Bandwidth = n.bw
@@ -446,6 +458,15 @@ func takeSnapshot(ctx context.Context, nodes []*node, proto string) snapshot {
 				s.tree.transportDrops += st.TransportDrops
 				s.tree.lazyDropped += p.LazyDropped
 				s.tree.lagSamples += p.LagSamples
+			}
+			if as, err := n.a.Stats(ctx); err == nil {
+				s.tree.neighborUps += as.HyParView.NeighborUps
+				s.tree.neighborDowns += as.HyParView.NeighborDowns
+				s.tree.oneSidedUndone += as.HyParView.OneSidedUndone
+				s.tree.probeFailures += as.Swim.ProbeFailures
+				s.tree.suspicions += as.Swim.Suspicions
+				s.tree.deaths += as.Swim.Deaths
+				s.tree.swimStalls += as.Swim.Stalls
 			}
 			bp = "/hearsay/plumtree/"
 		}

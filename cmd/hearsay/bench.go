@@ -45,6 +45,8 @@ func benchBroadcastCommand() *cli.Command {
 			&cli.DurationFlag{Name: "plumtree-announce-recent", Value: d.Plumtree.AnnounceRecent, Usage: "plumtree: tell a new neighbour of the messages of this last span (0 = off)"},
 			&cli.IntFlag{Name: "plumtree-cache", Value: d.Plumtree.CacheSize, Usage: "plumtree: received messages kept (payload included) per node"},
 			&cli.DurationFlag{Name: "plumtree-max-tree-lag", Value: d.Plumtree.MaxTreeLag, Usage: "plumtree: longest first wait for the tree after an IHAVE"},
+			&cli.BoolFlag{Name: "fixed-ticks", Usage: "tick anti-entropy every TickInterval instead of at its deadlines (comparison)"},
+			&cli.BoolFlag{Name: "swim-deadlines", Usage: "tick SWIM at its deadlines instead of every TickInterval (experiment)"},
 			seedFlag(), csvFlag(), quietFlag(),
 		},
 		Action: func(c *cli.Context) error {
@@ -56,6 +58,8 @@ func benchBroadcastCommand() *cli.Command {
 			cfg.Plumtree.InitialRTT = c.Duration("plumtree-initial-rtt")
 			cfg.Plumtree.CacheSize = c.Int("plumtree-cache")
 			cfg.Plumtree.AnnounceRecent = c.Duration("plumtree-announce-recent")
+			cfg.FixedTicks = c.Bool("fixed-ticks")
+			cfg.SwimDeadlines = c.Bool("swim-deadlines")
 			cfg.Nodes = c.Int("nodes")
 			cfg.Protocols = strings.Split(c.String("protocol"), ",")
 			cfg.Messages = c.Int("messages")
