@@ -16,7 +16,7 @@ func (a *Agent) routeMembership(now time.Duration, ev membership.Event) bool {
 	case membership.MemberEvent:
 		switch e.Change {
 		case membership.MemberFailed, membership.MemberLeft:
-			a.hv.PeerDown(now, e.Node.ID)
+			a.hv.Evict(now, e.Node.ID)
 		}
 		a.log.Info("member", "change", e.Change.String(), "peer", string(e.Node.ID), "incarnation", e.Incarnation)
 		a.memberEvents++

@@ -56,6 +56,22 @@ func (h *HyParView) PeerDown(now time.Duration, peer membership.NodeID) {
 	h.repair(now)
 }
 
+// Evict is PeerDown on a verdict from above (SWIM declared peer dead or
+// left) rather than from the link: if peer is an active neighbour it is
+// also sent DISCONNECT first. A member declared dead by mistake is still
+// running and still holds us in its active view; without the DISCONNECT
+// that link stays one-sided (plumtree would push into it) until its
+// shuffle reaches us. To a peer really gone the DISCONNECT just fails.
+func (h *HyParView) Evict(now time.Duration, peer membership.NodeID) {
+	if h.left || peer == h.self.ID || !peer.Valid() {
+		return
+	}
+	if h.active.has(peer) {
+		h.disconnect(peer)
+	}
+	h.PeerDown(now, peer)
+}
+
 // repair keeps the active view full: while there are free slots not
 // covered by a request in flight, it asks a passive node that was not
 // asked this cycle (those that asked us for room first), with high

@@ -921,3 +921,32 @@ func TestRefusedNodesNotReaskedThroughReserve(t *testing.T) {
 		t.Fatal("no request after losing a neighbour during the back-off")
 	}
 }
+
+// A SWIM verdict about an active neighbour drops it as a link failure does
+// and tells it with DISCONNECT (a member declared dead by mistake must not
+// keep a link we no longer hold); about a passive node it sends nothing.
+func TestEvictDisconnectsActiveNeighbour(t *testing.T) {
+	h := connected(t, testConfig(), "a", "b")
+	step(t, h, "a", shuffleReplyMsg([]*pb.Node{nodeRec("p1")}))
+	h.Evict(time.Second, "a")
+	r := h.Ready()
+	if !has(sent(r), "a:disconnect") {
+		t.Fatalf("sends after Evict(a): %v; want a DISCONNECT to a", sent(r))
+	}
+	if h.IsActive("a") {
+		t.Fatalf("a still active: %v", ids(h.Active()))
+	}
+	var down bool
+	for _, ev := range r.Events {
+		if nd, ok := ev.(membership.NeighborDown); ok && nd.Node.ID == "a" && nd.Failed {
+			down = true
+		}
+	}
+	if !down {
+		t.Fatalf("no NeighborDown{a, Failed} in %v", r.Events)
+	}
+	h.Evict(time.Second, "p1")
+	if r := h.Ready(); has(sent(r), "p1:disconnect") {
+		t.Fatalf("DISCONNECT sent to a passive node: %v", sent(r))
+	}
+}
