@@ -18,16 +18,7 @@ func (p *simProc) Route(time.Duration, membership.Event) {}
 // node that joined before it, spaced by gap.
 func buildOverlay(t testing.TB, seed uint64, n int, cfg Config) *sim.Sim {
 	t.Helper()
-	s, err := sim.New(sim.DefaultConfig(seed), n, func(id membership.NodeID, _ int, rng *rand.Rand) sim.Process {
-		h, err := New(membership.Node{ID: id}, cfg, rng)
-		if err != nil {
-			t.Fatalf("seed %d: %v", seed, err)
-		}
-		return &simProc{h: h}
-	})
-	if err != nil {
-		t.Fatalf("seed %d: %v", seed, err)
-	}
+	s := newOverlaySim(t, seed, n, cfg)
 	gap := 10 * time.Millisecond
 	for i := 1; i < n; i++ {
 		i := i
@@ -189,16 +180,7 @@ func TestSimConcurrentJoinsLeaveNoOneSidedLink(t *testing.T) {
 	for k := uint64(0); k < 20; k++ {
 		seed := base + k
 		n := 20 + int(seed%31)
-		s, err := sim.New(sim.DefaultConfig(seed), n, func(id membership.NodeID, _ int, rng *rand.Rand) sim.Process {
-			h, err := New(membership.Node{ID: id}, cfg, rng)
-			if err != nil {
-				t.Fatalf("seed %d: %v", seed, err)
-			}
-			return &simProc{h: h}
-		})
-		if err != nil {
-			t.Fatalf("seed %d: %v", seed, err)
-		}
+		s := newOverlaySim(t, seed, n, cfg)
 		for i := 1; i < n; i++ {
 			i := i
 			s.At(time.Duration(s.Rand().IntN(5000))*time.Microsecond, func() {
@@ -216,4 +198,20 @@ func TestSimConcurrentJoinsLeaveNoOneSidedLink(t *testing.T) {
 			t.Fatalf("seed %d, %d nodes: %d one-sided active links, %d components after 5 shuffle cycles", seed, n, asym, comp)
 		}
 	}
+}
+
+// newOverlaySim is n HyParView nodes in the simulator, not yet joined.
+func newOverlaySim(t testing.TB, seed uint64, n int, cfg Config) *sim.Sim {
+	t.Helper()
+	s, err := sim.New(sim.DefaultConfig(seed), n, func(id membership.NodeID, _ int, rng *rand.Rand) sim.Process {
+		h, err := New(membership.Node{ID: id}, cfg, rng)
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		return &simProc{h: h}
+	})
+	if err != nil {
+		t.Fatalf("seed %d: %v", seed, err)
+	}
+	return s
 }
