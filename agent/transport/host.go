@@ -42,7 +42,13 @@ func NewHost(cfg HostConfig, log *slog.Logger) (host.Host, error) {
 	opts := []libp2p.Option{
 		libp2p.Identity(key),
 		libp2p.ListenAddrStrings(cfg.ListenAddrs...),
-		libp2p.Transport(tcp.NewTCPTransport),
+		// Outbound TCP dials use an ephemeral port, not the listen port:
+		// with SO_REUSEPORT two peers dialing each other at once make one
+		// TCP simultaneous open on which both run the initiator's side of
+		// the Noise handshake and both fail ("noise: message is too
+		// short"), which HyParView's symmetric NEIGHBOR dials do all the
+		// time. Reuse only helps NAT hole punching, which is not enabled.
+		libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport()),
 		libp2p.Transport(libp2pquic.NewTransport),
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.Security(libp2ptls.ID, libp2ptls.New),

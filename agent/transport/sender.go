@@ -121,10 +121,11 @@ func (s *sender) open() (network.Stream, error) {
 			if !handshakeRace(err) {
 				break
 			}
-			// Both sides dialed at once over TCP and the security
-			// handshakes collided ("noise: message is too short"): the
-			// peer is up, so wait a moment for its connection or dial
-			// again, instead of dropping everything queued for it.
+			// The security handshake failed ("failed to negotiate"),
+			// as it did when both sides dialed at once over TCP with
+			// SO_REUSEPORT (now off, see NewHost): the peer may be up,
+			// so wait a moment for its connection or dial again,
+			// instead of dropping everything queued for it.
 			t := time.NewTimer(time.Duration(try+1) * handshakeRetryDelay)
 			select {
 			case <-ctx.Done():
