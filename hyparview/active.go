@@ -111,7 +111,12 @@ func (h *HyParView) onNeighbor(now time.Duration, from membership.NodeID, m *pb.
 		return
 	}
 	h.stats.RequestsRefused++
-	h.send(from, neighborReplyMsg(false))
+	hint := h.takeSeeker(now, from)
+	if hint != nil {
+		h.stats.HintsGiven++
+	}
+	h.send(from, refusalMsg(hint))
+	h.addSeeker(now, m.Node)
 	// The requester has a free slot: remember it as the first candidate
 	// for ours.
 	h.forgetFailed(from)
@@ -191,12 +196,14 @@ func (h *HyParView) onNeighborReply(now time.Duration, from membership.NodeID, m
 		if pi >= 0 {
 			p := h.takePending(pi)
 			h.stats.Rejected++
-			if !p.high {
-				h.refused(now)
-			}
 			p.e.tried, p.e.wasTried = now, true
 			h.addPassive(p.e)
 			h.markTried(from, now)
+			// A named room seeker is a fresh lead: ask it rather than
+			// count the refusal towards the repair back-off.
+			if !h.takeHint(from, m.Hint) && !p.high {
+				h.refused(now)
+			}
 		}
 		h.repair(now)
 		return

@@ -45,6 +45,9 @@ type HyParView struct {
 	refusals    int           // refusals in a row
 	repairPause time.Duration // no low-priority request before this
 	repairWait  time.Duration // the next pause (doubles)
+	// seekers are the last nodes we refused for lack of room, newest
+	// last: a refusal names one of them to the next requester (seekers.go).
+	seekers []seeker
 
 	started     bool // the shuffle timer is set
 	nextShuffle time.Duration

@@ -137,6 +137,9 @@ func (h *HyParView) validate(from membership.NodeID, env *pb.Envelope) error {
 		if k.NeighborReply == nil {
 			return ErrUnknownMessage
 		}
+		if k.NeighborReply.Hint != nil {
+			return h.checkOther(k.NeighborReply.Hint)
+		}
 		return nil
 	case *pb.Envelope_Disconnect:
 		if k.Disconnect == nil {
@@ -192,6 +195,12 @@ func (h *HyParView) neighborRequest(high bool) *pb.Envelope {
 
 func neighborReplyMsg(accepted bool) *pb.Envelope {
 	return &pb.Envelope{Kind: &pb.Envelope_NeighborReply{NeighborReply: &pb.NeighborReply{Accepted: accepted}}}
+}
+
+// refusalMsg refuses a NEIGHBOR request, naming hint (may be nil), another
+// node that asked for room.
+func refusalMsg(hint *pb.Node) *pb.Envelope {
+	return &pb.Envelope{Kind: &pb.Envelope_NeighborReply{NeighborReply: &pb.NeighborReply{Hint: hint}}}
 }
 
 func disconnectMsg() *pb.Envelope {

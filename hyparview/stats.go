@@ -18,6 +18,7 @@ type Stats struct {
 	ReserveRequests                   uint64 // NEIGHBOR requests to reserve nodes (passive view used up)
 	StaleAccepts                      uint64 // acceptances answering a NEIGHBOR we had sent DISCONNECT after, or none: no link
 	OneSidedUndone                    uint64 // DISCONNECTs to a node that shuffled over a link we did not hold
+	HintsGiven, HintsTaken            uint64 // refusals naming another room seeker / such names we asked
 
 	Splices                  uint64 // full-view splices for requesters with 2+ free slots
 	Shuffles, ShuffleReplies uint64 // started / received

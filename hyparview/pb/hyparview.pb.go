@@ -239,8 +239,11 @@ func (x *Neighbor) GetFreeSlots() uint32 {
 
 // NeighborReply answers a Neighbor request.
 type NeighborReply struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Accepted      bool                   `protobuf:"varint,1,opt,name=accepted,proto3" json:"accepted,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Accepted bool                   `protobuf:"varint,1,opt,name=accepted,proto3" json:"accepted,omitempty"`
+	// On a refusal, a node that also asked the sender for room lately (so it
+	// likely has a free active slot): the receiver may ask it. Optional.
+	Hint          *Node `protobuf:"bytes,2,opt,name=hint,proto3" json:"hint,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -280,6 +283,13 @@ func (x *NeighborReply) GetAccepted() bool {
 		return x.Accepted
 	}
 	return false
+}
+
+func (x *NeighborReply) GetHint() *Node {
+	if x != nil {
+		return x.Hint
+	}
+	return nil
 }
 
 // Disconnect says the sender dropped the receiver from its active view.
@@ -605,9 +615,10 @@ const file_hyparview_proto_rawDesc = "" +
 	"\x04node\x18\x01 \x01(\v2\x1a.hearsay.hyparview.v1.NodeR\x04node\x12#\n" +
 	"\rhigh_priority\x18\x02 \x01(\bR\fhighPriority\x12\x1d\n" +
 	"\n" +
-	"free_slots\x18\x03 \x01(\rR\tfreeSlots\"+\n" +
+	"free_slots\x18\x03 \x01(\rR\tfreeSlots\"[\n" +
 	"\rNeighborReply\x12\x1a\n" +
-	"\baccepted\x18\x01 \x01(\bR\baccepted\"\f\n" +
+	"\baccepted\x18\x01 \x01(\bR\baccepted\x12.\n" +
+	"\x04hint\x18\x02 \x01(\v2\x1a.hearsay.hyparview.v1.NodeR\x04hint\"\f\n" +
 	"\n" +
 	"Disconnect\"\x81\x01\n" +
 	"\aShuffle\x122\n" +
@@ -656,21 +667,22 @@ var file_hyparview_proto_depIdxs = []int32{
 	0,  // 0: hearsay.hyparview.v1.Join.node:type_name -> hearsay.hyparview.v1.Node
 	0,  // 1: hearsay.hyparview.v1.ForwardJoin.node:type_name -> hearsay.hyparview.v1.Node
 	0,  // 2: hearsay.hyparview.v1.Neighbor.node:type_name -> hearsay.hyparview.v1.Node
-	0,  // 3: hearsay.hyparview.v1.Shuffle.origin:type_name -> hearsay.hyparview.v1.Node
-	0,  // 4: hearsay.hyparview.v1.Shuffle.nodes:type_name -> hearsay.hyparview.v1.Node
-	0,  // 5: hearsay.hyparview.v1.ShuffleReply.nodes:type_name -> hearsay.hyparview.v1.Node
-	1,  // 6: hearsay.hyparview.v1.Envelope.join:type_name -> hearsay.hyparview.v1.Join
-	2,  // 7: hearsay.hyparview.v1.Envelope.forward_join:type_name -> hearsay.hyparview.v1.ForwardJoin
-	3,  // 8: hearsay.hyparview.v1.Envelope.neighbor:type_name -> hearsay.hyparview.v1.Neighbor
-	4,  // 9: hearsay.hyparview.v1.Envelope.neighbor_reply:type_name -> hearsay.hyparview.v1.NeighborReply
-	5,  // 10: hearsay.hyparview.v1.Envelope.disconnect:type_name -> hearsay.hyparview.v1.Disconnect
-	6,  // 11: hearsay.hyparview.v1.Envelope.shuffle:type_name -> hearsay.hyparview.v1.Shuffle
-	7,  // 12: hearsay.hyparview.v1.Envelope.shuffle_reply:type_name -> hearsay.hyparview.v1.ShuffleReply
-	13, // [13:13] is the sub-list for method output_type
-	13, // [13:13] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	0,  // 3: hearsay.hyparview.v1.NeighborReply.hint:type_name -> hearsay.hyparview.v1.Node
+	0,  // 4: hearsay.hyparview.v1.Shuffle.origin:type_name -> hearsay.hyparview.v1.Node
+	0,  // 5: hearsay.hyparview.v1.Shuffle.nodes:type_name -> hearsay.hyparview.v1.Node
+	0,  // 6: hearsay.hyparview.v1.ShuffleReply.nodes:type_name -> hearsay.hyparview.v1.Node
+	1,  // 7: hearsay.hyparview.v1.Envelope.join:type_name -> hearsay.hyparview.v1.Join
+	2,  // 8: hearsay.hyparview.v1.Envelope.forward_join:type_name -> hearsay.hyparview.v1.ForwardJoin
+	3,  // 9: hearsay.hyparview.v1.Envelope.neighbor:type_name -> hearsay.hyparview.v1.Neighbor
+	4,  // 10: hearsay.hyparview.v1.Envelope.neighbor_reply:type_name -> hearsay.hyparview.v1.NeighborReply
+	5,  // 11: hearsay.hyparview.v1.Envelope.disconnect:type_name -> hearsay.hyparview.v1.Disconnect
+	6,  // 12: hearsay.hyparview.v1.Envelope.shuffle:type_name -> hearsay.hyparview.v1.Shuffle
+	7,  // 13: hearsay.hyparview.v1.Envelope.shuffle_reply:type_name -> hearsay.hyparview.v1.ShuffleReply
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_hyparview_proto_init() }
