@@ -34,11 +34,12 @@ type Agent struct {
 	self  membership.Node
 	start time.Time
 
-	hv *hyparview.HyParView
-	sw *swim.Core
-	ae *antientropy.Core
-	pt *plumtree.Core // nil with GossipSub
-	gs *gossip        // nil with plumtree
+	hv  *hyparview.HyParView
+	sw  *swim.Core
+	ae  *antientropy.Core
+	pt  *plumtree.Core // nil with GossipSub
+	gs  *gossip        // nil with plumtree
+	ids idCache        // peer ID <-> node ID conversions (loop only)
 	// stopGossip ends GossipSub's goroutines.
 	stopGossip context.CancelFunc
 	ds         ds.Batching
@@ -311,7 +312,7 @@ func (a *Agent) step(in transport.Inbound) {
 	if !ok {
 		return
 	}
-	if err := c.Step(a.now(), nodeID(in.From), in.Msg); err != nil {
+	if err := c.Step(a.now(), a.ids.node(in.From), in.Msg); err != nil {
 		a.log.Warn("rejected message", "peer", in.From.String(), "protocol", string(in.Proto), "err", err)
 	}
 }
@@ -342,7 +343,7 @@ func (a *Agent) flush() {
 }
 
 func (a *Agent) send(p protocol.ID, s membership.Send) {
-	pid, err := peerID(s.To)
+	pid, err := a.ids.peer(s.To)
 	if err != nil {
 		a.log.Error("a core addressed a message to an invalid node ID", "protocol", string(p), "to", string(s.To), "err", err)
 		return

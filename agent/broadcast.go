@@ -150,7 +150,7 @@ func (a *Agent) deliver(d Delivery) {
 func (a *Agent) routeBroadcast(now time.Duration, ev membership.Event) bool {
 	switch e := ev.(type) {
 	case plumtree.Delivered:
-		origin, _ := peerID(e.Origin)
+		origin, _ := a.ids.peer(e.Origin)
 		a.deliver(Delivery{Origin: origin, Payload: e.Payload, Hops: e.Hops, Repaired: e.Repaired})
 		return true
 	case membership.NeighborUp:

@@ -47,6 +47,7 @@ func benchBroadcastCommand() *cli.Command {
 			&cli.DurationFlag{Name: "plumtree-max-tree-lag", Value: d.Plumtree.MaxTreeLag, Usage: "plumtree: longest first wait for the tree after an IHAVE"},
 			&cli.BoolFlag{Name: "fixed-ticks", Usage: "tick anti-entropy every TickInterval instead of at its deadlines (comparison)"},
 			&cli.BoolFlag{Name: "swim-deadlines", Usage: "tick SWIM at its deadlines instead of every TickInterval (experiment)"},
+			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the whole run (all hosts) to `FILE`"},
 			seedFlag(), csvFlag(), quietFlag(),
 		},
 		Action: func(c *cli.Context) error {
@@ -72,8 +73,10 @@ func benchBroadcastCommand() *cli.Command {
 			if err := cfg.Validate(); err != nil {
 				return withCode(exitUsage, err)
 			}
-			return runExperiment(c, func(p exp.Progress) ([]*exp.Table, error) {
-				return bench.Broadcast(c.Context, cfg, p)
+			return withCPUProfile(c.String("cpuprofile"), func() error {
+				return runExperiment(c, func(p exp.Progress) ([]*exp.Table, error) {
+					return bench.Broadcast(c.Context, cfg, p)
+				})
 			})
 		},
 	}

@@ -1,0 +1,48 @@
+package agent
+
+import (
+	"crypto/rand"
+	"testing"
+
+	"github.com/hearsay-mesh/hearsay/membership"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+func TestIDCacheConvertsBothWaysAndStaysBounded(t *testing.T) {
+	var c idCache
+	var ids []peer.ID
+	for range 3 {
+		priv, _, err := crypto.GenerateEd25519Key(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := peer.IDFromPrivateKey(priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	for _, p := range ids {
+		n := c.node(p)
+		if n != membership.NodeID(p.String()) {
+			t.Fatalf("node(%s) = %s", p, n)
+		}
+		back, err := c.peer(n)
+		if err != nil || back != p {
+			t.Fatalf("peer(%s) = %s, %v; want %s", n, back, err, p)
+		}
+	}
+	if _, err := c.peer("not-a-peer-id"); err == nil {
+		t.Fatal("an invalid node ID converted")
+	}
+	if len(c.toPeer) != len(ids) {
+		t.Fatalf("cache holds %d entries, want %d (an invalid ID must not be kept)", len(c.toPeer), len(ids))
+	}
+	for i := range maxIDCache + 10 {
+		c.put(peer.ID(rune(i)), membership.NodeID(rune(i)))
+	}
+	if len(c.toNode) > maxIDCache || len(c.toPeer) > maxIDCache {
+		t.Fatalf("cache grew to %d/%d entries, bound %d", len(c.toNode), len(c.toPeer), maxIDCache)
+	}
+}
