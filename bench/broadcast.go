@@ -99,7 +99,7 @@ type protoRun struct {
 // treeCounts are plumtree counters summed over all nodes, for the note under
 // the table that says how many deliveries took the IHAVE -> GRAFT path.
 type treeCounts struct {
-	grafts, graftMisses, optimizations, stalls, gaveUp, prunes, transportDrops, lazyDropped, lagSamples uint64
+	grafts, graftMisses, optimizations, stalls, gaveUp, prunes, transportDrops, lazyDropped, lagSamples, catchUps uint64
 	// The overlay under the tree (HyParView): links made and lost, and
 	// one-sided links undone.
 	neighborUps, neighborDowns, oneSidedUndone uint64
@@ -110,7 +110,7 @@ type treeCounts struct {
 func (t treeCounts) minus(o treeCounts) treeCounts {
 	return treeCounts{t.grafts - o.grafts, t.graftMisses - o.graftMisses, t.optimizations - o.optimizations,
 		t.stalls - o.stalls, t.gaveUp - o.gaveUp, t.prunes - o.prunes, t.transportDrops - o.transportDrops, t.lazyDropped - o.lazyDropped,
-		t.lagSamples - o.lagSamples, t.neighborUps - o.neighborUps, t.neighborDowns - o.neighborDowns, t.oneSidedUndone - o.oneSidedUndone,
+		t.lagSamples - o.lagSamples, t.catchUps - o.catchUps, t.neighborUps - o.neighborUps, t.neighborDowns - o.neighborDowns, t.oneSidedUndone - o.oneSidedUndone,
 		t.probeFailures - o.probeFailures, t.suspicions - o.suspicions, t.deaths - o.deaths, t.swimStalls - o.swimStalls}
 }
 
@@ -157,8 +157,8 @@ func Broadcast(ctx context.Context, cfg BroadcastConfig, progress exp.Progress) 
 			t.Notes = append(t.Notes, fmt.Sprintf("%s: %d of %d deliveries by GRAFT (%.2f%%), their latency p50 %.1f ms, max %.1f ms",
 				r.name, len(rp), len(r.res.latencies), 100*float64(len(rp))/float64(max(1, len(r.res.latencies))),
 				ms(percentile(rp, 0.5)), ms(percentile(rp, 1))))
-			t.Notes = append(t.Notes, fmt.Sprintf("%s: GRAFTs %d, GRAFTed IDs not in cache %d, missing given up %d, PRUNEs %d, optimisations %d, stalled ticks %d, IHAVE queue drops %d, transport drops %d, tree-lag samples %d",
-				r.name, c.grafts, c.graftMisses, c.gaveUp, c.prunes, c.optimizations, c.stalls, c.lazyDropped, c.transportDrops, c.lagSamples))
+			t.Notes = append(t.Notes, fmt.Sprintf("%s: GRAFTs %d, GRAFTed IDs not in cache %d, missing given up %d, PRUNEs %d, optimisations %d, stalled ticks %d, IHAVE queue drops %d, transport drops %d, tree-lag samples %d, catch-up IHAVEs to new neighbours %d",
+				r.name, c.grafts, c.graftMisses, c.gaveUp, c.prunes, c.optimizations, c.stalls, c.lazyDropped, c.transportDrops, c.lagSamples, c.catchUps))
 			t.Notes = append(t.Notes, fmt.Sprintf("%s: overlay during the run: %d links made, %d lost, %d one-sided links undone (HyParView); SWIM: %d failed probes, %d suspicions, %d deaths, %d stalled ticks (all nodes)",
 				r.name, c.neighborUps, c.neighborDowns, c.oneSidedUndone, c.probeFailures, c.suspicions, c.deaths, c.swimStalls))
 		}
@@ -458,6 +458,7 @@ func takeSnapshot(ctx context.Context, nodes []*node, proto string) snapshot {
 				s.tree.transportDrops += st.TransportDrops
 				s.tree.lazyDropped += p.LazyDropped
 				s.tree.lagSamples += p.LagSamples
+				s.tree.catchUps += p.CatchUpAnnounced
 			}
 			if as, err := n.a.Stats(ctx); err == nil {
 				s.tree.neighborUps += as.HyParView.NeighborUps

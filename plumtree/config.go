@@ -77,6 +77,19 @@ type Config struct {
 	// 380 and 1,090 ms against 149-258 ms without; docs/plumtree.md).
 	AnnounceRecent time.Duration
 
+	// CatchUpSpan: the messages a node delivered in this span before a
+	// neighbour came up are announced to that neighbour MaxTreeLag later
+	// (at most MaxIHaveBatch, newest; 0 disables). The two ends of a new
+	// overlay link learn of it at different moments, and while only one
+	// end lists it the other end pushes and announces nothing into it; if
+	// that link is the only one between two parts of the overlay, a
+	// message that goes by in the late end's part meanwhile would never
+	// reach the other part. The wait lets the copies still on their way by
+	// the tree arrive first, so the neighbour grafts only what it really
+	// lacks. Default 1 s: on 50 hosts on one machine the two ends' views
+	// differed by at most 0.44 s at start-up (p99 0.37 s).
+	CatchUpSpan time.Duration
+
 	// OptimizationConfirm is the optimisation's hysteresis: how many
 	// consecutive messages a lazy peer must announce with a path shorter
 	// by the threshold before the node swaps it in as parent; one
@@ -155,6 +168,7 @@ func DefaultConfig() Config {
 		OptimizationInterval:  5 * time.Second,
 		LazyNewLinks:          true,
 		AnnounceRecent:        0,
+		CatchUpSpan:           time.Second,
 		PerOriginTrees:        false,
 		MaxOriginTrees:        1024,
 		MaxPayload:            1 << 20,
@@ -226,6 +240,9 @@ func (c Config) Validate() error {
 	}
 	if c.AnnounceRecent < 0 {
 		return fmt.Errorf("plumtree: Config.AnnounceRecent = %v; want >= 0 (0 disables)", c.AnnounceRecent)
+	}
+	if c.CatchUpSpan < 0 {
+		return fmt.Errorf("plumtree: Config.CatchUpSpan = %v; want >= 0 (0 disables)", c.CatchUpSpan)
 	}
 	if c.OptimizationInterval < 0 {
 		return fmt.Errorf("plumtree: Config.OptimizationInterval = %v; want >= 0 (0: no limit)", c.OptimizationInterval)

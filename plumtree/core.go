@@ -30,6 +30,10 @@ type Core struct {
 	missing map[MessageID]*missing
 	lazyQ   map[membership.NodeID][]*pb.Announcement
 	rtts    map[membership.NodeID]*rtt
+	// catchUps are the neighbours still to be told of the messages
+	// delivered just before they came up (Config.CatchUpSpan), in the
+	// order they came up.
+	catchUps []catchUp
 	// lag estimates how late the tree delivers a payload after the first
 	// IHAVE for it (see treeLag); it is measured from normal traffic.
 	lag      rtt
@@ -131,6 +135,7 @@ func (c *Core) Tick(now time.Duration) {
 		c.lag.decay(now-c.lastTick, c.cfg.TreeLagHalfLife)
 	}
 	c.lastTick, c.ticked = now, true
+	c.catchUp(now)
 	c.flushLazy()
 	c.fireTimers(now)
 	c.stats.CacheEvicted += uint64(c.cache.expire(now))
@@ -155,11 +160,12 @@ func (c *Core) stall(d time.Duration) {
 }
 
 // Busy reports whether the next Tick has work to do: IHAVEs queued or
-// missing-message timers running. A driver may tick an idle core much less
+// missing-message timers running, or a new neighbour's catch-up
+// (Config.CatchUpSpan) pending. A driver may tick an idle core much less
 // often than TickInterval (the received-message cache still expires on
 // Tick, so at least every second or so) and must tick it again on its
 // TickInterval cadence once it is busy, calling Resume first.
-func (c *Core) Busy() bool { return len(c.missing) > 0 || len(c.lazyQ) > 0 }
+func (c *Core) Busy() bool { return len(c.missing) > 0 || len(c.lazyQ) > 0 || len(c.catchUps) > 0 }
 
 // Resume tells a core whose Ticks the driver skipped while it was idle
 // that it is busy again at now: the gap since the last Tick was chosen, not

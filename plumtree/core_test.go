@@ -733,3 +733,48 @@ func TestNewNeighbourToldOfRecentMessages(t *testing.T) {
 		t.Fatalf("node told of a missed message sent %v, want x:graft", got)
 	}
 }
+
+// A neighbour that comes up is told, MaxTreeLag later, of the messages
+// delivered in the CatchUpSpan before it came up, except those it sent;
+// a neighbour that went down meanwhile is not.
+func TestNewNeighbourCaughtUpAfterMaxTreeLag(t *testing.T) {
+	cfg := TestConfig()
+	cfg.CatchUpSpan = time.Second
+	c := newTestCore(t, cfg, "a")
+	mustStep(t, c, 0, "a", gossipMsg("o", 1, 1, "old"))
+	mustStep(t, c, 9500*time.Millisecond, "a", gossipMsg("o", 2, 1, "p"))
+	mustStep(t, c, 9600*time.Millisecond, "n", gossipMsg("o", 3, 2, "from n")) // not a neighbour yet
+	mustStep(t, c, 9700*time.Millisecond, "a", gossipMsg("o", 4, 2, "q"))
+	c.Ready()
+	up := 10 * time.Second
+	c.NeighborUp(up, membership.Node{ID: "n"})
+	c.NeighborUp(up, membership.Node{ID: "m"})
+	if !c.Busy() {
+		t.Fatal("a catch-up is pending but the core says it is idle")
+	}
+	told := func(now time.Duration) []uint64 {
+		c.Tick(now)
+		var ann []uint64
+		for _, s := range c.Ready().Sends {
+			if ih := s.Msg.(*pb.Envelope).GetIhave(); ih != nil && s.To == "n" {
+				for _, e := range ih.Entries {
+					ann = append(ann, e.Id.Seq)
+				}
+			}
+		}
+		return ann
+	}
+	if ann := told(up + cfg.MaxTreeLag - cfg.TickInterval); ann != nil {
+		t.Fatalf("new neighbour told of %v before MaxTreeLag", ann)
+	}
+	c.NeighborDown(up+cfg.MaxTreeLag-cfg.TickInterval, membership.Node{ID: "m"})
+	if ann := told(up + cfg.MaxTreeLag); !slices.Equal(ann, []uint64{2, 4}) {
+		t.Fatalf("new neighbour told of %v, want [2 4] (seq 1 is older than CatchUpSpan, seq 3 came from it)", ann)
+	}
+	if got := c.Stats().CatchUpAnnounced; got != 2 {
+		t.Fatalf("CatchUpAnnounced %d, want 2 (none for m, which went down)", got)
+	}
+	if c.Busy() {
+		t.Fatal("core still busy after the catch-up")
+	}
+}

@@ -16,6 +16,14 @@
 // (Config.LazyNewLinks) a new neighbour starts lazy in that tree and is
 // grafted only when a message goes missing.
 //
+// The two ends of a new overlay link learn of it at different moments;
+// until both list it, only one end pushes and announces into it. A message
+// that goes by meanwhile on the other end's side would never cross if that
+// link were the only one between two parts of the overlay, so a node tells
+// a new neighbour, MaxTreeLag after it came up (when the tree's own copies
+// have had their time), of the messages it delivered in the CatchUpSpan
+// before, by IHAVE; the neighbour grafts the ones it lacks.
+//
 // A node that hears IHAVE for a message it lacks starts a timer; when it
 // fires it sends GRAFT to the announcer, which moves that link to eager and
 // answers with the payload; if that answer does not come in time the next

@@ -245,3 +245,60 @@ func TestSimBrokenTreeLinkRepairedByGraft(t *testing.T) {
 		t.Fatalf("seed %d: %d GRAFTs after the repair; the tree should have healed", seed, g)
 	}
 }
+
+// The two ends of a new overlay link learn of it at different moments
+// (HyParView's NEIGHBOR reply crosses the network; on 50 real hosts the
+// gap was up to ~0.4 s at start-up). While only one end lists the link,
+// the other end pushes and announces nothing into it. Here two groups are
+// joined only by such a link, and a message broadcast in the late end's
+// group spreads there before the late end hears of the link: nothing else
+// will ever tell the other group of it, so the late end must announce it
+// when the link comes up on its side.
+func TestSimOneSidedLinkAtBroadcast(t *testing.T) {
+	seed := testSeed(t)
+	const n, k = 40, 4
+	nt := newSimNet(t, sim.DefaultConfig(seed), DefaultConfig(), n, 0)
+	half := n / 2
+	// Two random groups of k links per node: [0, half) and [half, n).
+	for g := 0; g < 2; g++ {
+		lo := g * half
+		for i := lo; i < lo+half; i++ {
+			for tries := 0; len(nt.adj[i]) < k && tries < 10*k; tries++ {
+				j := lo + nt.rng.IntN(half)
+				if j != i && !nt.adj[i][j] {
+					nt.link(i, j)
+				}
+			}
+		}
+	}
+	nt.s.RunFor(time.Second)
+	// Some traffic first, in both groups, so trees form and new links
+	// start lazy (Config.LazyNewLinks) as in a running overlay.
+	for i := 0; i < 5; i++ {
+		nt.broadcast(nt.rng.IntN(half))
+		nt.broadcast(half + nt.rng.IntN(half))
+		nt.s.RunFor(200 * time.Millisecond)
+	}
+	// The bridge: b (in the second group) lists a at once; a hears of it
+	// 300 ms later. The message from a's group goes by in between.
+	a, b := nt.rng.IntN(half), half+nt.rng.IntN(half)
+	nt.adj[a][b], nt.adj[b][a] = true, true
+	nt.s.Invoke(b, func(now time.Duration) { nt.procs[b].core.NeighborUp(now, membership.Node{ID: nt.s.ID(a)}) })
+	nt.s.RunFor(50 * time.Millisecond)
+	nt.broadcast(nt.rng.IntN(half))
+	nt.s.RunFor(250 * time.Millisecond)
+	nt.s.Invoke(a, func(now time.Duration) { nt.procs[a].core.NeighborUp(now, membership.Node{ID: nt.s.ID(b)}) })
+	nt.s.RunFor(10 * time.Second)
+	// The earlier messages never crossed (there was no bridge): only the
+	// one broadcast while the bridge was one-sided must reach everyone.
+	last := nt.sent[len(nt.sent)-1]
+	missing := 0
+	for i := range nt.got {
+		if nt.got[i][last] != 1 {
+			missing++
+		}
+	}
+	if missing > 0 {
+		t.Fatalf("seed %d: %d of %d nodes never delivered %v, broadcast while the bridge n%d-n%d was one-sided", seed, missing, n, last, a, b)
+	}
+}

@@ -22,6 +22,10 @@ type Stats struct {
 	// RecentAnnounced counts announcements of recent messages queued to
 	// new neighbours (Config.AnnounceRecent).
 	RecentAnnounced uint64
+	// CatchUpAnnounced counts announcements queued to a neighbour
+	// MaxTreeLag after it came up, of the messages delivered in the
+	// CatchUpSpan before (Config.CatchUpSpan).
+	CatchUpAnnounced uint64
 
 	LazyDropped    uint64 // announcements dropped: a peer's IHAVE queue was full
 	MissingDropped uint64 // announcements dropped: the missing table was full

@@ -43,6 +43,7 @@ func benchBroadcastCommand() *cli.Command {
 			&cli.BoolFlag{Name: "plumtree-per-origin", Value: d.Plumtree.PerOriginTrees, Usage: "plumtree: a tree per sender instead of one shared tree"},
 			&cli.DurationFlag{Name: "plumtree-initial-rtt", Value: d.Plumtree.InitialRTT, Usage: "plumtree: round-trip time assumed for a peer before one is measured"},
 			&cli.DurationFlag{Name: "plumtree-announce-recent", Value: d.Plumtree.AnnounceRecent, Usage: "plumtree: tell a new neighbour of the messages of this last span (0 = off)"},
+			&cli.DurationFlag{Name: "plumtree-catch-up", Value: d.Plumtree.CatchUpSpan, Usage: "plumtree: MaxTreeLag after a neighbour came up, tell it of the messages of this span before (0 = off)"},
 			&cli.IntFlag{Name: "plumtree-cache", Value: d.Plumtree.CacheSize, Usage: "plumtree: received messages kept (payload included) per node"},
 			&cli.DurationFlag{Name: "plumtree-max-tree-lag", Value: d.Plumtree.MaxTreeLag, Usage: "plumtree: longest first wait for the tree after an IHAVE"},
 			&cli.BoolFlag{Name: "fixed-ticks", Usage: "tick anti-entropy every TickInterval instead of at its deadlines (comparison)"},
@@ -59,6 +60,7 @@ func benchBroadcastCommand() *cli.Command {
 			cfg.Plumtree.InitialRTT = c.Duration("plumtree-initial-rtt")
 			cfg.Plumtree.CacheSize = c.Int("plumtree-cache")
 			cfg.Plumtree.AnnounceRecent = c.Duration("plumtree-announce-recent")
+			cfg.Plumtree.CatchUpSpan = c.Duration("plumtree-catch-up")
 			cfg.FixedTicks = c.Bool("fixed-ticks")
 			cfg.SwimDeadlines = c.Bool("swim-deadlines")
 			cfg.Nodes = c.Int("nodes")
