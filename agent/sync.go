@@ -116,7 +116,7 @@ func (a *Agent) routeSync(now time.Duration, ev membership.Event) {
 	case membership.NeighborUp:
 		a.ae.NeighborUp(now, e.Node.ID)
 	case membership.MemberEvent:
-		a.ae.SetMembers(now, a.liveMembers())
+		a.ae.SetMember(e.Node.ID, memberLive(e.Change))
 	case antientropy.Merged:
 		a.clockDirty = true
 	case antientropy.SessionDone:
@@ -127,18 +127,14 @@ func (a *Agent) routeSync(now time.Duration, ev membership.Event) {
 	}
 }
 
-// liveMembers lists the members SWIM holds alive or suspect, self excluded.
-func (a *Agent) liveMembers() []membership.NodeID {
-	var out []membership.NodeID
-	for _, m := range a.sw.Members() {
-		if m.Node.ID == a.self.ID {
-			continue
-		}
-		if m.State == membership.StateAlive || m.State == membership.StateSuspect {
-			out = append(out, m.Node.ID)
-		}
+// memberLive says whether a member is one anti-entropy may sync with
+// after the change: SWIM holds it alive or suspect.
+func memberLive(c membership.MemberChange) bool {
+	switch c {
+	case membership.MemberJoined, membership.MemberSuspect, membership.MemberAlive, membership.MemberUpdated:
+		return true
 	}
-	return out
+	return false
 }
 
 // applyRemoteDelta merges a broadcast delta and records its dot.
