@@ -381,11 +381,13 @@ func (a *Agent) route(ev membership.Event) {
 	switch e := ev.(type) {
 	case membership.NeighborUp:
 		a.peersDirty = true
+		a.sw.LinkUp(e.Node.ID) // SWIM gossips over open links first (swim/links.go)
 		pid, _ := peerID(e.Node.ID)
 		a.host.ConnManager().Protect(pid, "hyparview-active")
 		a.log.Info("neighbor up", "peer", pid.String())
 	case membership.NeighborDown:
 		a.peersDirty = true
+		a.sw.LinkDown(e.Node.ID)
 		pid, _ := peerID(e.Node.ID)
 		a.host.ConnManager().Unprotect(pid, "hyparview-active")
 		a.log.Info("neighbor down", "peer", pid.String(), "failed", e.Failed)

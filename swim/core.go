@@ -67,6 +67,10 @@ type Core struct {
 	join         *joinState
 	syncAt       time.Duration // pending post-join push-pull (0 = none)
 
+	// links are the members the driver has an open link to, sorted
+	// (LinkUp, LinkDown; links.go).
+	links []membership.NodeID
+
 	fuse  fuseState
 	stats Stats
 }

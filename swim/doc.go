@@ -35,6 +35,12 @@
 //     crashed process (whose connections are reset) is suspected within
 //     about a period instead of after the first-probe delay. A paused
 //     process keeps its connections and gets no such probe.
+//   - Optionally call LinkUp and LinkDown as links to members open and
+//     close (the agent: HyParView's active view). Gossip rounds and
+//     indirect probes then go to linked members first and to random ones
+//     only when too few are linked, so that a transport where a first
+//     message to a member costs a handshake is not flooded with dials.
+//     Without links every pick is random, as in the paper.
 //   - Keep calling Tick after a stall (a SIGSTOPped or starved process):
 //     a Tick that comes much later than TickInterval pushes every running
 //     timer back by the gap, so messages that waited meanwhile (acks,

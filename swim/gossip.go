@@ -18,7 +18,7 @@ func (c *Core) tickGossip(now time.Duration) {
 	if c.bq.len() == 0 {
 		return
 	}
-	for _, to := range c.pickMembers(c.cfg.GossipFanout, c.probeable) {
+	for _, to := range c.pickLinkedFirst(c.cfg.GossipFanout, c.probeable) {
 		if c.bq.len() == 0 {
 			return
 		}

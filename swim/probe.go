@@ -104,7 +104,7 @@ func (c *Core) sendIndirect(now time.Duration, p *probeState) {
 		// After a stall (a paused process) give the indirect probes time.
 		p.end = now + c.cfg.ProbeTimeout
 	}
-	cands := c.pickMembers(c.cfg.IndirectChecks, func(id membership.NodeID) bool {
+	cands := c.pickLinkedFirst(c.cfg.IndirectChecks, func(id membership.NodeID) bool {
 		m := c.members[id]
 		return id != p.target && m != nil && m.state == membership.StateAlive
 	})

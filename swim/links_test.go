@@ -1,0 +1,89 @@
+package swim_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/hearsay-mesh/hearsay/membership"
+	"github.com/hearsay-mesh/hearsay/swim"
+	"github.com/hearsay-mesh/hearsay/swim/pb"
+)
+
+// gossipTargets ticks c for rounds gossip intervals from *now and returns
+// the targets of each round's gossip messages. Before each round a new
+// update (m19 at a higher incarnation) keeps the queue from running dry.
+func gossipTargets(t *testing.T, c *swim.Core, now *time.Duration, rounds int) [][]membership.NodeID {
+	t.Helper()
+	var out [][]membership.NodeID
+	for range rounds {
+		*now += swim.DefaultTestConfig().GossipInterval
+		inc := uint64(*now/time.Millisecond) + 1
+		up := &pb.Envelope{Body: &pb.Envelope_Gossip{Gossip: &pb.Gossip{}},
+			Updates: []*pb.Member{{Id: "m19", Incarnation: inc, State: pb.State_STATE_ALIVE}}}
+		if err := c.Step(*now, "m19", up); err != nil {
+			t.Fatal(err)
+		}
+		c.Tick(*now)
+		var round []membership.NodeID
+		for _, s := range c.Ready().Sends {
+			if env, ok := s.Msg.(*pb.Envelope); ok && env.GetGossip() != nil {
+				round = append(round, s.To)
+			}
+		}
+		out = append(out, round)
+	}
+	return out
+}
+
+// TestGossipGoesOverLinksFirst: with enough linked members every gossip
+// round goes to linked ones only; with fewer, the linked one is always in
+// the round and the rest are others; a link that went down is not used.
+func TestGossipGoesOverLinksFirst(t *testing.T) {
+	a := newCore(t, "a")
+	env := &pb.Envelope{Body: &pb.Envelope_Gossip{Gossip: &pb.Gossip{}}}
+	for i := range 20 {
+		env.Updates = append(env.Updates, &pb.Member{Id: fmt.Sprintf("m%02d", i), Incarnation: 1, State: pb.State_STATE_ALIVE})
+	}
+	if err := a.Step(0, "m00", env); err != nil {
+		t.Fatal(err)
+	}
+	a.Ready()
+	linked := []membership.NodeID{"m03", "m07", "m11", "m15"}
+	for _, id := range linked {
+		a.LinkUp(id)
+	}
+	a.LinkUp("a")      // self: ignored
+	a.LinkUp("nobody") // not a member: never picked
+	fanout := swim.DefaultTestConfig().GossipFanout
+	now := time.Duration(0)
+	seen := map[membership.NodeID]bool{}
+	for _, round := range gossipTargets(t, a, &now, 6) {
+		if len(round) != fanout {
+			t.Fatalf("round %v: want %d targets", round, fanout)
+		}
+		for _, id := range round {
+			if !slices.Contains(linked, id) {
+				t.Fatalf("round %v: %s is not linked (links %v)", round, id, linked)
+			}
+			seen[id] = true
+		}
+	}
+	if len(seen) < 2 {
+		t.Fatalf("always the same linked targets %v: not random among links", seen)
+	}
+	for _, id := range linked[1:] {
+		a.LinkDown(id)
+	}
+	for _, round := range gossipTargets(t, a, &now, 6) {
+		if len(round) != fanout || !slices.Contains(round, linked[0]) {
+			t.Fatalf("round %v: want %d targets including the one link %s", round, fanout, linked[0])
+		}
+		for _, id := range round {
+			if id == "nobody" || id == "a" {
+				t.Fatalf("round %v: picked %s", round, id)
+			}
+		}
+	}
+}
