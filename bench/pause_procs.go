@@ -52,37 +52,87 @@ func startProc(bin string, args []string, o procOpts) (*memberProc, error) {
 	if err != nil {
 		return nil, err
 	}
-	var errPipe io.Reader
-	if o.stderrTap == nil {
-		cmd.Stderr = f
-	} else if errPipe, err = cmd.StderrPipe(); err != nil {
-		f.Close()
-		return nil, err
+	// The child writes its stderr to the file itself, never to a pipe the
+	// bench must drain: with 200 busy members the bench gets a small share
+	// of the CPU, and a member blocked on a full stderr pipe stops
+	// answering probes (docs/swim-bench.md, "The harness stalled the
+	// agents"). The tap reads the file as it grows.
+	cmd.Stderr = f
+	var tail *os.File
+	if o.stderrTap != nil {
+		if tail, err = os.Open(o.stderr); err != nil {
+			f.Close()
+			return nil, err
+		}
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a ^C on the bench is not theirs
 	if err := cmd.Start(); err != nil {
 		f.Close()
+		if tail != nil {
+			tail.Close()
+		}
 		return nil, err
 	}
+	waited := make(chan struct{})
+	tailed := make(chan struct{})
+	if tail != nil {
+		go func() {
+			defer close(tailed)
+			defer tail.Close()
+			tailLines(tail, waited, o.stderrTap)
+		}()
+	} else {
+		close(tailed)
+	}
 	go func() {
-		if errPipe != nil {
-			// Every read from the pipe ends before Wait, as exec requires.
-			sc := bufio.NewScanner(errPipe)
-			sc.Buffer(make([]byte, 64<<10), 1<<20)
-			w := bufio.NewWriter(f)
-			for sc.Scan() {
-				o.stderrTap(sc.Bytes())
-				w.Write(sc.Bytes())
-				w.WriteByte('\n')
-			}
-			io.Copy(w, errPipe)
-			w.Flush()
-		}
 		cmd.Wait()
 		f.Close()
+		close(waited)
+		<-tailed // every line was handed to the tap before exited
 		close(p.exited)
 	}()
 	return p, nil
+}
+
+// tailPoll is how often tailLines looks for more at the end of the file.
+const tailPoll = 20 * time.Millisecond
+
+// tailLines hands tap every line of r (without its newline; the slice is
+// reused) as the file grows, until done is closed and the end is reached;
+// an unfinished last line is handed over then.
+func tailLines(r io.Reader, done <-chan struct{}, tap func([]byte)) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var partial []byte
+	finishing := false
+	for {
+		chunk, err := br.ReadSlice('\n')
+		switch err {
+		case nil:
+			if len(partial) > 0 {
+				partial = append(partial, chunk...)
+				tap(partial[:len(partial)-1])
+				partial = partial[:0]
+			} else {
+				tap(chunk[:len(chunk)-1])
+			}
+			continue
+		case bufio.ErrBufferFull:
+			partial = append(partial, chunk...)
+			continue
+		}
+		partial = append(partial, chunk...) // at the end: an unfinished line so far
+		if finishing {
+			if len(partial) > 0 {
+				tap(partial)
+			}
+			return
+		}
+		select {
+		case <-done:
+			finishing = true // read what was written before the exit
+		case <-time.After(tailPoll):
+		}
+	}
 }
 
 func (p *memberProc) stop() { stopProc(p.cmd, p.exited) }
