@@ -16,11 +16,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hearsay-mesh/hearsay/agent"
 	"github.com/hearsay-mesh/hearsay/agent/transport"
 	"github.com/hearsay-mesh/hearsay/membership"
 	"github.com/hearsay-mesh/hearsay/rpc"
 	"github.com/hearsay-mesh/hearsay/sim/exp"
+	"github.com/hearsay-mesh/hearsay/swim"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 )
 
 // `hearsay bench swim --procs`: the same scenario with one OS process per
@@ -49,12 +52,16 @@ type procsSide interface {
 	// setMeta has member i set metaKey=val and returns when the update
 	// was issued.
 	setMeta(ctx context.Context, i int, val string) (time.Time, error)
-	// bytes is the payload bytes the live members have sent (false: not
-	// known for this implementation).
-	bytes(ctx context.Context) (uint64, bool)
+	// sent is what the live members have sent so far (false: not known).
+	sent(ctx context.Context) (sentCount, bool)
 	procs() []*memberProc
 	close()
 }
+
+// sentCount is what members sent: payload bytes of the SWIM protocol,
+// the stream writes that carried them (0: not known), and the bytes of
+// every protocol the implementation counts (0: not known).
+type sentCount struct{ swim, writes, all uint64 }
 
 // metaExpect says which of a member's records carry a metadata trial's
 // value: those at incarnation inc or later.
@@ -224,8 +231,57 @@ func (h *hearsayProcs) setMeta(ctx context.Context, i int, val string) (time.Tim
 	return u0, h.cls[i].SetMeta(ctx, map[string]string{metaKey: val})
 }
 
-func (h *hearsayProcs) bytes(context.Context) (uint64, bool) { return 0, false }
-func (h *hearsayProcs) procs() []*memberProc                 { return h.ps }
+// sent reads every live agent's transport counters over JSON-RPC
+// (mesh_stats), 16 at a time: frame bytes and flushes on
+// /hearsay/swim/1.0.0, and frame bytes on all of hearsay's protocols.
+func (h *hearsayProcs) sent(ctx context.Context) (sentCount, bool) {
+	h.rec.mu.Lock()
+	crashed := slices.Clone(h.rec.crashed)
+	h.rec.mu.Unlock()
+	var (
+		mu  sync.Mutex
+		sum sentCount
+		ok  = true
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, 16)
+	)
+	for i, p := range h.ps {
+		if p == nil || crashed[i] {
+			continue
+		}
+		if h.cls[i] == nil {
+			cl, err := rpc.Dial(h.dataDir(i))
+			if err != nil {
+				return sentCount{}, false
+			}
+			h.cls[i] = cl
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(cl *rpc.Client) {
+			defer func() { <-sem; wg.Done() }()
+			var st agent.Stats
+			err := cl.Call(ctx, "mesh_stats", nil, &st)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				ok = false
+				return
+			}
+			for proto, ps := range st.Transport.Protocols {
+				sum.all += ps.SentBytes
+				if proto == protocol.ID(swim.Protocol) {
+					sum.swim += ps.SentBytes
+					sum.writes += ps.Flushes
+				}
+			}
+		}(h.cls[i])
+	}
+	wg.Wait()
+	return sum, ok
+}
+
+func (h *hearsayProcs) procs() []*memberProc { return h.ps }
 
 func (h *hearsayProcs) close() {
 	stopAll(h.ps)
@@ -320,8 +376,8 @@ func (m *memberlistProcs) setMeta(_ context.Context, i int, val string) (time.Ti
 	return u0, err
 }
 
-func (m *memberlistProcs) bytes(ctx context.Context) (uint64, bool) {
-	var sum uint64
+func (m *memberlistProcs) sent(ctx context.Context) (sentCount, bool) {
+	var sum sentCount
 	m.rec.mu.Lock()
 	crashed := slices.Clone(m.rec.crashed)
 	m.rec.mu.Unlock()
@@ -330,15 +386,15 @@ func (m *memberlistProcs) bytes(ctx context.Context) (uint64, bool) {
 			continue
 		}
 		if _, err := io.WriteString(p.stdin, "bytes\n"); err != nil {
-			return 0, false
+			return sentCount{}, false
 		}
 		select {
 		case b := <-m.bytesCh[i]:
-			sum += b
+			sum.swim += b
 		case <-time.After(5 * time.Second):
-			return 0, false
+			return sentCount{}, false
 		case <-ctx.Done():
-			return 0, false
+			return sentCount{}, false
 		}
 	}
 	return sum, true
@@ -434,7 +490,7 @@ func runSwimProcs(ctx context.Context, cfg SwimConfig, impl string, n int, mlBin
 	rec.mu.Lock()
 	false0 := rec.falseD
 	rec.mu.Unlock()
-	b0, bok := side.bytes(ctx)
+	b0, bok := side.sent(ctx)
 	q0, cpu0, harness0 := time.Now(), time.Duration(0), processCPU()
 	cpu0, _, _ = procsCPU(side.procs())
 	if err := runFor(ctx, cfg.Quiet); err != nil {
@@ -447,9 +503,9 @@ func runSwimProcs(ctx context.Context, cfg SwimConfig, impl string, n int, mlBin
 	if live > 0 {
 		res.RSSMB = float64(rss) / float64(live) / (1 << 20)
 	}
-	b1, bok1 := side.bytes(ctx)
+	b1, bok1 := side.sent(ctx)
 	if bok && bok1 {
-		res.QuietBytes = b1 - b0
+		res.QuietBytes, res.QuietWrites, res.QuietAllBytes = b1.swim-b0.swim, b1.writes-b0.writes, b1.all-b0.all
 		res.BytesPerMS = float64(res.QuietBytes) / float64(n) / res.QuietS
 	} else {
 		res.NoBytes = true

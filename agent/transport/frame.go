@@ -33,6 +33,12 @@ func WriteFrame(w *bufio.Writer, body []byte, maxSize int) error {
 	return err
 }
 
+// FrameSize is how many bytes WriteFrame writes for body.
+func FrameSize(body []byte) int {
+	var hdr [binary.MaxVarintLen64]byte
+	return binary.PutUvarint(hdr[:], uint64(len(body))) + len(body)
+}
+
 // ReadFrame reads one frame from r. The length is checked against maxSize
 // before any allocation, so a peer cannot make us allocate more than
 // maxSize bytes. It returns io.EOF only at a clean frame boundary and

@@ -158,12 +158,12 @@ func (s *sender) open() (network.Stream, error) {
 // many frames were lost on error.
 func (s *sender) writeBatch(w *bufio.Writer, str network.Stream, first []byte) (int, error) {
 	_ = str.SetWriteDeadline(time.Now().Add(s.t.cfg.WriteTimeout))
-	n := 0
+	n, size := 0, 0
 	if first != nil {
 		if err := WriteFrame(w, first, s.t.cfg.MaxFrameSize); err != nil {
 			return 1, err
 		}
-		n++
+		n, size = 1, FrameSize(first)
 	}
 	flushing := first == nil
 	for flushing || n < maxBatch {
@@ -179,11 +179,14 @@ func (s *sender) writeBatch(w *bufio.Writer, str network.Stream, first []byte) (
 			return n + 1, err
 		}
 		n++
+		size += FrameSize(b)
 	}
 	if err := w.Flush(); err != nil {
 		return n, err
 	}
 	s.stats.sent.Add(uint64(n))
+	s.stats.sentBytes.Add(uint64(size))
+	s.stats.flushes.Add(1)
 	return 0, nil
 }
 

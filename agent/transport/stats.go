@@ -9,6 +9,8 @@ import (
 // ProtocolStats are cumulative counters for one registered protocol.
 type ProtocolStats struct {
 	Sent              uint64 // frames written and flushed to a stream
+	SentBytes         uint64 // bytes of those frames, length prefixes included (what the stream carried for us)
+	Flushes           uint64 // flushes of a stream's writer: about one stream write (one yamux frame) each
 	Received          uint64 // frames decoded and handed to the Inbound channel
 	DroppedQueueFull  uint64 // messages Send refused because the stream's queue was full
 	DroppedSendFailed uint64 // queued messages discarded because dial, stream open or write failed, or the peer went down
@@ -23,12 +25,14 @@ type Stats struct {
 }
 
 type counters struct {
-	sent, received, droppedFull, droppedFailed, tooLarge, badFrames atomic.Uint64
+	sent, sentBytes, flushes, received, droppedFull, droppedFailed, tooLarge, badFrames atomic.Uint64
 }
 
 func (c *counters) snapshot() ProtocolStats {
 	return ProtocolStats{
 		Sent:              c.sent.Load(),
+		SentBytes:         c.sentBytes.Load(),
+		Flushes:           c.flushes.Load(),
 		Received:          c.received.Load(),
 		DroppedQueueFull:  c.droppedFull.Load(),
 		DroppedSendFailed: c.droppedFailed.Load(),

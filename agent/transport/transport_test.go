@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
@@ -116,6 +117,25 @@ func TestManyMessagesReuseOneStream(t *testing.T) {
 	if st.Sent != 2*n+2 || st.Received != 100 || st.DroppedQueueFull != 0 || st.DroppedSendFailed != 0 {
 		t.Errorf("a stats %+v, want Sent=%d Received=100 and no drops", st, 2*n+2)
 	}
+	wantBytes := 2 * frameSize(t, msg("hello"))
+	for i := range n {
+		wantBytes += 2 * frameSize(t, msg(payload(i)))
+	}
+	if st.SentBytes != uint64(wantBytes) {
+		t.Errorf("a sent %d bytes on %s, want %d (the frames, length prefixes included)", st.SentBytes, protoA, wantBytes)
+	}
+	if st.Flushes == 0 || st.Flushes > st.Sent {
+		t.Errorf("a flushed %d times for %d frames", st.Flushes, st.Sent)
+	}
+}
+
+// frameSize is the bytes WriteFrame writes for m.
+func frameSize(t *testing.T, m proto.Message) int {
+	b, err := proto.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(frameOf(t, b))
 }
 
 func TestBadPeerStreamResetOthersServed(t *testing.T) {
