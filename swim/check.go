@@ -71,7 +71,7 @@ func (c *Core) sendCheckIndirect(now time.Duration, k *check, n int) {
 	if e := now + c.cfg.ProbeTimeout + c.cfg.ProbeTimeout/2; k.end < e {
 		k.end = e
 	}
-	cands := c.pickMembers(n, func(id membership.NodeID) bool {
+	cands := c.pickLinkedFirst(n, func(id membership.NodeID) bool {
 		m := c.members[id]
 		return id != k.target && m != nil && m.state == membership.StateAlive
 	})

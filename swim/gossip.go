@@ -71,7 +71,7 @@ func (c *Core) tickJoin(now time.Duration) {
 	}
 	if c.syncAt > 0 && now >= c.syncAt {
 		c.syncAt = 0
-		if to := c.pickMembers(1, c.probeable); len(to) > 0 {
+		if to := c.pickLinkedFirst(1, c.probeable); len(to) > 0 {
 			c.sendDigest(to[0])
 		}
 	}

@@ -87,3 +87,98 @@ func TestGossipGoesOverLinksFirst(t *testing.T) {
 		}
 	}
 }
+
+// coreWithLinks returns a core that knows m00..m19 and is linked to
+// linked (all members).
+func coreWithLinks(t *testing.T, linked []membership.NodeID) *swim.Core {
+	t.Helper()
+	a := newCore(t, "a")
+	env := &pb.Envelope{Body: &pb.Envelope_Gossip{Gossip: &pb.Gossip{}}}
+	for i := range 20 {
+		env.Updates = append(env.Updates, &pb.Member{Id: fmt.Sprintf("m%02d", i), Incarnation: 1, State: pb.State_STATE_ALIVE})
+	}
+	if err := a.Step(0, "m00", env); err != nil {
+		t.Fatal(err)
+	}
+	a.Ready()
+	for _, id := range linked {
+		a.LinkUp(id)
+	}
+	return a
+}
+
+// TestRefutationGoesOverLinksFirst: the copies of a refutation sent at
+// once (besides the suspector's) go to linked members while there are
+// enough of them, so refuting costs no new connections.
+func TestRefutationGoesOverLinksFirst(t *testing.T) {
+	linked := []membership.NodeID{"m03", "m07", "m11", "m15"}
+	a := coreWithLinks(t, linked)
+	k := swim.DefaultTestConfig().IndirectChecks
+	seen := map[membership.NodeID]bool{}
+	now := time.Duration(0)
+	for round := range 8 {
+		now += 10 * time.Millisecond
+		inc := a.Incarnation()
+		sus := &pb.Envelope{Body: &pb.Envelope_Gossip{Gossip: &pb.Gossip{}},
+			Updates: []*pb.Member{{Id: "a", Incarnation: inc, State: pb.State_STATE_SUSPECT, From: "m05"}}}
+		if err := a.Step(now, "m05", sus); err != nil {
+			t.Fatal(err)
+		}
+		if a.Incarnation() <= inc {
+			t.Fatalf("round %d: no refutation (incarnation %d)", round, a.Incarnation())
+		}
+		var to []membership.NodeID
+		for _, s := range a.Ready().Sends {
+			env, ok := s.Msg.(*pb.Envelope)
+			if !ok || env.GetGossip() == nil || len(env.Updates) == 0 || env.Updates[0].Id != "a" {
+				continue
+			}
+			if s.To == "m05" {
+				continue
+			}
+			if !slices.Contains(linked, s.To) {
+				t.Fatalf("round %d: refutation sent to %s, not linked (links %v)", round, s.To, linked)
+			}
+			seen[s.To] = true
+			to = append(to, s.To)
+		}
+		if len(to) != k {
+			t.Fatalf("round %d: refutation went to %v besides the suspector, want %d linked members", round, to, k)
+		}
+	}
+	if len(seen) < 2 {
+		t.Fatalf("always the same linked members %v", seen)
+	}
+}
+
+// TestCheckRelaysGoOverLinksFirst: the ping-reqs of a check started by
+// PeerDown go to linked members.
+func TestCheckRelaysGoOverLinksFirst(t *testing.T) {
+	linked := []membership.NodeID{"m03", "m07", "m11", "m15"}
+	a := coreWithLinks(t, linked)
+	cfg := swim.DefaultTestConfig()
+	now := time.Duration(0)
+	a.PeerDown(now, "m09")
+	var relays []membership.NodeID
+	for range 20 {
+		now += cfg.TickInterval
+		a.Tick(now)
+		for _, s := range a.Ready().Sends {
+			env, ok := s.Msg.(*pb.Envelope)
+			if ok && env.GetPingReq() != nil && env.GetPingReq().Target == "m09" {
+				relays = append(relays, s.To)
+			}
+		}
+		if len(relays) > 0 {
+			break
+		}
+	}
+	if len(relays) != cfg.IndirectChecks {
+		t.Fatalf("check of m09 sent ping-reqs to %v, want %d", relays, cfg.IndirectChecks)
+	}
+	for _, id := range relays {
+		if !slices.Contains(linked, id) {
+			t.Fatalf("ping-req for the check sent to %s, not linked (links %v)", id, linked)
+		}
+	}
+}

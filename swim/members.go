@@ -100,10 +100,12 @@ func (c *Core) onSuspect(now time.Duration, u *pb.Member) {
 	if id == c.self.ID {
 		if !c.left && u.Incarnation >= c.inc {
 			c.refute(u.Incarnation)
-			// Tell the suspector and k random members at once rather
-			// than wait for gossip: the refutation then starts from
-			// several places, so fewer members miss every copy.
-			to := c.pickMembers(c.cfg.IndirectChecks, func(id membership.NodeID) bool { return id != from && c.probeable(id) })
+			// Tell the suspector and k members at once rather than wait
+			// for gossip: the refutation then starts from several
+			// places, so fewer members miss every copy. Linked members
+			// first: a refutation must not cost new connections while
+			// the cluster is overloaded (which is when suspicions come).
+			to := c.pickLinkedFirst(c.cfg.IndirectChecks, func(id membership.NodeID) bool { return id != from && c.probeable(id) })
 			if from.Valid() && from != c.self.ID {
 				to = append(to, from)
 			}
