@@ -94,6 +94,38 @@ func startProc(bin string, args []string, o procOpts) (*memberProc, error) {
 	return p, nil
 }
 
+// explain adds to err, when the process has exited, how it ended and the
+// last lines of its stderr (in dd/stderr.log): an RPC that fails with EOF
+// says nothing about a member that died.
+func (p *memberProc) explain(err error, dd string) error {
+	if p == nil {
+		return err
+	}
+	how := "exited"
+	select {
+	case <-p.exited:
+	case <-time.After(time.Second):
+		// Alive but not answering: SIGQUIT makes the Go runtime write
+		// every goroutine's stack to stderr, which says where it hangs.
+		how = "was not answering; stopped with SIGQUIT"
+		_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-p.exited:
+		case <-time.After(10 * time.Second):
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(dd, "stderr.log"))
+	keep := filepath.Join(os.TempDir(), fmt.Sprintf("hearsay-bench-member-%d.log", p.cmd.Process.Pid))
+	if werr := os.WriteFile(keep, b, 0o644); werr != nil {
+		keep = werr.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > 30 {
+		lines = lines[len(lines)-30:]
+	}
+	return fmt.Errorf("%w (the process %s: %v; its stderr is kept in %s; last lines:\n%s)", err, how, p.cmd.ProcessState, keep, strings.Join(lines, "\n"))
+}
+
 // tailPoll is how often tailLines looks for more at the end of the file.
 const tailPoll = 20 * time.Millisecond
 

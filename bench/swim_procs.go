@@ -211,7 +211,7 @@ func (h *hearsayProcs) setMeta(ctx context.Context, i int, val string) (time.Tim
 	}
 	ms, err := h.cls[i].Members(ctx)
 	if err != nil {
-		return time.Time{}, err
+		return time.Time{}, h.ps[i].explain(err, h.dataDir(i))
 	}
 	inc, found := uint64(0), false
 	for _, m := range ms {
@@ -228,7 +228,10 @@ func (h *hearsayProcs) setMeta(ctx context.Context, i int, val string) (time.Tim
 	h.expect[i] = metaExpect{val: val, inc: inc + 1}
 	h.rec.mu.Unlock()
 	u0 := time.Now()
-	return u0, h.cls[i].SetMeta(ctx, map[string]string{metaKey: val})
+	if err := h.cls[i].SetMeta(ctx, map[string]string{metaKey: val}); err != nil {
+		return u0, h.ps[i].explain(err, h.dataDir(i))
+	}
+	return u0, nil
 }
 
 // sent reads every live agent's transport counters over JSON-RPC
