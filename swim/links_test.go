@@ -41,19 +41,8 @@ func gossipTargets(t *testing.T, c *swim.Core, now *time.Duration, rounds int) [
 // round goes to linked ones only; with fewer, the linked one is always in
 // the round and the rest are others; a link that went down is not used.
 func TestGossipGoesOverLinksFirst(t *testing.T) {
-	a := newCore(t, "a")
-	env := &pb.Envelope{Body: &pb.Envelope_Gossip{Gossip: &pb.Gossip{}}}
-	for i := range 20 {
-		env.Updates = append(env.Updates, &pb.Member{Id: fmt.Sprintf("m%02d", i), Incarnation: 1, State: pb.State_STATE_ALIVE})
-	}
-	if err := a.Step(0, "m00", env); err != nil {
-		t.Fatal(err)
-	}
-	a.Ready()
 	linked := []membership.NodeID{"m03", "m07", "m11", "m15"}
-	for _, id := range linked {
-		a.LinkUp(id)
-	}
+	a := coreWithLinks(t, linked)
 	a.LinkUp("a")      // self: ignored
 	a.LinkUp("nobody") // not a member: never picked
 	fanout := swim.DefaultTestConfig().GossipFanout
