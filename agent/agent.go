@@ -242,11 +242,16 @@ func (a *Agent) loop(ctx context.Context) error {
 	arm()
 	inbound, events := a.tr.Inbound(), a.tr.Events()
 	for {
+		var (
+			kind string
+			t0   time.Time
+		)
 		select {
 		case <-ctx.Done():
 			a.leave()
 			return nil
 		case <-timer.C:
+			kind, t0 = "tick", time.Now()
 			due = plan.due(time.Now(), due)
 			for _, i := range due {
 				a.cores[i].Tick(a.now())
@@ -257,11 +262,13 @@ func (a *Agent) loop(ctx context.Context) error {
 			if !ok {
 				return errors.New("agent: transport closed")
 			}
+			kind, t0 = "message "+string(in.Proto), time.Now()
 			a.step(in)
 		case ev, ok := <-events:
 			if !ok {
 				return errors.New("agent: transport closed")
 			}
+			kind, t0 = "transport event", time.Now()
 			if d, isDown := ev.(transport.PeerDown); isDown {
 				a.log.Debug("peer down", "peer", d.Peer.String(), "reason", d.Reason)
 				now := a.now()
@@ -270,12 +277,21 @@ func (a *Agent) loop(ctx context.Context) error {
 				}
 			}
 		case f := <-a.cmds:
+			kind, t0 = "command", time.Now()
 			f(a.now())
 		}
 		a.flush()
 		arm() // a step may have made an idle core busy
+		if d := time.Since(t0); d > slowStep {
+			a.log.Warn("slow loop step", "kind", kind, "took", d)
+		}
 	}
 }
+
+// slowStep is how long one turn of the loop (a step, the flush of its
+// sends, the timer) may take before it is logged: every turn delays
+// every other message, tick and RPC command.
+const slowStep = 250 * time.Millisecond
 
 // sleeper is a core that can be ticked seldom while it has nothing to do
 // (plumtree between messages); see tickPlan.
@@ -437,12 +453,19 @@ func (a *Agent) closeNet() {
 // Do runs f on the agent's loop and waits for it; it fails if the agent
 // stopped or ctx ends first.
 func (a *Agent) Do(ctx context.Context, f func(now time.Duration)) error {
-	fin := make(chan struct{})
+	fin, t0 := make(chan struct{}), time.Now()
 	select {
-	case a.cmds <- func(now time.Duration) { f(now); close(fin) }:
+	case a.cmds <- func(now time.Duration) {
+		if d := time.Since(t0); d > slowStep {
+			a.log.Warn("command waited for the loop", "took", d)
+		}
+		f(now)
+		close(fin)
+	}:
 	case <-a.done:
 		return errors.New("agent: stopped")
 	case <-ctx.Done():
+		a.log.Warn("command given up before the loop took it", "waited", time.Since(t0), "err", ctx.Err())
 		return ctx.Err()
 	}
 	select {

@@ -105,9 +105,10 @@ func (p *memberProc) explain(err error, dd string) error {
 	select {
 	case <-p.exited:
 	case <-time.After(time.Second):
-		// Alive but not answering: SIGQUIT makes the Go runtime write
+		// Alive but not answering on the bench's connection: does it
+		// answer on a new one? Then SIGQUIT makes the Go runtime write
 		// every goroutine's stack to stderr, which says where it hangs.
-		how = "was not answering; stopped with SIGQUIT"
+		how = "was not answering (" + freshAnswer(dd) + "); stopped with SIGQUIT"
 		_ = p.cmd.Process.Signal(syscall.SIGQUIT)
 		select {
 		case <-p.exited:
@@ -124,6 +125,24 @@ func (p *memberProc) explain(err error, dd string) error {
 		lines = lines[len(lines)-30:]
 	}
 	return fmt.Errorf("%w (the process %s: %v; its stderr is kept in %s; last lines:\n%s)", err, how, p.cmd.ProcessState, keep, strings.Join(lines, "\n"))
+}
+
+// freshAnswer says whether the agent in dd answers agent_info on a new
+// connection, and how fast: it tells a member that hangs from a
+// connection the bench holds that went stale.
+func freshAnswer(dd string) string {
+	cl, err := rpc.Dial(dd)
+	if err != nil {
+		return "no new connection: " + err.Error()
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	t0 := time.Now()
+	if _, err := cl.Info(ctx); err != nil {
+		return "a new connection did not answer either: " + err.Error()
+	}
+	return fmt.Sprintf("a new connection answered agent_info in %v", time.Since(t0).Round(time.Millisecond))
 }
 
 // tailPoll is how often tailLines looks for more at the end of the file.
