@@ -474,6 +474,7 @@ func (a *Agent) Do(ctx context.Context, f func(now time.Duration)) error {
 	case <-a.done:
 		return errors.New("agent: stopped")
 	case <-ctx.Done():
+		a.log.Warn("command given up while the loop ran it", "waited", time.Since(t0), "err", ctx.Err())
 		return ctx.Err()
 	}
 }

@@ -175,8 +175,27 @@ func (s *Server) parse(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		t0 := time.Now()
 		next.ServeHTTP(w, r)
+		if d := time.Since(t0); d > slowRequest {
+			s.log.Warn("slow RPC request", "method", methodOf(body), "took", d, "client_gone", r.Context().Err() != nil)
+		}
 	})
+}
+
+// slowRequest is how long a request may take before it is logged.
+const slowRequest = time.Second
+
+// methodOf names the method of a request body for a log line ("batch"
+// for a batch).
+func methodOf(body []byte) string {
+	var one struct {
+		Method string `json:"method"`
+	}
+	if json.Unmarshal(body, &one) == nil {
+		return one.Method
+	}
+	return "batch"
 }
 
 func sameLoopbackOrigin(origin, host string) bool {
