@@ -105,7 +105,7 @@ type treeCounts struct {
 	neighborUps, neighborDowns, oneSidedUndone uint64
 	// Why links were lost: evicted for room, or failed (PeerDown from the
 	// transport or SWIM).
-	evictions, failures uint64
+	evictions, failures, splices uint64
 	// SWIM beside it: failed probes, suspicions, deaths and stalled ticks.
 	probeFailures, suspicions, deaths, swimStalls uint64
 }
@@ -114,7 +114,7 @@ func (t treeCounts) minus(o treeCounts) treeCounts {
 	return treeCounts{t.grafts - o.grafts, t.graftMisses - o.graftMisses, t.optimizations - o.optimizations,
 		t.stalls - o.stalls, t.gaveUp - o.gaveUp, t.prunes - o.prunes, t.transportDrops - o.transportDrops, t.lazyDropped - o.lazyDropped,
 		t.lagSamples - o.lagSamples, t.catchUps - o.catchUps, t.neighborUps - o.neighborUps, t.neighborDowns - o.neighborDowns, t.oneSidedUndone - o.oneSidedUndone,
-		t.evictions - o.evictions, t.failures - o.failures,
+		t.evictions - o.evictions, t.failures - o.failures, t.splices - o.splices,
 		t.probeFailures - o.probeFailures, t.suspicions - o.suspicions, t.deaths - o.deaths, t.swimStalls - o.swimStalls}
 }
 
@@ -163,8 +163,8 @@ func Broadcast(ctx context.Context, cfg BroadcastConfig, progress exp.Progress) 
 				ms(percentile(rp, 0.5)), ms(percentile(rp, 1))))
 			t.Notes = append(t.Notes, fmt.Sprintf("%s: GRAFTs %d, GRAFTed IDs not in cache %d, missing given up %d, PRUNEs %d, optimisations %d, stalled ticks %d, IHAVE queue drops %d, transport drops %d, tree-lag samples %d, catch-up IHAVEs to new neighbours %d",
 				r.name, c.grafts, c.graftMisses, c.gaveUp, c.prunes, c.optimizations, c.stalls, c.lazyDropped, c.transportDrops, c.lagSamples, c.catchUps))
-			t.Notes = append(t.Notes, fmt.Sprintf("%s: overlay during the run: %d links made, %d lost (%d evicted for room, %d failed), %d one-sided links undone (HyParView); SWIM: %d failed probes, %d suspicions, %d deaths, %d stalled ticks (all nodes)",
-				r.name, c.neighborUps, c.neighborDowns, c.evictions, c.failures, c.oneSidedUndone, c.probeFailures, c.suspicions, c.deaths, c.swimStalls))
+			t.Notes = append(t.Notes, fmt.Sprintf("%s: overlay during the run: %d links made, %d lost (%d evicted for room, %d failed, %d splices), %d one-sided links undone (HyParView); SWIM: %d failed probes, %d suspicions, %d deaths, %d stalled ticks (all nodes)",
+				r.name, c.neighborUps, c.neighborDowns, c.evictions, c.failures, c.splices, c.oneSidedUndone, c.probeFailures, c.suspicions, c.deaths, c.swimStalls))
 		}
 		if r.notFinished {
 			t.Notes = append(t.Notes, fmt.Sprintf("%s: not every message reached every node within the settle time: %s", r.name, r.missing))
@@ -470,6 +470,7 @@ func takeSnapshot(ctx context.Context, nodes []*node, proto string) snapshot {
 				s.tree.oneSidedUndone += as.HyParView.OneSidedUndone
 				s.tree.evictions += as.HyParView.Evictions
 				s.tree.failures += as.HyParView.Failures
+				s.tree.splices += as.HyParView.Splices
 				s.tree.probeFailures += as.Swim.ProbeFailures
 				s.tree.suspicions += as.Swim.Suspicions
 				s.tree.deaths += as.Swim.Deaths
