@@ -32,6 +32,11 @@ type BroadcastConfig struct {
 	Rate      float64       // messages per second, from random senders
 	Dial      int           // GossipSub: random peers each host dials
 	Settle    time.Duration // how long to wait for stragglers after the last send
+	// OverlayFull bounds how long plumtree's run waits, once the overlay
+	// is connected, for every node's active view to be full before the
+	// first message (0: start once connected). HyParView keeps changing
+	// links until then, and each change costs GRAFTs.
+	OverlayFull time.Duration
 	Seed      uint64        // choice of senders and GossipSub dials
 	Plumtree  plumtree.Config
 	// FixedTicks and SwimDeadlines are agent.Config's: how SWIM and
@@ -44,7 +49,7 @@ type BroadcastConfig struct {
 // of 1 KB at 20 per second.
 func DefaultBroadcastConfig() BroadcastConfig {
 	return BroadcastConfig{Nodes: 50, Protocols: []string{agent.BroadcastPlumtree, agent.BroadcastGossipSub},
-		Messages: 200, Warmup: 50, Size: 1024, Rate: 20, Dial: 8, Settle: 10 * time.Second, Seed: 1,
+		Messages: 200, Warmup: 50, Size: 1024, Rate: 20, Dial: 8, Settle: 10 * time.Second, OverlayFull: 20 * time.Second, Seed: 1,
 		Plumtree: plumtree.DefaultConfig()}
 }
 
@@ -53,6 +58,8 @@ func (c BroadcastConfig) Validate() error {
 	switch {
 	case c.Nodes < 2:
 		return fmt.Errorf("bench: Nodes = %d; want >= 2", c.Nodes)
+	case c.OverlayFull < 0:
+		return fmt.Errorf("bench: OverlayFull = %v; want >= 0", c.OverlayFull)
 	case c.Messages < 1:
 		return fmt.Errorf("bench: Messages = %d; want >= 1", c.Messages)
 	case c.Warmup < 0:
@@ -94,6 +101,10 @@ type protoRun struct {
 	tree        treeCounts      // plumtree only: what the missing-message path did
 	missing     string          // the undelivered (message, node) pairs, when notFinished
 	repaired    []time.Duration // latencies of the deliveries by GRAFT (plumtree), sorted
+	// fullViews nodes had a full active view after fullTook (plumtree,
+	// BroadcastConfig.OverlayFull).
+	fullViews int
+	fullTook  time.Duration
 }
 
 // treeCounts are plumtree counters summed over all nodes, for the note under
@@ -156,6 +167,8 @@ func Broadcast(ctx context.Context, cfg BroadcastConfig, progress exp.Progress) 
 		t.Notes = append(t.Notes, fmt.Sprintf("%s: setup %.1fs, run %.1fs, worst publish lag %.0fms, other protocols' bytes %d", r.name,
 			r.setupTook.Seconds(), r.wall.Seconds(), ms(r.sendLagMax), r.otherBytes))
 		if r.name == agent.BroadcastPlumtree {
+			t.Notes = append(t.Notes, fmt.Sprintf("%s: then %d of %d active views full after %.1fs more (waited up to %v)",
+				r.name, r.fullViews, cfg.Nodes, r.fullTook.Seconds(), cfg.OverlayFull))
 			c := r.tree
 			rp := r.repaired
 			t.Notes = append(t.Notes, fmt.Sprintf("%s: %d of %d deliveries by GRAFT (%.2f%%), their latency p50 %.1f ms, max %.1f ms",
@@ -247,6 +260,9 @@ func runBroadcast(ctx context.Context, cfg BroadcastConfig, proto string, progre
 		return nil, err
 	}
 	r := &protoRun{name: proto, setupTook: time.Since(setup)}
+	if proto == agent.BroadcastPlumtree && cfg.OverlayFull > 0 {
+		r.fullViews, r.fullTook = waitFullViews(ctx, nodes, cfg.OverlayFull)
+	}
 
 	// Publish: warm-up first, then the measured messages, at the rate.
 	start := time.Now()
@@ -332,6 +348,30 @@ func dialRandom(ctx context.Context, nodes []*node, d int, rng *rand.Rand) error
 		}
 	}
 	return nil
+}
+
+// waitFullViews waits up to limit until every node's HyParView active view
+// is full, and returns how many were full and how long it waited.
+func waitFullViews(ctx context.Context, nodes []*node, limit time.Duration) (int, time.Duration) {
+	t0 := time.Now()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		full := 0
+		for _, n := range nodes {
+			if p, err := n.a.Peers(ctx); err == nil && len(p.Active) >= p.ActiveMax {
+				full++
+			}
+		}
+		if full == len(nodes) || time.Since(t0) >= limit {
+			return full, time.Since(t0)
+		}
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return full, time.Since(t0)
+		}
+	}
 }
 
 // waitOverlay waits until every node has broadcast neighbours.
