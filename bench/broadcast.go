@@ -37,8 +37,8 @@ type BroadcastConfig struct {
 	// first message (0: start once connected). HyParView keeps changing
 	// links until then, and each change costs GRAFTs.
 	OverlayFull time.Duration
-	Seed      uint64        // choice of senders and GossipSub dials
-	Plumtree  plumtree.Config
+	Seed        uint64 // choice of senders and GossipSub dials
+	Plumtree    plumtree.Config
 	// FixedTicks and SwimDeadlines are agent.Config's: how SWIM and
 	// anti-entropy are ticked.
 	FixedTicks, SwimDeadlines bool
