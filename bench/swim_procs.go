@@ -271,7 +271,9 @@ func (h *hearsayProcs) retried(ctx context.Context, i int, what string, call fun
 
 // sent reads every live agent's transport counters over JSON-RPC
 // (mesh_stats), 16 at a time: frame bytes and flushes on
-// /hearsay/swim/1.0.0, and frame bytes on all of hearsay's protocols.
+// /hearsay/swim/1.0.0, and frame bytes on all of hearsay's protocols. A
+// failed call is tried once more with a new client (see retried), each
+// on its own client so the retries do not race.
 func (h *hearsayProcs) sent(ctx context.Context) (sentCount, bool) {
 	h.rec.mu.Lock()
 	crashed := slices.Clone(h.rec.crashed)
@@ -296,10 +298,17 @@ func (h *hearsayProcs) sent(ctx context.Context) (sentCount, bool) {
 		}
 		wg.Add(1)
 		sem <- struct{}{}
-		go func(cl *rpc.Client) {
+		go func(i int, cl *rpc.Client) {
 			defer func() { <-sem; wg.Done() }()
 			var st agent.Stats
 			err := cl.Call(ctx, "mesh_stats", nil, &st)
+			if err != nil && ctx.Err() == nil {
+				fmt.Fprintf(os.Stderr, "bench: member %d: mesh_stats failed (%v); retrying with a new client\n", i, err)
+				if cl2, derr := rpc.Dial(h.dataDir(i)); derr == nil {
+					err = cl2.Call(ctx, "mesh_stats", nil, &st)
+					cl2.Close()
+				}
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -313,7 +322,7 @@ func (h *hearsayProcs) sent(ctx context.Context) (sentCount, bool) {
 					sum.writes += ps.Flushes
 				}
 			}
-		}(h.cls[i])
+		}(i, h.cls[i])
 	}
 	wg.Wait()
 	return sum, ok
