@@ -253,27 +253,39 @@ func (h *hearsayProcs) retried(ctx context.Context, i int, what string, call fun
 	if ctx.Err() != nil {
 		return h.ps[i].explain(err, h.dataDir(i))
 	}
-	if t, ok := http.DefaultTransport.(*http.Transport); ok {
-		t.CloseIdleConnections()
+	if err := h.renewClient(i, what, err); err != nil {
+		return h.ps[i].explain(err, h.dataDir(i))
 	}
-	fmt.Fprintf(os.Stderr, "bench: member %d: %s failed (%v); retrying with a new client\n", i, what, err)
-	h.cls[i].Close()
-	cl, derr := rpc.Dial(h.dataDir(i))
-	if derr != nil {
-		return h.ps[i].explain(fmt.Errorf("%w; new client: %w", err, derr), h.dataDir(i))
-	}
-	h.cls[i] = cl
 	if err2 := call(); err2 != nil {
 		return h.ps[i].explain(fmt.Errorf("%w; retried: %w", err, err2), h.dataDir(i))
 	}
 	return nil
 }
 
+// renewClient replaces member i's client after what failed with err, and
+// says so on stderr. Each index is touched by one goroutine at a time.
+func (h *hearsayProcs) renewClient(i int, what string, err error) error {
+	if t, ok := http.DefaultTransport.(*http.Transport); ok {
+		t.CloseIdleConnections()
+	}
+	fmt.Fprintf(os.Stderr, "bench: member %d: %s failed (%v); retrying with a new client\n", i, what, err)
+	if h.cls[i] != nil {
+		h.cls[i].Close()
+	}
+	cl, derr := rpc.Dial(h.dataDir(i))
+	if derr != nil {
+		h.cls[i] = nil
+		return fmt.Errorf("%w; new client: %w", err, derr)
+	}
+	h.cls[i] = cl
+	return nil
+}
+
 // sent reads every live agent's transport counters over JSON-RPC
 // (mesh_stats), 16 at a time: frame bytes and flushes on
 // /hearsay/swim/1.0.0, and frame bytes on all of hearsay's protocols. A
-// failed call is tried once more with a new client (see retried), each
-// on its own client so the retries do not race.
+// failed call is tried once more with a new client (renewClient; each
+// goroutine owns its member's index), and no member is stopped for it.
 func (h *hearsayProcs) sent(ctx context.Context) (sentCount, bool) {
 	h.rec.mu.Lock()
 	crashed := slices.Clone(h.rec.crashed)
@@ -298,15 +310,13 @@ func (h *hearsayProcs) sent(ctx context.Context) (sentCount, bool) {
 		}
 		wg.Add(1)
 		sem <- struct{}{}
-		go func(i int, cl *rpc.Client) {
+		go func(i int) {
 			defer func() { <-sem; wg.Done() }()
 			var st agent.Stats
-			err := cl.Call(ctx, "mesh_stats", nil, &st)
+			err := h.cls[i].Call(ctx, "mesh_stats", nil, &st)
 			if err != nil && ctx.Err() == nil {
-				fmt.Fprintf(os.Stderr, "bench: member %d: mesh_stats failed (%v); retrying with a new client\n", i, err)
-				if cl2, derr := rpc.Dial(h.dataDir(i)); derr == nil {
-					err = cl2.Call(ctx, "mesh_stats", nil, &st)
-					cl2.Close()
+				if err = h.renewClient(i, "mesh_stats", err); err == nil {
+					err = h.cls[i].Call(ctx, "mesh_stats", nil, &st)
 				}
 			}
 			mu.Lock()
@@ -322,7 +332,7 @@ func (h *hearsayProcs) sent(ctx context.Context) (sentCount, bool) {
 					sum.writes += ps.Flushes
 				}
 			}
-		}(i, h.cls[i])
+		}(i)
 	}
 	wg.Wait()
 	return sum, ok
