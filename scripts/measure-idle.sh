@@ -5,13 +5,17 @@
 # them used over a window. Linux only. Usage: scripts/measure-idle.sh [N] [SETTLE_S] [WINDOW_S]
 # BIN=path measures that binary (copied with cp) instead of a fresh `go build`
 # output: how the file entered the page cache changes the RSS figure (see
-# docs/agent-resources.md).
+# docs/agent-resources.md). EVICT=1 evicts the binary from the page cache
+# before the agents start.
 set -euo pipefail
 n=${1:-11}; settle=${2:-30}; window=${3:-20}
 cd "$(dirname "$0")/.."
 dir=$(mktemp -d)
 trap 'pkill -f "data-dir $dir/" || true; wait; rm -rf "$dir"' EXIT
 if [ -n "${BIN:-}" ]; then cp "$BIN" "$dir/hearsay"; else go build -o "$dir/hearsay" ./cmd/hearsay; fi
+# EVICT=1 drops the binary from the page cache first, so the agents' own
+# page faults read it back from disk, as after a reboot.
+if [ -n "${EVICT:-}" ]; then sync "$dir/hearsay"; dd if="$dir/hearsay" iflag=nocache count=0 status=none; fi
 start() { "$dir/hearsay" agent --data-dir "$dir/a$1" --listen /ip4/127.0.0.1/tcp/0 --rpc-listen 127.0.0.1:0 --log-level error "${@:2}" > "$dir/a$1.out" 2>&1 & }
 start 0
 for _ in $(seq 50); do grep -q /tcp/ "$dir/a0.out" 2>/dev/null && break; sleep 0.1; done
