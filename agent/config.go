@@ -94,8 +94,9 @@ func DefaultDataDir() string {
 	return filepath.Join(home, ".local", "share", "hearsay")
 }
 
-// DefaultListen is TCP and QUIC on port 4001 on all interfaces.
-var defaultListen = []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}
+// DefaultListen is TCP on port 4001 on all interfaces (TCP is the only
+// transport built in: see transport.HostConfig.ListenAddrs).
+var defaultListen = []string{"/ip4/0.0.0.0/tcp/4001"}
 
 // DefaultListen returns the default listen multiaddrs.
 func DefaultListen() []string { return append([]string(nil), defaultListen...) }

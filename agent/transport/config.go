@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/metrics"
+	ma "github.com/multiformats/go-multiaddr"
+	mafmt "github.com/multiformats/go-multiaddr-fmt"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -16,7 +18,10 @@ type HostConfig struct {
 	DataDir string
 
 	// ListenAddrs are the multiaddrs to listen on, e.g. "/ip4/0.0.0.0/tcp/4001".
-	// At least one is required.
+	// At least one is required. The host has one transport, TCP (with Noise
+	// and yamux): QUIC, WebRTC and WebTransport are left out of the build to
+	// keep an idle agent under 40 MB of RSS (docs/transport.md), so a
+	// /udp/.../quic-v1 address is refused.
 	ListenAddrs []string
 
 	// ConnLowWater and ConnHighWater are connection counts for the connection
@@ -62,12 +67,12 @@ type HostConfig struct {
 	Metrics prometheus.Registerer
 }
 
-// DefaultHostConfig returns the production defaults: TCP and QUIC on port
-// 4001 on all IPv4 interfaces, generous connection limits.
+// DefaultHostConfig returns the production defaults: TCP on port 4001 on
+// all IPv4 interfaces, generous connection limits.
 func DefaultHostConfig(dataDir string) HostConfig {
 	return HostConfig{
 		DataDir:         dataDir,
-		ListenAddrs:     []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"},
+		ListenAddrs:     []string{"/ip4/0.0.0.0/tcp/4001"},
 		ConnLowWater:    400,
 		ConnHighWater:   800,
 		ConnGracePeriod: time.Minute,
@@ -109,7 +114,25 @@ func (c HostConfig) Validate() error {
 	case c.MuxRTTInterval <= 0:
 		return fmt.Errorf("transport: HostConfig.MuxRTTInterval = %v, want > 0", c.MuxRTTInterval)
 	}
-	return nil
+	_, err := c.listenMultiaddrs()
+	return err
+}
+
+// listenMultiaddrs parses ListenAddrs and checks each is one the host can
+// listen on: IP (or DNS) then TCP.
+func (c HostConfig) listenMultiaddrs() ([]ma.Multiaddr, error) {
+	out := make([]ma.Multiaddr, 0, len(c.ListenAddrs))
+	for _, s := range c.ListenAddrs {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("transport: HostConfig.ListenAddrs: %q: %w", s, err)
+		}
+		if !mafmt.TCP.Matches(a) {
+			return nil, fmt.Errorf("transport: HostConfig.ListenAddrs: %q is not a TCP address (like /ip4/0.0.0.0/tcp/4001); TCP is the only transport built in", s)
+		}
+		out = append(out, a)
+	}
+	return out, nil
 }
 
 // Config configures a Transport.

@@ -4,20 +4,25 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/sec"
+	bhost "github.com/libp2p/go-libp2p/p2p/host/basic"
+	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
+	"github.com/libp2p/go-libp2p/p2p/host/peerstore/pstoremem"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
+	tptu "github.com/libp2p/go-libp2p/p2p/net/upgrader"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
-	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
-	libp2pquic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 )
 
 // NewHost builds the node's libp2p host: persisted Ed25519 identity from
-// cfg.DataDir, TCP and QUIC, Noise and TLS, yamux. Relay, NAT port mapping
+// cfg.DataDir, TCP, Noise, yamux. Relay, NAT port mapping
 // and mDNS are off; the connection manager and resource manager are sized so
 // that the overlay's links are never trimmed and 50+ hosts can share one
 // machine. The caller owns the host and must Close it.
@@ -39,40 +44,9 @@ func NewHost(cfg HostConfig, log *slog.Logger) (host.Host, error) {
 		cm.Close()
 		return nil, err
 	}
-	opts := []libp2p.Option{
-		libp2p.Identity(key),
-		libp2p.ListenAddrStrings(cfg.ListenAddrs...),
-		// Outbound TCP dials use an ephemeral port, not the listen port:
-		// with SO_REUSEPORT two peers dialing each other at once make one
-		// TCP simultaneous open on which both run the initiator's side of
-		// the Noise handshake and both fail ("noise: message is too
-		// short"), which HyParView's symmetric NEIGHBOR dials do all the
-		// time. Reuse only helps NAT hole punching, which is not enabled.
-		libp2p.Transport(tcp.NewTCPTransport, tcp.DisableReuseport()),
-		libp2p.Transport(libp2pquic.NewTransport),
-		libp2p.Security(noise.ID, noise.New),
-		libp2p.Security(libp2ptls.ID, libp2ptls.New),
-		libp2p.Muxer(yamux.ID, muxer(cfg)),
-		libp2p.ConnectionManager(cm),
-		libp2p.ResourceManager(rm),
-		libp2p.DisableRelay(),
-		libp2p.WithDialTimeout(cfg.DialTimeout),
-		// NAT port mapping (libp2p.NATPortMap) and relay service are not
-		// enabled; go-libp2p never starts mDNS on its own.
-	}
-	if cfg.Bandwidth != nil {
-		opts = append(opts, libp2p.BandwidthReporter(cfg.Bandwidth))
-	}
-	if cfg.Metrics != nil {
-		opts = append(opts, libp2p.PrometheusRegisterer(cfg.Metrics))
-	} else {
-		opts = append(opts, libp2p.DisableMetrics())
-	}
-	h, err := libp2p.New(opts...)
+	h, err := buildHost(cfg, key, cm, rm)
 	if err != nil {
-		rm.Close()
-		cm.Close()
-		return nil, fmt.Errorf("transport: new host: %w", err)
+		return nil, err
 	}
 	log.Info("libp2p host started", "peer", h.ID().String(), "addrs", fmt.Sprint(h.Addrs()))
 	return h, nil
@@ -96,7 +70,6 @@ func muxer(cfg HostConfig) *yamux.Transport {
 // many hosts on 127.0.0.1 can reach each other.
 func newResourceManager(cfg HostConfig) (network.ResourceManager, error) {
 	scaling := rcmgr.DefaultLimits
-	libp2p.SetDefaultServiceLimits(&scaling)
 	conns := rcmgr.LimitVal(cfg.MaxConns)
 	streams := rcmgr.LimitVal(cfg.MaxConns * 16)
 	partial := rcmgr.PartialLimitConfig{
@@ -114,4 +87,100 @@ func newResourceManager(cfg HostConfig) (network.ResourceManager, error) {
 		return nil, fmt.Errorf("transport: resource manager: %w", err)
 	}
 	return rm, nil
+}
+
+// buildHost assembles the host from go-libp2p's parts (peerstore, swarm,
+// upgrader, TCP transport, basic host) instead of libp2p.New: the
+// constructor package links every transport go-libp2p has (QUIC, WebRTC,
+// WebTransport) and its dependency injector, about 2 MB of code an agent
+// never runs, and the executable's resident pages are most of an idle
+// agent's RSS (docs/agent-resources.md). On error, cm and rm are closed.
+func buildHost(cfg HostConfig, key crypto.PrivKey, cm *connmgr.BasicConnMgr, rm network.ResourceManager) (h *bhost.BasicHost, err error) {
+	fail := func(e error) (*bhost.BasicHost, error) {
+		rm.Close()
+		cm.Close()
+		return nil, fmt.Errorf("transport: new host: %w", e)
+	}
+	addrs, err := cfg.listenMultiaddrs()
+	if err != nil {
+		return fail(err)
+	}
+	id, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		return fail(err)
+	}
+	ps, err := pstoremem.NewPeerstore()
+	if err != nil {
+		return fail(err)
+	}
+	if err := ps.AddPrivKey(id, key); err != nil {
+		return fail(err)
+	}
+	if err := ps.AddPubKey(id, key.GetPublic()); err != nil {
+		return fail(err)
+	}
+	var busOpts []eventbus.Option
+	if cfg.Metrics != nil {
+		busOpts = append(busOpts, eventbus.WithMetricsTracer(eventbus.NewMetricsTracer(eventbus.WithRegisterer(cfg.Metrics))))
+	}
+	bus := eventbus.NewBus(busOpts...)
+	swOpts := []swarm.Option{
+		swarm.WithResourceManager(rm),
+		swarm.WithDialTimeout(cfg.DialTimeout),
+	}
+	if cfg.Bandwidth != nil {
+		swOpts = append(swOpts, swarm.WithMetrics(cfg.Bandwidth))
+	}
+	if cfg.Metrics != nil {
+		swOpts = append(swOpts, swarm.WithMetricsTracer(swarm.NewMetricsTracer(swarm.WithRegisterer(cfg.Metrics))))
+	}
+	sw, err := swarm.NewSwarm(id, ps, bus, swOpts...)
+	if err != nil {
+		ps.Close()
+		return fail(err)
+	}
+	// From here the host owns ps, sw, rm and cm: closing it closes them.
+	closeAll := func(e error) (*bhost.BasicHost, error) {
+		sw.Close()
+		ps.Close()
+		return fail(e)
+	}
+	nz, err := noise.New(noise.ID, key, nil)
+	if err != nil {
+		return closeAll(err)
+	}
+	up, err := tptu.New([]sec.SecureTransport{nz},
+		[]tptu.StreamMuxer{{ID: yamux.ID, Muxer: muxer(cfg)}}, nil, rm, nil)
+	if err != nil {
+		return closeAll(err)
+	}
+	tpt, err := tcp.NewTCPTransport(up, rm, nil, tcp.DisableReuseport())
+	if err != nil {
+		return closeAll(err)
+	}
+	if err := sw.AddTransport(tpt); err != nil {
+		return closeAll(err)
+	}
+	h, err = bhost.NewHost(sw, &bhost.HostOpts{
+		EventBus:             bus,
+		ConnManager:          cm,
+		EnablePing:           true,
+		UserAgent:            "hearsay",
+		EnableMetrics:        cfg.Metrics != nil,
+		PrometheusRegisterer: cfg.Metrics,
+	})
+	if err != nil {
+		return closeAll(err)
+	}
+	// Every address must listen (swarm.Listen is content with one): an
+	// agent told to use a port that is taken says so instead of running
+	// without it.
+	for _, a := range addrs {
+		if err := sw.AddListenAddr(a); err != nil {
+			h.Close()
+			return nil, fmt.Errorf("transport: listen on %s: %w", a, err)
+		}
+	}
+	h.Start()
+	return h, nil
 }

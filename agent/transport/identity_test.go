@@ -10,7 +10,6 @@ import (
 
 	"github.com/hearsay-mesh/hearsay/agent/transport"
 	"github.com/libp2p/go-libp2p/core/peer"
-	ma "github.com/multiformats/go-multiaddr"
 )
 
 func TestIdentityPersistsAcrossRestart(t *testing.T) {
@@ -57,24 +56,46 @@ func TestCorruptIdentityIsAnErrorAndKept(t *testing.T) {
 	}
 }
 
-func TestHostListensOnTCPAndQUIC(t *testing.T) {
+func TestHostListensOnEveryTCPAddress(t *testing.T) {
 	cfg := transport.TestHostConfig(t.TempDir())
-	cfg.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
+	cfg.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/tcp/0"}
 	h, err := transport.NewHost(cfg, newLogger(io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	var tcp, quic bool
-	for _, a := range h.Addrs() {
-		if _, err := a.ValueForProtocol(ma.P_QUIC_V1); err == nil {
-			quic = true
-		} else if _, err := a.ValueForProtocol(ma.P_TCP); err == nil {
-			tcp = true
-		}
+	if n := len(h.Network().ListenAddresses()); n != 2 {
+		t.Fatalf("listening on %v, want 2 TCP addresses", h.Network().ListenAddresses())
 	}
-	if !tcp || !quic {
-		t.Fatalf("listen addrs %v: tcp=%v quic=%v, want both", h.Addrs(), tcp, quic)
+}
+
+// A port in use, or a transport that is not built in, is an error naming
+// the address, not a host that silently listens on less.
+func TestHostListenErrors(t *testing.T) {
+	cfg := transport.TestHostConfig(t.TempDir())
+	h, err := transport.NewHost(cfg, newLogger(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	taken := h.Network().ListenAddresses()[0].String()
+
+	cfg2 := transport.TestHostConfig(t.TempDir())
+	cfg2.ListenAddrs = []string{"/ip4/127.0.0.1/tcp/0", taken}
+	if h2, err := transport.NewHost(cfg2, newLogger(io.Discard)); err == nil {
+		h2.Close()
+		t.Fatalf("NewHost listening on a taken port %s: no error", taken)
+	} else if !strings.Contains(err.Error(), taken) {
+		t.Errorf("taken port: err = %v, want it to name %s", err, taken)
+	}
+
+	cfg3 := transport.TestHostConfig(t.TempDir())
+	cfg3.ListenAddrs = []string{"/ip4/127.0.0.1/udp/0/quic-v1"}
+	if h3, err := transport.NewHost(cfg3, newLogger(io.Discard)); err == nil {
+		h3.Close()
+		t.Fatal("NewHost with a QUIC address: no error")
+	} else if !strings.Contains(err.Error(), "not a TCP address") {
+		t.Errorf("QUIC address: err = %v, want 'not a TCP address'", err)
 	}
 }
 
