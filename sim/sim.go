@@ -28,6 +28,9 @@ type Sim struct {
 
 	group []int32                  // partition group per node; equal groups can talk
 	fifo  map[uint64]time.Duration // last arrival per directed link
+	// fifoCap is the size of fifo at which entries that constrain
+	// nothing (last arrival already past) are dropped; see pruneFIFO.
+	fifoCap int
 
 	trace    traceHash
 	stats    Stats
@@ -73,6 +76,7 @@ func New(cfg Config, n int, factory Factory) (*Sim, error) {
 		index:    make(map[membership.NodeID]int32, n),
 		protoIdx: map[membership.ProtocolID]int16{},
 		fifo:     map[uint64]time.Duration{},
+		fifoCap:  minFIFOCap,
 		trace:    newTraceHash(),
 	}
 	for i := 0; i < n; i++ {
@@ -424,7 +428,29 @@ func (s *Sim) send(from int32, proto16 int16, snd membership.Send) {
 				at = last
 			}
 			s.fifo[key] = at
+			if len(s.fifo) >= s.fifoCap {
+				s.pruneFIFO()
+			}
 		}
 		s.push(event{at: at, kind: evDeliver, node: to, from: from, core: proto16, msg: snd.Msg, wire: wire})
 	}
+}
+
+// minFIFOCap is the smallest fifo size that triggers a prune.
+const minFIFOCap = 1 << 12
+
+// pruneFIFO drops the links whose last arrival is not in the future: a
+// message sent now arrives at now or later anyway, so they order nothing.
+// Without it the map held every directed link ever used (SWIM probes
+// random members: up to n^2 entries over a long run at 10,000 nodes). The
+// next prune waits until the map has doubled, so the cost per send stays
+// constant on average. Which entries go does not depend on map order, so
+// runs stay deterministic.
+func (s *Sim) pruneFIFO() {
+	for k, last := range s.fifo {
+		if last <= s.now {
+			delete(s.fifo, k)
+		}
+	}
+	s.fifoCap = max(2*len(s.fifo), minFIFOCap)
 }

@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,28 +172,58 @@ func TestFIFOPerLinkWithoutReorder(t *testing.T) {
 	}
 }
 
+// orderCore sends a numbered message every tick, to peer, or (with rng) to
+// a random one of n nodes, numbering per destination; it counts messages
+// that arrive out of order on their link.
 type orderCore struct {
 	membership.Outbox
 	peer            membership.NodeID
 	next, last      uint64
 	got, outOfOrder int
+
+	n, self  int
+	rng      *rand.Rand
+	nextTo   map[int]uint64
+	lastFrom map[int]uint64
 }
 
 func (c *orderCore) Protocol() membership.ProtocolID { return "/test/order" }
 func (c *orderCore) NewMessage() proto.Message       { return &wrapperspb.UInt64Value{} }
 func (c *orderCore) TickInterval() time.Duration     { return 10 * time.Millisecond }
-func (c *orderCore) Step(_ time.Duration, _ membership.NodeID, m proto.Message) error {
+func (c *orderCore) Step(_ time.Duration, from membership.NodeID, m proto.Message) error {
 	v := m.(*wrapperspb.UInt64Value).Value
-	if v < c.last {
+	last := &c.last
+	if c.rng != nil {
+		if c.lastFrom == nil {
+			c.lastFrom = map[int]uint64{}
+		}
+		i := nodeIndex(from)
+		l := c.lastFrom[i]
+		last = &l
+		defer func() { c.lastFrom[i] = l }()
+	}
+	if v < *last {
 		c.outOfOrder++
 	}
-	c.last = v
+	*last = v
 	c.got++
 	return nil
 }
 func (c *orderCore) Tick(time.Duration) {
-	c.next++
-	c.Send(c.peer, &wrapperspb.UInt64Value{Value: c.next})
+	if c.rng == nil {
+		c.next++
+		c.Send(c.peer, &wrapperspb.UInt64Value{Value: c.next})
+		return
+	}
+	if c.nextTo == nil {
+		c.nextTo = map[int]uint64{}
+	}
+	to := c.rng.IntN(c.n - 1)
+	if to >= c.self {
+		to++
+	}
+	c.nextTo[to]++
+	c.Send(NodeName(to), &wrapperspb.UInt64Value{Value: c.nextTo[to]})
 }
 func (c *orderCore) PeerDown(time.Duration, membership.NodeID) {}
 
@@ -257,4 +289,51 @@ func TestWireRoundTrip(t *testing.T) {
 	if max == 0 {
 		t.Fatal("decoded messages carried no values")
 	}
+}
+
+// Many nodes sending to random peers: every link stays FIFO, and the
+// per-link ordering state holds only links with messages in flight, not
+// every link ever used.
+func TestFIFOStateStaysBounded(t *testing.T) {
+	const n = 200
+	cfg := DefaultConfig(12)
+	cfg.Latency = Uniform{Min: time.Millisecond, Max: 200 * time.Millisecond}
+	s, err := New(cfg, n, func(id membership.NodeID, index int, rng *rand.Rand) Process {
+		return &orderProc{core: &orderCore{n: n, self: index, rng: rng}}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := map[[2]int]bool{}
+	maxFIFO := 0
+	for range 100 {
+		s.RunFor(100 * time.Millisecond)
+		maxFIFO = max(maxFIFO, len(s.fifo))
+	}
+	for i := range n {
+		c := s.Process(i).(*orderProc).core
+		if c.outOfOrder != 0 {
+			t.Fatalf("node %d saw %d out-of-order messages on a FIFO link", i, c.outOfOrder)
+		}
+		for from := range c.lastFrom {
+			links[[2]int{from, i}] = true
+		}
+	}
+	// 200 nodes x 100 sends a second x 10 s touch nearly all 39,800
+	// directed links; about 200 x 20 messages are in flight at a time.
+	if len(links) < 30000 {
+		t.Fatalf("only %d links used; the bound below would prove nothing", len(links))
+	}
+	if maxFIFO > 12000 {
+		t.Fatalf("FIFO state reached %d entries for %d links used: links without messages in flight are kept", maxFIFO, len(links))
+	}
+}
+
+// nodeIndex inverts NodeName.
+func nodeIndex(id membership.NodeID) int {
+	i, err := strconv.Atoi(strings.TrimPrefix(string(id), "n"))
+	if err != nil {
+		panic(err)
+	}
+	return i
 }
