@@ -79,6 +79,11 @@ type Config struct {
 	// ping-req, in encoded bytes.
 	PiggybackBytes int
 	// GossipBytes bounds the updates carried by one gossip message.
+	// Default 4096: the messages travel on libp2p streams, so there is no
+	// datagram to fit (memberlist's 1400-byte UDP packets); at 1200 a
+	// formation's burst of alive records (about 150 B each with a peer ID
+	// and addresses) went out 8 per message, and 50 processes formed 12%
+	// slower (docs/swim-bench.md, 2026-12-07).
 	GossipBytes int
 	// PushPullInterval is the base period of full-state exchanges with a
 	// random member; above 32 members it is scaled by n/32 so that its
@@ -142,7 +147,7 @@ func DefaultLANConfig() Config {
 		GossipInterval:         200 * time.Millisecond,
 		GossipFanout:           3,
 		PiggybackBytes:         512,
-		GossipBytes:            1200,
+		GossipBytes:            4096,
 		PushPullInterval:       30 * time.Second,
 		JoinSyncDelay:          time.Second,
 		JoinRetry:              time.Second,
