@@ -92,9 +92,10 @@ func newResourceManager(cfg HostConfig) (network.ResourceManager, error) {
 // buildHost assembles the host from go-libp2p's parts (peerstore, swarm,
 // upgrader, TCP transport, basic host) instead of libp2p.New: the
 // constructor package links every transport go-libp2p has (QUIC, WebRTC,
-// WebTransport) and its dependency injector, about 2 MB of code an agent
-// never runs, and the executable's resident pages are most of an idle
-// agent's RSS (docs/agent-resources.md). On error, cm and rm are closed.
+// WebTransport) and its dependency injector, 11 MB of the binary that an
+// agent never runs, and the executable's resident pages are most of an
+// idle agent's RSS (docs/agent-resources.md). On error, cm and rm are
+// closed.
 func buildHost(cfg HostConfig, key crypto.PrivKey, cm *connmgr.BasicConnMgr, rm network.ResourceManager) (h *bhost.BasicHost, err error) {
 	fail := func(e error) (*bhost.BasicHost, error) {
 		rm.Close()
@@ -114,9 +115,11 @@ func buildHost(cfg HostConfig, key crypto.PrivKey, cm *connmgr.BasicConnMgr, rm 
 		return fail(err)
 	}
 	if err := ps.AddPrivKey(id, key); err != nil {
+		ps.Close()
 		return fail(err)
 	}
 	if err := ps.AddPubKey(id, key.GetPublic()); err != nil {
+		ps.Close()
 		return fail(err)
 	}
 	var busOpts []eventbus.Option
@@ -139,7 +142,8 @@ func buildHost(cfg HostConfig, key crypto.PrivKey, cm *connmgr.BasicConnMgr, rm 
 		ps.Close()
 		return fail(err)
 	}
-	// From here the host owns ps, sw, rm and cm: closing it closes them.
+	// Until the basic host exists, a failure closes the swarm and the
+	// peerstore here; after, closing the host closes them, rm and cm.
 	closeAll := func(e error) (*bhost.BasicHost, error) {
 		sw.Close()
 		ps.Close()
