@@ -112,9 +112,20 @@ func (s *sender) closeGracefully(str network.Stream) {
 }
 
 // open dials the peer if needed and opens the stream, bounded by DialTimeout.
+//
+// Every dial bypasses the swarm's dial backoff (network.WithForceDirectDial;
+// there are no relayed connections for it to skip): after one failed dial
+// the swarm refuses to dial that address again for 5 s, then longer on each
+// failure (up to 5 min), without trying. Our protocols pace their own
+// retries (SWIM probes a member once per period and decides its liveness
+// itself), so the backoff only turned one dial that timed out under load
+// into minutes of instant probe failures, suspicions and false deaths: at
+// 200 agents on two cores it kept the formation storm going long after the
+// CPU had calmed down (docs/swim-bench.md, 2026-12-07).
 func (s *sender) open() (network.Stream, error) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.t.cfg.DialTimeout)
 	defer cancel()
+	ctx = network.WithForceDirectDial(ctx, "hearsay: protocols pace their own retries")
 	str, err := s.t.h.NewStream(ctx, s.key.peer, s.key.proto)
 	for try := 0; err != nil && ctx.Err() == nil && try < maxHandshakeRetries; try++ {
 		if s.t.h.Network().Connectedness(s.key.peer) != network.Connected {
@@ -135,9 +146,8 @@ func (s *sender) open() (network.Stream, error) {
 			}
 		}
 		// Our dial lost, but the peer's connection may be up: use it. If
-		// not, dial again past the swarm's dial backoff, which the lost
-		// handshake just set for the peer's address (5 s).
-		str, err = s.t.h.NewStream(network.WithForceDirectDial(ctx, "handshake race"), s.key.peer, s.key.proto)
+		// not, dial again (ctx bypasses the dial backoff, see above).
+		str, err = s.t.h.NewStream(ctx, s.key.peer, s.key.proto)
 	}
 	if err != nil {
 		return nil, err

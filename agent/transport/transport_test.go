@@ -3,6 +3,7 @@ package transport_test
 import (
 	"context"
 	"errors"
+	"io"
 	"runtime"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/hearsay-mesh/hearsay/agent/transport"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -374,5 +376,53 @@ func TestCloseStopsAllGoroutines(t *testing.T) {
 	}
 	if err := a.tr.Send(b.h.ID(), protoA, msg("late")); !errors.Is(err, transport.ErrClosed) {
 		t.Errorf("Send after Close: %v, want ErrClosed", err)
+	}
+}
+
+// A peer that was down when we dialed and is back on the same address is
+// reached by the next Send, not refused for the swarm's dial backoff
+// (5 s after one failure, growing to 5 min): SWIM and HyParView pace
+// their own retries, and the backoff turned one failed dial into minutes
+// of failed probes.
+func TestRedialAfterFailedDialIgnoresBackoff(t *testing.T) {
+	a := newNode(t, testConfig())
+	dirB := t.TempDir()
+	hb := newHost(t, dirB)
+	id, addrs := hb.ID(), hb.Addrs()
+	hb.Close()
+	// The addresses it had; nothing listens there now.
+	a.tr.AddAddrs(peer.AddrInfo{ID: id, Addrs: addrs}, peerstore.PermanentAddrTTL)
+	if err := a.tr.Send(id, protoA, msg("lost")); err != nil {
+		t.Fatal(err)
+	}
+	waitEvent(t, a, "PeerDown(b) after a refused dial", isDown(id))
+
+	cfg := transport.TestHostConfig(dirB) // same identity
+	cfg.ListenAddrs = []string{addrs[0].String()}
+	hb2, err := transport.NewHost(cfg, newLogger(io.Discard))
+	if err != nil {
+		t.Fatalf("restart b on %s: %v", addrs[0], err)
+	}
+	logs := &syncBuffer{}
+	trb, err := transport.New(hb2, testConfig(), newLogger(logs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trb.Register(protoA, newBytes)
+	b := &node{h: hb2, tr: trb, logs: logs}
+	t.Cleanup(func() { trb.Close(); hb2.Close() })
+	if hb2.ID() != id {
+		t.Fatalf("restarted b has ID %s, want %s", hb2.ID(), id)
+	}
+	if err := a.tr.Send(id, protoA, msg("found")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("a's stats %+v\na's logs:\n%s", a.tr.Stats(), a.logs.String())
+		}
+	})
+	if in := recv(t, b); string(in.Msg.(*wrapperspb.BytesValue).Value) != "found" {
+		t.Fatalf("b got %v", in.Msg)
 	}
 }
