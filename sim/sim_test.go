@@ -3,8 +3,6 @@ package sim
 import (
 	"fmt"
 	"math/rand/v2"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -184,7 +182,7 @@ type orderCore struct {
 	n, self  int
 	rng      *rand.Rand
 	nextTo   map[int]uint64
-	lastFrom map[int]uint64
+	lastFrom map[membership.NodeID]uint64
 }
 
 func (c *orderCore) Protocol() membership.ProtocolID { return "/test/order" }
@@ -192,20 +190,21 @@ func (c *orderCore) NewMessage() proto.Message       { return &wrapperspb.UInt64
 func (c *orderCore) TickInterval() time.Duration     { return 10 * time.Millisecond }
 func (c *orderCore) Step(_ time.Duration, from membership.NodeID, m proto.Message) error {
 	v := m.(*wrapperspb.UInt64Value).Value
-	last := &c.last
+	last := c.last
 	if c.rng != nil {
-		if c.lastFrom == nil {
-			c.lastFrom = map[int]uint64{}
-		}
-		i := nodeIndex(from)
-		l := c.lastFrom[i]
-		last = &l
-		defer func() { c.lastFrom[i] = l }()
+		last = c.lastFrom[from]
 	}
-	if v < *last {
+	if v < last {
 		c.outOfOrder++
 	}
-	*last = v
+	if c.rng != nil {
+		if c.lastFrom == nil {
+			c.lastFrom = map[membership.NodeID]uint64{}
+		}
+		c.lastFrom[from] = v
+	} else {
+		c.last = v
+	}
 	c.got++
 	return nil
 }
@@ -304,7 +303,7 @@ func TestFIFOStateStaysBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	links := map[[2]int]bool{}
+	links := map[[2]membership.NodeID]bool{}
 	maxFIFO := 0
 	for range 100 {
 		s.RunFor(100 * time.Millisecond)
@@ -316,7 +315,7 @@ func TestFIFOStateStaysBounded(t *testing.T) {
 			t.Fatalf("node %d saw %d out-of-order messages on a FIFO link", i, c.outOfOrder)
 		}
 		for from := range c.lastFrom {
-			links[[2]int{from, i}] = true
+			links[[2]membership.NodeID{from, NodeName(i)}] = true
 		}
 	}
 	// 200 nodes x 100 sends a second x 10 s touch nearly all 39,800
@@ -327,13 +326,4 @@ func TestFIFOStateStaysBounded(t *testing.T) {
 	if maxFIFO > 12000 {
 		t.Fatalf("FIFO state reached %d entries for %d links used: links without messages in flight are kept", maxFIFO, len(links))
 	}
-}
-
-// nodeIndex inverts NodeName.
-func nodeIndex(id membership.NodeID) int {
-	i, err := strconv.Atoi(strings.TrimPrefix(string(id), "n"))
-	if err != nil {
-		panic(err)
-	}
-	return i
 }

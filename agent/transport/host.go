@@ -158,6 +158,12 @@ func buildHost(cfg HostConfig, key crypto.PrivKey, cm *connmgr.BasicConnMgr, rm 
 	if err != nil {
 		return closeAll(err)
 	}
+	// Outbound TCP dials use an ephemeral port, not the listen port: with
+	// SO_REUSEPORT two peers dialing each other at once make one TCP
+	// simultaneous open on which both run the initiator's side of the
+	// Noise handshake and both fail ("noise: message is too short"), which
+	// HyParView's symmetric NEIGHBOR dials do all the time. Reuse only
+	// helps NAT hole punching, which is not enabled.
 	tpt, err := tcp.NewTCPTransport(up, rm, nil, tcp.DisableReuseport())
 	if err != nil {
 		return closeAll(err)

@@ -118,10 +118,10 @@ func (s *sender) closeGracefully(str network.Stream) {
 // the swarm refuses to dial that address again for 5 s, then longer on each
 // failure (up to 5 min), without trying. Our protocols pace their own
 // retries (SWIM probes a member once per period and decides its liveness
-// itself), so the backoff only turned one dial that timed out under load
-// into minutes of instant probe failures, suspicions and false deaths: at
-// 200 agents on two cores it kept the formation storm going long after the
-// CPU had calmed down (docs/swim-bench.md, 2026-12-07).
+// itself); with the backoff, a probe of a member whose dial had failed a
+// moment ago failed on the cached entry instead of testing the member.
+// (It is not what made 200 agents' formation storm: that storm was as long
+// without the backoff; docs/swim-bench.md, 2026-12-07.)
 func (s *sender) open() (network.Stream, error) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.t.cfg.DialTimeout)
 	defer cancel()
