@@ -28,7 +28,9 @@ const GossipSubTopic = "/hearsay/broadcast/1"
 
 // Delivery is a broadcast payload that reached this node.
 type Delivery struct {
-	// Origin is the peer ID of the node that broadcast it.
+	// Origin is the peer ID of the node that broadcast it (plumtree).
+	// GossipSub messages carry no author here, so with GossipSub it is
+	// the neighbour that forwarded the message.
 	Origin peer.ID
 	// Payload is shared: read it, never modify it.
 	Payload []byte
@@ -137,12 +139,25 @@ func (a *Agent) readGossipSub(ctx context.Context, sub *pubsub.Subscription) {
 	}
 }
 
-// deliver hands a broadcast to the application hook, on the loop.
+// deliver routes a broadcast by its kind byte, on the loop: keyspace
+// deltas to the store, application payloads (kind byte stripped) to the
+// application hook; anything else is dropped with a warning.
 func (a *Agent) deliver(d Delivery) {
 	a.delivered++
-	a.applyPayload(d)
-	if a.cfg.OnDeliver != nil {
-		a.cfg.OnDeliver(d)
+	if len(d.Payload) == 0 {
+		a.log.Warn("dropped an empty broadcast payload", "from", d.Origin.String())
+		return
+	}
+	switch d.Payload[0] {
+	case payloadDelta, payloadDeltaFrom:
+		a.applyRemoteDelta(d.Origin, d.Payload)
+	case payloadApp:
+		if a.cfg.OnDeliver != nil {
+			d.Payload = d.Payload[1:]
+			a.cfg.OnDeliver(d)
+		}
+	default:
+		a.log.Warn("dropped a broadcast payload of unknown kind", "from", d.Origin.String(), "kind", d.Payload[0])
 	}
 }
 
@@ -165,14 +180,17 @@ func (a *Agent) routeBroadcast(now time.Duration, ev membership.Event) bool {
 	return false
 }
 
-// Publish broadcasts payload to every node, with the configured protocol.
+// Publish broadcasts payload to every node, with the configured protocol;
+// each delivers it to Config.OnDeliver (the payload is framed with one kind
+// byte, so plumtree takes at most Plumtree.MaxPayload-1 bytes).
 func (a *Agent) Publish(ctx context.Context, payload []byte) error {
+	framed := encodeApp(payload)
 	if a.gs != nil {
-		return a.gs.topic.Publish(ctx, payload)
+		return a.gs.topic.Publish(ctx, framed)
 	}
 	var err error
 	if derr := a.Do(ctx, func(now time.Duration) {
-		_, err = a.pt.Broadcast(now, payload)
+		_, err = a.pt.Broadcast(now, framed)
 	}); derr != nil {
 		return derr
 	}

@@ -62,7 +62,9 @@ type Config struct {
 	// Bandwidth, when set, counts the host's stream bytes per protocol.
 	Bandwidth metrics.Reporter
 	// OnDeliver, when set, is called on the agent's loop for every
-	// broadcast delivered to this node. It must not block.
+	// application broadcast (Publish) delivered to this node, the node's
+	// own included; keyspace deltas are not passed to it. It must not
+	// block.
 	OnDeliver func(Delivery)
 	// Transport configures the stream layer.
 	Transport transport.Config

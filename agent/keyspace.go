@@ -21,10 +21,6 @@ const (
 	DatastoreLevelDB = "leveldb"
 )
 
-// payloadDelta marks a broadcast payload that carries a keyspace delta;
-// other payloads (benchmarks) only reach Config.OnDeliver.
-const payloadDelta = 0x01
-
 // openStore opens the datastore and the keyspace on it.
 func (a *Agent) openStore() error {
 	var d ds.Batching
@@ -57,14 +53,6 @@ func (a *Agent) openStore() error {
 }
 
 func physNow() int64 { return time.Now().UnixNano() }
-
-// applyPayload merges a broadcast delta into the keyspace.
-func (a *Agent) applyPayload(d Delivery) {
-	if len(d.Payload) == 0 || d.Payload[0] != payloadDelta || d.Origin == a.host.ID() {
-		return
-	}
-	a.applyRemoteDelta(nodeID(d.Origin), d.Payload)
-}
 
 // notify tells change watchers that the feed moved.
 func (a *Agent) notify(changes []store.Change) {
@@ -101,13 +89,14 @@ func (a *Agent) mutate(ctx context.Context, f func(st *store.Store) ([]byte, sto
 			err = fmt.Errorf("agent: the write is durable but its clock is not: %w", serr)
 			return
 		}
-		payload := encodeDelta(dot.Counter, ch.Key, delta)
 		if a.pt != nil {
+			payload := encodeDelta("", dot.Counter, ch.Key, delta)
 			if _, berr := a.pt.Broadcast(now, payload); berr != nil {
 				a.log.Warn("broadcast of a delta failed; anti-entropy will carry it", "key", ch.Key, "err", berr)
 			}
 		}
 		if a.gs != nil {
+			payload := encodeDelta(a.host.ID(), dot.Counter, ch.Key, delta)
 			go func() {
 				if perr := a.gs.topic.Publish(context.Background(), payload); perr != nil {
 					a.log.Warn("gossipsub publish failed", "key", ch.Key, "err", perr)

@@ -1,14 +1,13 @@
 package agent
 
 import (
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/hearsay-mesh/hearsay/agent/store"
 	"github.com/hearsay-mesh/hearsay/antientropy"
 	"github.com/hearsay-mesh/hearsay/membership"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // clockMeta is the store metadata entry that holds anti-entropy's node
@@ -79,37 +78,6 @@ func (a *Agent) saveClock() error {
 	return a.st.SaveMeta(clockMeta, a.ae.Clock().Encode())
 }
 
-// A keyspace broadcast payload: kind byte, the writer's dot counter, the
-// key, then the store's delta.
-func encodeDelta(dot uint64, key string, delta []byte) []byte {
-	b := make([]byte, 0, 1+binary.MaxVarintLen64*2+len(key)+len(delta))
-	b = append(b, payloadDelta)
-	b = binary.AppendUvarint(b, dot)
-	b = binary.AppendUvarint(b, uint64(len(key)))
-	b = append(b, key...)
-	return append(b, delta...)
-}
-
-var errShortPayload = errors.New("agent: truncated delta payload")
-
-func decodeDelta(p []byte) (dot uint64, key string, delta []byte, err error) {
-	if len(p) == 0 || p[0] != payloadDelta {
-		return 0, "", nil, errors.New("agent: not a delta payload")
-	}
-	p = p[1:]
-	dot, n := binary.Uvarint(p)
-	if n <= 0 {
-		return 0, "", nil, errShortPayload
-	}
-	p = p[n:]
-	kl, n := binary.Uvarint(p)
-	if n <= 0 || kl > uint64(len(p)-n) {
-		return 0, "", nil, errShortPayload
-	}
-	p = p[n:]
-	return dot, string(p[:kl]), p[kl:], nil
-}
-
 // routeSync handles anti-entropy's events and feeds it the membership's.
 func (a *Agent) routeSync(now time.Duration, ev membership.Event) {
 	switch e := ev.(type) {
@@ -137,21 +105,30 @@ func memberLive(c membership.MemberChange) bool {
 	return false
 }
 
-// applyRemoteDelta merges a broadcast delta and records its dot.
-func (a *Agent) applyRemoteDelta(origin membership.NodeID, p []byte) {
-	dot, key, delta, err := decodeDelta(p)
+// applyRemoteDelta merges a broadcast keyspace delta and records its dot.
+// origin is the broadcast's origin, the writer unless the payload names
+// one; the node's own deltas, delivered back to it, are skipped.
+func (a *Agent) applyRemoteDelta(origin peer.ID, p []byte) {
+	d, err := decodeDelta(p)
 	if err != nil {
-		a.log.Warn("rejected delta payload", "origin", string(origin), "err", err)
+		a.log.Warn("rejected delta payload", "origin", origin.String(), "err", err)
 		return
 	}
-	changes, err := a.st.ApplyDelta(delta, physNow())
+	writer := d.writer
+	if writer == "" {
+		writer = nodeID(origin)
+	}
+	if writer == nodeID(a.host.ID()) {
+		return
+	}
+	changes, err := a.st.ApplyDelta(d.delta, physNow())
 	if err != nil {
-		a.log.Warn("rejected delta", "origin", string(origin), "key", key, "err", err)
+		a.log.Warn("rejected delta", "writer", string(writer), "key", d.key, "err", err)
 		return
 	}
 	a.notify(changes)
-	if err := a.ae.Applied(a.now(), key, []antientropy.Dot{{Node: origin, Counter: dot}}); err != nil {
-		a.log.Warn("anti-entropy refused a delta's dot", "origin", string(origin), "key", key, "err", err)
+	if err := a.ae.Applied(a.now(), d.key, []antientropy.Dot{{Node: writer, Counter: d.dot}}); err != nil {
+		a.log.Warn("anti-entropy refused a delta's dot", "writer", string(writer), "key", d.key, "err", err)
 	}
 	a.clockDirty = true
 }
