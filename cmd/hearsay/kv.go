@@ -28,7 +28,7 @@ func kvCommand(name, usage, args string, min, max int, run func(ctx context.Cont
 		Flags:     []cli.Flag{dataDirFlag(), formatFlag()},
 		Action: func(c *cli.Context) error {
 			if c.NArg() < min || max >= 0 && c.NArg() > max {
-				return withCode(exitUsage, fmt.Errorf("usage: hearsay %s %s", name, args))
+				return withCode(exitUsage, fmt.Errorf("usage: %s %s", c.Command.HelpName, args))
 			}
 			return withClient(c, func(ctx context.Context, cl *rpc.Client) error { return run(ctx, c, cl) })
 		},
@@ -139,6 +139,7 @@ func kvCommands() []*cli.Command {
 			fmt.Fprintln(c.App.Writer, "left the mesh")
 			return nil
 		}),
+		textCommand(),
 		watchCommand(),
 	}
 }
