@@ -13,7 +13,10 @@
 // The editor serves one page (static/, embedded) and relays its WebSocket
 // to the agent's JSON-RPC WebSocket, adding the agent's token (read from
 // rpc.cookie in the data directory), so the token never reaches the
-// browser and the page stays same-origin. The page speaks JSON-RPC 2.0
+// browser and the page stays same-origin. Because the relay holds the
+// token, it passes only the four methods the page uses and refuses the
+// rest itself; anyone who can reach the editor's address can edit text
+// through it, so it listens on 127.0.0.1 unless told otherwise. The page speaks JSON-RPC 2.0
 // itself: text_get and crdt_subscribe to follow the key, text_insert and
 // text_delete for what the user types (positions in Unicode code points).
 //

@@ -121,6 +121,13 @@ func TestRelayEditsAndFollowsAKey(t *testing.T) {
 			notes = append(notes, m)
 		}
 	}
+	// Only the page's methods pass: the relay holds the agent's token.
+	if m := call("mesh_leave", nil); m.Error == nil || m.Error.Code != -32601 {
+		t.Fatalf("mesh_leave through the relay: %+v, want a -32601 refusal", m)
+	}
+	if m := call("crdt_put", map[string]any{"key": "k", "value": "v"}); m.Error == nil || m.Error.Code != -32601 {
+		t.Fatalf("crdt_put through the relay: %+v, want a -32601 refusal", m)
+	}
 	if m := call("text_get", map[string]any{"key": "notes"}); m.Error == nil || m.Error.Code != int(rpc.CodeNotFound) {
 		t.Fatalf("text_get of a missing key: %+v", m)
 	}

@@ -93,7 +93,7 @@ func relay(w http.ResponseWriter, r *http.Request, dataDir string, log *slog.Log
 	defer up.CloseNow()
 	up.SetReadLimit(maxMessage)
 	done := make(chan error, 2)
-	go func() { done <- pump(ctx, page, up) }()
+	go func() { done <- pumpRequests(ctx, page, up) }()
 	go func() { done <- pump(ctx, up, page) }()
 	err = <-done
 	cancel()
@@ -103,6 +103,42 @@ func relay(w http.ResponseWriter, r *http.Request, dataDir string, log *slog.Log
 	}
 	page.Close(websocket.StatusNormalClosure, "")
 	up.Close(websocket.StatusNormalClosure, "")
+}
+
+// pageMethods are the only methods the relay passes to the agent: the
+// relay holds the agent's token, so without this list anyone who can reach
+// the editor's address could call every method (mesh_leave, crdt_del...).
+var pageMethods = map[string]bool{"text_get": true, "text_insert": true, "text_delete": true, "crdt_subscribe": true}
+
+// pumpRequests copies the page's JSON-RPC requests to the agent, and
+// answers any other message itself with an error: a method not in
+// pageMethods, a batch, or bytes that are not a JSON-RPC request.
+func pumpRequests(ctx context.Context, page, agent *websocket.Conn) error {
+	for {
+		typ, b, err := page.Read(ctx)
+		if err != nil {
+			return err
+		}
+		var req struct {
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+		}
+		if typ != websocket.MessageText || json.Unmarshal(b, &req) != nil || !pageMethods[req.Method] {
+			id := req.ID
+			if len(id) == 0 {
+				id = json.RawMessage("null")
+			}
+			refusal, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id,
+				"error": map[string]any{"code": -32601, "message": fmt.Sprintf("the editor relays only text_get, text_insert, text_delete and crdt_subscribe, not %q", req.Method)}})
+			if err := page.Write(ctx, websocket.MessageText, refusal); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := agent.Write(ctx, typ, b); err != nil {
+			return err
+		}
+	}
 }
 
 // pump copies messages from one connection to the other.
