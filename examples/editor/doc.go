@@ -16,9 +16,10 @@
 // browser and the page stays same-origin. Because the relay holds the
 // token, it passes only the four methods the page uses and refuses the
 // rest itself; anyone who can reach the editor's address can edit text
-// through it, so it listens on 127.0.0.1 unless told otherwise. The page speaks JSON-RPC 2.0
-// itself: text_get and crdt_subscribe to follow the key, text_insert and
-// text_delete for what the user types (positions in Unicode code points).
+// through it, so it listens on 127.0.0.1 unless told otherwise. The page
+// speaks JSON-RPC 2.0 itself: text_get and crdt_subscribe to follow the
+// key, text_insert and text_delete for what the user types (positions in
+// Unicode code points).
 //
 // What a remote edit does to the local cursor is worked out by diffing the
 // old text against the new (common prefix and suffix); two people typing
