@@ -50,6 +50,7 @@ func benchBroadcastCommand() *cli.Command {
 			&cli.BoolFlag{Name: "fixed-ticks", Usage: "tick anti-entropy every TickInterval instead of at its deadlines (comparison)"},
 			&cli.BoolFlag{Name: "swim-deadlines", Usage: "tick SWIM at its deadlines instead of every TickInterval (experiment)"},
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the whole run (all hosts) to `FILE`"},
+			&cli.StringFlag{Name: "agent-log-level", Usage: "write the hosts' agent logs at this level (debug, info, warn, error) to stderr; off by default"},
 			seedFlag(), csvFlag(), quietFlag(),
 		},
 		Action: func(c *cli.Context) error {
@@ -74,6 +75,13 @@ func benchBroadcastCommand() *cli.Command {
 			cfg.Dial = c.Int("dial")
 			cfg.Settle = c.Duration("settle")
 			cfg.Seed = c.Uint64("seed")
+			if lv := c.String("agent-log-level"); lv != "" {
+				log, err := newLogger(c.App.ErrWriter, "text", lv)
+				if err != nil {
+					return withCode(exitUsage, fmt.Errorf("--agent-log-level %q: want debug, info, warn or error", lv))
+				}
+				cfg.Log = log
+			}
 			if err := cfg.Validate(); err != nil {
 				return withCode(exitUsage, err)
 			}
