@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"math/bits"
 )
 
@@ -103,6 +104,22 @@ func appendBitmap(b []byte, words []uint64) []byte {
 	return b
 }
 
+// fits reports whether every counter s holds is at most 2^64-1: a
+// decoded base near the top with a bitmap beyond it would wrap, and the
+// counting and enumerating of missing dots would then disagree (a peer
+// could make a node enumerate 2^64 dots).
+func (s *span) fits() bool {
+	if len(s.bits) == 0 {
+		return true
+	}
+	last := s.bits[len(s.bits)-1]
+	if last == 0 {
+		return true // not normalised; the decoders refuse it anyway
+	}
+	top := uint64(64*(len(s.bits)-1) + 63 - bits.LeadingZeros64(last)) // highest set bit
+	return s.base <= math.MaxUint64-1-top
+}
+
 func readBitmap(r *reader) []uint64 {
 	bm := r.bytes(maxBitmapBytes)
 	if r.err != nil || len(bm) == 0 {
@@ -181,7 +198,9 @@ func readClock(r *reader) *Clock {
 		if r.err != nil {
 			break
 		}
-		if id == "" {
+		if !s.fits() {
+			r.fail("span of %q runs past the largest counter", id)
+		} else if id == "" {
 			r.fail("empty node ID")
 		} else if i > 0 && id <= c.spans[i-1].node {
 			r.fail("node IDs not strictly increasing")
@@ -243,7 +262,11 @@ func decodeSpanList(b []byte, ref *Clock) (spanList, error) {
 			r.fail("span reference %d out of range", tag)
 		}
 		s := span{node: id, base: r.uvarint(), bits: readBitmap(r)}
-		if r.err == nil && i > 0 && id <= l[i-1].node {
+		switch {
+		case r.err != nil:
+		case !s.fits():
+			r.fail("span of %q runs past the largest counter", id)
+		case i > 0 && id <= l[i-1].node:
 			r.fail("span list not strictly increasing")
 		}
 		l = append(l, s)

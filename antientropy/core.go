@@ -375,6 +375,7 @@ type Stats struct {
 	InSync          uint64 // sessions that found equal clocks
 	DeltaSessions   uint64 // answered by the dot-key log
 	TreeSessions    uint64 // answered by the Merkle walk
+	LossyWalks      uint64 // Merkle walks that could not carry everything: the clock kept out the peer's dots
 	NeedClock       uint64 // hash-only syncs the responder could not resolve
 	Abandoned       uint64 // initiated sessions dropped (timeout, peer down)
 	ObjectsPulled   uint64 // objects merged from responses

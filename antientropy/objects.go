@@ -111,6 +111,15 @@ type segmentSet struct {
 	hs   [][]uint64 // hs[i] sorted, for segs[i]
 }
 
+// count is how many contributions the set lists.
+func (s *segmentSet) count() int {
+	n := 0
+	for _, hs := range s.hs {
+		n += len(hs)
+	}
+	return n
+}
+
 func (s *segmentSet) size() int {
 	n := 8
 	for i := range s.segs {

@@ -10,22 +10,25 @@ import (
 
 // outSession is a session this node started (the initiator, A).
 type outSession struct {
-	id         uint64
-	peer       NodeID
-	last       time.Duration // last progress
-	sent       *Clock        // the clock the responder answers against
-	fullSent   bool
-	replied    bool
-	tree       bool
-	have       *Clock // responder's spans where it had dots we lacked
-	peerClock  *Clock // responder's whole clock at reply time
-	seq        []Dot  // pull sequence: have minus sent
-	next       uint64 // next pull position expected
-	pending    int    // Merkle requests awaiting their final response
-	got        int    // Merkle responses received
-	expect     int    // Merkle responses announced by final messages
-	pushOK     bool   // the responder lacks some of our dots
-	pulled     int    // objects merged
+	id        uint64
+	peer      NodeID
+	last      time.Duration // last progress
+	sent      *Clock        // the clock the responder answers against
+	fullSent  bool
+	replied   bool
+	tree      bool
+	have      *Clock                  // responder's spans where it had dots we lacked
+	peerClock *Clock                  // responder's whole clock at reply time
+	seq       []Dot                   // pull sequence: have minus sent
+	next      uint64                  // next pull position expected
+	reqs      map[uint32]*walkRequest // Merkle requests not fully answered yet
+	nextReq   uint32                  // the last Merkle request's number
+	// lossy: the Merkle walk could not carry everything (a segment or a
+	// state too large, a key that changed under the walk), so the clock
+	// must not take in the responder's dots when it ends (see complete).
+	lossy      bool
+	pushOK     bool // the responder lacks some of our dots
+	pulled     int  // objects merged
 	roundTrips int
 	rtKinds    uint64   // Merkle request kinds sent (see markRT)
 	changed    []string // keys changed, reported in Merged
@@ -46,6 +49,11 @@ type inSession struct {
 	want spanList
 	seq  []Dot // push sequence, built on the first push
 	next uint64
+	// replaced maps the contribution a key had before the initiator's
+	// push in this Merkle walk changed it to that key: the initiator's
+	// Want, which follows its push, names the old contribution, and the
+	// key's current state (which includes it) answers it.
+	replaced map[uint64]string
 }
 
 func (c *Core) startSession(now time.Duration, peer NodeID) {
@@ -253,8 +261,8 @@ func (c *Core) onReply(now time.Duration, from NodeID, m *pb.Reply) error {
 		}
 		s.tree = true
 		c.stats.TreeSessions++
-		s.pending = 1 // the Sync; its answer is the Reply's tree
-		return c.onTree(now, from, &pb.Tree{Session: s.id, Level: 0, Nodes: appendIndices(nil, []uint64{0}), Hashes: m.Tree, Response: true, Final: true, Parts: 1})
+		s.reqs = map[uint32]*walkRequest{0: {got: map[uint32]bool{}}} // the Sync, request 0: its answer is the Reply's tree
+		return c.onTree(now, from, &pb.Tree{Session: s.id, Level: 0, Nodes: appendIndices(nil, []uint64{0}), Hashes: m.Tree, Response: true, Final: true, Parts: 1, Request: 0, Part: 1})
 	}
 	c.stats.DeltaSessions++
 	n := s.have.CountMissing(s.sent)
@@ -300,8 +308,18 @@ func (c *Core) push(s *outSession, want spanList) {
 }
 
 // complete ends a session whose pulls (or Merkle walk) are done: the
-// clock takes in the responder's spans and the Ack tells it so.
+// clock takes in the responder's spans and the Ack tells it so. A lossy
+// walk merged what it got but claims nothing: no join, no Ack, so neither
+// side believes this node holds dots it may lack; a later session (or the
+// next walk) carries the rest.
 func (c *Core) complete(s *outSession) {
+	if s.lossy {
+		c.stats.LossyWalks++
+		c.emitMerged(s.peer, s.changed)
+		c.quiet = 0
+		c.finish(s, "tree")
+		return
+	}
 	if c.clock.Join(s.have) {
 		c.snap = nil
 	}

@@ -17,10 +17,18 @@ import (
 // first compares leaf segments sends its Leaves (key contributions); the
 // other side pushes the objects whose contributions the sender lacks and
 // Wants the ones it lacks itself. B answers statelessly; every message of
-// A is a request that B answers with one or more messages, the last one
-// marked final with the number of messages of the answer, so A knows the
-// walk is over, with nothing lost, when no request is pending and every
-// announced message arrived.
+// A is a numbered request that B answers with one or more messages, each
+// repeating the request's number and its own place in the answer, the last
+// one marked final with the number of messages of the answer, so A knows
+// the walk is over when every part of every request's answer arrived (a
+// repeated part counts once). B marks a final message incomplete when it
+// left out something the request asked for (a state too large, a
+// contribution it can no longer name); A, likewise, when it left a segment
+// out of a request. Such a walk is lossy: A keeps what it merged but its
+// clock does not take in B's dots (see complete). The one change B can
+// account for is the one A's own push made: A pushes its version of a key
+// both changed and then Wants B's old contribution, which B answers with
+// the key's current state (inSession.replaced).
 
 // wantRequestBytes bounds a Want request: about 4,000 contributions, so
 // the answer is a few hundred KiB of objects for small states.
@@ -32,23 +40,43 @@ const (
 	rtWant   = 31
 )
 
-// outTree returns the initiator's tree session a response belongs to and
-// counts the response.
-func (c *Core) outTree(now time.Duration, from NodeID, session uint64) *outSession {
+// walkRequest is one request of the initiator's walk awaiting its answer.
+type walkRequest struct {
+	parts uint32          // messages in the answer, once its final one came (0 before)
+	got   map[uint32]bool // parts received
+}
+
+// outTree returns the initiator's tree session a response belongs to, or
+// nil when it belongs to none, or repeats a part already received (a
+// duplicated message must not count twice, or the walk would look over
+// while a request is still unanswered).
+func (c *Core) outTree(now time.Duration, from NodeID, session uint64, req, part uint32) *outSession {
 	s := c.out[from]
 	if s == nil || s.id != session || !s.tree {
 		return nil
 	}
+	r := s.reqs[req]
+	if r == nil || part == 0 || r.got[part] || (r.parts > 0 && part > r.parts) {
+		return nil
+	}
+	r.got[part] = true
 	s.last = now
-	s.got++
 	return s
 }
 
-// finalResponse books a final message's announcement.
-func (s *outSession) finalResponse(final bool, parts uint32) {
+// finalResponse books a response message's place in its request's answer;
+// the request is answered once its final message and every part before it
+// came. A responder that says it left something out makes the walk lossy.
+func (s *outSession) finalResponse(req uint32, final bool, parts uint32, incomplete bool) {
+	r := s.reqs[req]
 	if final {
-		s.pending--
-		s.expect += int(parts)
+		r.parts = max(parts, 1)
+		if incomplete {
+			s.lossy = true
+		}
+	}
+	if r.parts > 0 && uint32(len(r.got)) >= r.parts {
+		delete(s.reqs, req)
 	}
 }
 
@@ -68,7 +96,7 @@ func (c *Core) onTree(now time.Duration, from NodeID, m *pb.Tree) error {
 	}
 	var s *outSession
 	if m.Response {
-		if s = c.outTree(now, from, m.Session); s == nil {
+		if s = c.outTree(now, from, m.Session, m.Request, m.Part); s == nil {
 			return nil
 		}
 	}
@@ -83,22 +111,25 @@ func (c *Core) onTree(now time.Duration, from NodeID, m *pb.Tree) error {
 	}
 	if s == nil { // B: answer, always
 		if level+1 == t.depth {
-			c.respond(from, c.buildLeaves(m.Session, diff, true))
+			envs, skipped := c.buildLeaves(m.Session, diff, true)
+			c.respond(from, envs, m.Request, skipped)
 		} else {
-			c.respond(from, c.buildTree(m.Session, level+1, diff, true))
+			c.respond(from, c.buildTree(m.Session, level+1, diff, true), m.Request, false)
 		}
 		return nil
 	}
 	if len(diff) > 0 {
 		if level+1 == t.depth {
-			c.request(s, c.buildLeaves(s.id, diff, false))
+			envs, skipped := c.buildLeaves(s.id, diff, false)
+			s.lossy = s.lossy || skipped
+			c.request(s, envs)
 			s.markRT(rtLeaves)
 		} else {
 			c.request(s, c.buildTree(s.id, level+1, diff, false))
 			s.markRT(level + 1)
 		}
 	}
-	s.finalResponse(m.Final, m.Parts)
+	s.finalResponse(m.Request, m.Final, m.Parts, m.Incomplete)
 	c.maybeDone(s)
 	return nil
 }
@@ -107,39 +138,50 @@ func (c *Core) onTree(now time.Duration, from NodeID, m *pb.Tree) error {
 func (s *outSession) markRT(kind int) { s.rtKinds |= 1 << kind }
 
 func (c *Core) maybeDone(s *outSession) {
-	if s.pending <= 0 && s.got >= s.expect && c.out[s.peer] == s {
+	if len(s.reqs) == 0 && c.out[s.peer] == s {
 		s.roundTrips = 1 + bits.OnesCount64(s.rtKinds)
 		c.complete(s)
 	}
 }
 
-// request sends A's requests of a walk; each will be answered.
+// request sends A's requests of a walk, each its own request, to be
+// answered with messages that repeat its number.
 func (c *Core) request(s *outSession, envs []*pb.Envelope) {
-	s.pending += len(envs)
 	for _, e := range envs {
+		s.nextReq++
+		s.reqs[s.nextReq] = &walkRequest{got: map[uint32]bool{}}
+		setWalk(e, s.nextReq, 0, 0, false, false)
 		c.Send(s.peer, e)
 	}
 }
 
-// respond sends B's answer to one request: at least one message, the
-// last marked final with the number of messages.
-func (c *Core) respond(to NodeID, envs []*pb.Envelope) {
-	if len(envs) == 0 {
-		return
-	}
+// respond sends B's answer to request req: every message numbered, the
+// last one final with the count, and marked incomplete when B left out
+// something the request asked for.
+func (c *Core) respond(to NodeID, envs []*pb.Envelope, req uint32, incomplete bool) {
 	parts := uint32(len(envs))
-	switch b := envs[len(envs)-1].Body.(type) {
-	case *pb.Envelope_Tree:
-		b.Tree.Final, b.Tree.Parts = true, parts
-	case *pb.Envelope_Leaves:
-		b.Leaves.Final, b.Leaves.Parts = true, parts
-	case *pb.Envelope_Want:
-		b.Want.Final, b.Want.Parts = true, parts
-	case *pb.Envelope_Objects:
-		b.Objects.Final, b.Objects.Parts = true, parts
-	}
-	for _, e := range envs {
+	for i, e := range envs {
+		last := uint32(i+1) == parts
+		setWalk(e, req, uint32(i+1), parts, last, last && incomplete)
 		c.Send(to, e)
+	}
+}
+
+// setWalk fills the walk's bookkeeping fields of a Tree, Leaves, Want or
+// Objects message (parts and incomplete only on a final one).
+func setWalk(e *pb.Envelope, req, part, parts uint32, final, incomplete bool) {
+	if !final {
+		parts = 0
+	}
+	switch b := e.Body.(type) {
+	case *pb.Envelope_Tree:
+		b.Tree.Request, b.Tree.Part, b.Tree.Final, b.Tree.Parts, b.Tree.Incomplete = req, part, final, parts, incomplete
+	case *pb.Envelope_Leaves:
+		b.Leaves.Request, b.Leaves.Part, b.Leaves.Final, b.Leaves.Parts, b.Leaves.Incomplete = req, part, final, parts, incomplete
+	case *pb.Envelope_Want:
+		b.Want.Request, b.Want.Part, b.Want.Final, b.Want.Parts, b.Want.Incomplete = req, part, final, parts, incomplete
+	case *pb.Envelope_Objects:
+		b.Objects.Request, b.Objects.Part, b.Objects.Final, b.Objects.Parts, b.Objects.Incomplete = req, part, final, parts, incomplete
 	}
 }
 
@@ -163,8 +205,10 @@ func (c *Core) buildTree(session uint64, level int, nodes []uint64, response boo
 }
 
 // buildSegments makes Leaves or Want messages for a segment set, split to
-// fit; with nonEmpty, at least one message.
-func (c *Core) buildSegments(session uint64, set *segmentSet, want, response, nonEmpty bool) []*pb.Envelope {
+// fit; with nonEmpty, at least one message. skipped says a segment was
+// left out for being larger than a message (MerkleDepth too small for the
+// keyspace): the walk cannot then account for all its keys.
+func (c *Core) buildSegments(session uint64, set *segmentSet, want, response, nonEmpty bool) (out []*pb.Envelope, skipped bool) {
 	limit := c.cfg.MaxMessageBytes - 64
 	if want && !response {
 		// Wanted objects are asked for in small requests: the peer answers
@@ -172,7 +216,6 @@ func (c *Core) buildSegments(session uint64, set *segmentSet, want, response, no
 		// merged here) while it reads the states for the next ones.
 		limit = min(limit, wantRequestBytes)
 	}
-	var out []*pb.Envelope
 	add := func(part *segmentSet) {
 		b := part.encode()
 		if want {
@@ -186,7 +229,8 @@ func (c *Core) buildSegments(session uint64, set *segmentSet, want, response, no
 	for i, seg := range set.segs {
 		n := 6 + 8*len(set.hs[i])
 		if n > limit {
-			continue // one segment over the limit: MerkleDepth is too small for the keyspace
+			skipped = true // one segment over the limit: MerkleDepth is too small for the keyspace
+			continue
 		}
 		if size+n > limit && len(part.segs) > 0 {
 			add(part)
@@ -199,11 +243,12 @@ func (c *Core) buildSegments(session uint64, set *segmentSet, want, response, no
 	if len(part.segs) > 0 || (len(out) == 0 && nonEmpty) {
 		add(part)
 	}
-	return out
+	return out, skipped
 }
 
-// buildLeaves makes Leaves messages with our contributions of segments.
-func (c *Core) buildLeaves(session uint64, segs []uint64, response bool) []*pb.Envelope {
+// buildLeaves makes Leaves messages with our contributions of segments
+// (skipped as in buildSegments).
+func (c *Core) buildLeaves(session uint64, segs []uint64, response bool) ([]*pb.Envelope, bool) {
 	set := &segmentSet{segs: segs}
 	for _, seg := range segs {
 		ls := c.tree.segs[seg]
@@ -252,23 +297,27 @@ func (c *Core) onLeaves(now time.Duration, from NodeID, m *pb.Leaves) error {
 	}
 	if !m.Response { // B: push ours, want theirs, as one answer
 		ours, theirs := c.compareLeaves(set)
-		envs := c.buildObjects(m.Session, ours, true)
-		c.respond(from, append(envs, c.buildSegments(m.Session, theirs, true, true, true)...))
+		envs, skipped := c.buildObjects(m.Session, ours, true)
+		wants, _ := c.buildSegments(m.Session, theirs, true, true, true) // what B lacks is B's loss, not A's
+		c.respond(from, append(envs, wants...), m.Request, skipped)
 		return nil
 	}
-	s := c.outTree(now, from, m.Session)
+	s := c.outTree(now, from, m.Session, m.Request, m.Part)
 	if s == nil {
 		return nil
 	}
 	ours, theirs := c.compareLeaves(set)
 	if s.pushOK {
-		c.sendAll(from, c.buildObjects(s.id, ours, false))
+		envs, _ := c.buildObjects(s.id, ours, false)
+		c.sendAll(from, envs)
 	}
 	if len(theirs.segs) > 0 {
-		c.request(s, c.buildSegments(s.id, theirs, true, false, false))
+		envs, skipped := c.buildSegments(s.id, theirs, true, false, false)
+		s.lossy = s.lossy || skipped
+		c.request(s, envs)
 		s.markRT(rtWant)
 	}
-	s.finalResponse(m.Final, m.Parts)
+	s.finalResponse(m.Request, m.Final, m.Parts, m.Incomplete)
 	c.maybeDone(s)
 	return nil
 }
@@ -278,36 +327,73 @@ func (c *Core) onWant(now time.Duration, from NodeID, m *pb.Want) error {
 	if err != nil {
 		return err
 	}
-	var keys []string
-	for i, seg := range set.segs {
-		for _, l := range c.tree.segs[seg] {
-			if _, ok := slices.BinarySearch(set.hs[i], l.h); ok {
-				keys = append(keys, l.key)
-			}
-		}
-	}
 	if !m.Response { // B: the objects, as one answer
-		envs := c.buildObjects(m.Session, keys, true)
+		keys, missing := c.wantedKeys(set, c.in[inKey{from, m.Session}])
+		envs, skipped := c.buildObjects(m.Session, keys, true)
 		if len(envs) == 0 {
 			envs = []*pb.Envelope{{Body: &pb.Envelope_Objects{Objects: &pb.Objects{Session: m.Session, Response: true}}}}
 		}
-		c.respond(from, envs)
+		// A contribution asked for that we can no longer name (the key
+		// changed since our Leaves by something other than the
+		// initiator's push: a write, another peer's merge): the initiator
+		// must not take our dots into its clock on the strength of this walk.
+		c.respond(from, envs, m.Request, skipped || missing > 0)
 		return nil
 	}
-	s := c.outTree(now, from, m.Session)
+	keys, _ := c.wantedKeys(set, nil)
+	s := c.outTree(now, from, m.Session, m.Request, m.Part)
 	if s == nil {
 		return nil
 	}
-	c.sendAll(from, c.buildObjects(s.id, keys, false))
-	s.finalResponse(m.Final, m.Parts)
+	envs, _ := c.buildObjects(s.id, keys, false)
+	c.sendAll(from, envs)
+	s.finalResponse(m.Request, m.Final, m.Parts, m.Incomplete)
 	c.maybeDone(s)
 	return nil
 }
 
+// wantedKeys names the keys behind the contributions of a Want: those we
+// hold now, and, through in.replaced, those the initiator's push in this
+// walk changed since (their current state includes the old one). missing
+// counts the contributions it cannot name.
+func (c *Core) wantedKeys(set *segmentSet, in *inSession) (keys []string, missing int) {
+	for i, seg := range set.segs {
+		hit := make([]bool, len(set.hs[i]))
+		for _, l := range c.tree.segs[seg] {
+			if j, ok := slices.BinarySearch(set.hs[i], l.h); ok {
+				keys = append(keys, l.key)
+				hit[j] = true
+			}
+		}
+		for j, h := range set.hs[i] {
+			if hit[j] {
+				continue
+			}
+			if k, ok := in.replacedKey(h); ok && !slices.Contains(keys, k) {
+				keys = append(keys, k)
+				continue
+			}
+			missing++
+		}
+	}
+	return keys, missing
+}
+
+// replacedKey returns the key whose contribution h the initiator's push
+// replaced in this session (in may be nil).
+func (in *inSession) replacedKey(h uint64) (string, bool) {
+	if in == nil {
+		return "", false
+	}
+	k, ok := in.replaced[h]
+	return k, ok
+}
+
 // buildObjects makes Objects messages with keys' states, split to fit.
-func (c *Core) buildObjects(session uint64, keys []string, response bool) []*pb.Envelope {
+// skipped says a key was left out: gone from the store, or its state
+// larger than MaxStateBytes.
+func (c *Core) buildObjects(session uint64, keys []string, response bool) (out []*pb.Envelope, skipped bool) {
 	limit := c.cfg.MaxMessageBytes - 64
-	var out []*pb.Envelope
 	var objs []byte
 	flush := func() {
 		out = append(out, &pb.Envelope{Body: &pb.Envelope_Objects{Objects: &pb.Objects{
@@ -318,6 +404,7 @@ func (c *Core) buildObjects(session uint64, keys []string, response bool) []*pb.
 	for _, k := range keys {
 		st, ok := c.store.Get(k)
 		if !ok || len(st) > c.cfg.MaxStateBytes {
+			skipped = true
 			continue
 		}
 		if len(objs) > 0 && len(objs)+objectSize(k, st) > limit {
@@ -328,7 +415,7 @@ func (c *Core) buildObjects(session uint64, keys []string, response bool) []*pb.
 	if len(objs) > 0 {
 		flush()
 	}
-	return out
+	return out, skipped
 }
 
 func (c *Core) sendAll(to NodeID, envs []*pb.Envelope) {
@@ -348,12 +435,26 @@ func (c *Core) onObjects(now time.Duration, from NodeID, m *pb.Objects) error {
 			return nil // pushes are accepted only inside a session we answer
 		}
 		in.last = now
+		old := make([]uint64, len(objs))
+		for i, o := range objs {
+			if d := c.store.Digest(o.key); d != ([16]byte{}) {
+				old[i] = contribution(o.key, d)
+			}
+		}
 		changed, err := c.mergeObjects(objs)
+		for i, o := range objs {
+			if old[i] != 0 && c.store.Digest(o.key) != ([16]byte{}) && contribution(o.key, c.store.Digest(o.key)) != old[i] {
+				if in.replaced == nil {
+					in.replaced = map[uint64]string{}
+				}
+				in.replaced[old[i]] = o.key
+			}
+		}
 		c.stats.ObjectsPushed += uint64(len(objs))
 		c.emitMerged(from, changed)
 		return err
 	}
-	s := c.outTree(now, from, m.Session)
+	s := c.outTree(now, from, m.Session, m.Request, m.Part)
 	if s == nil {
 		return nil
 	}
@@ -365,7 +466,7 @@ func (c *Core) onObjects(now time.Duration, from NodeID, m *pb.Objects) error {
 	s.pulled += len(objs)
 	s.changed = append(s.changed, changed...)
 	c.stats.ObjectsPulled += uint64(len(objs))
-	s.finalResponse(m.Final, m.Parts)
+	s.finalResponse(m.Request, m.Final, m.Parts, m.Incomplete)
 	c.maybeDone(s)
 	return nil
 }

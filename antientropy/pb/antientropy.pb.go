@@ -559,11 +559,14 @@ type Tree struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Session       uint64                 `protobuf:"varint,1,opt,name=session,proto3" json:"session,omitempty"`
 	Level         uint32                 `protobuf:"varint,2,opt,name=level,proto3" json:"level,omitempty"`
-	Nodes         []byte                 `protobuf:"bytes,3,opt,name=nodes,proto3" json:"nodes,omitempty"`        // packed increasing node indices at level
-	Hashes        []byte                 `protobuf:"bytes,4,opt,name=hashes,proto3" json:"hashes,omitempty"`      // fanout hashes per node, 8 bytes each
-	Final         bool                   `protobuf:"varint,5,opt,name=final,proto3" json:"final,omitempty"`       // last response to one request
-	Response      bool                   `protobuf:"varint,6,opt,name=response,proto3" json:"response,omitempty"` // sent by the responder (else by the initiator)
-	Parts         uint32                 `protobuf:"varint,7,opt,name=parts,proto3" json:"parts,omitempty"`       // on a final message: how many messages the response had
+	Nodes         []byte                 `protobuf:"bytes,3,opt,name=nodes,proto3" json:"nodes,omitempty"`             // packed increasing node indices at level
+	Hashes        []byte                 `protobuf:"bytes,4,opt,name=hashes,proto3" json:"hashes,omitempty"`           // fanout hashes per node, 8 bytes each
+	Final         bool                   `protobuf:"varint,5,opt,name=final,proto3" json:"final,omitempty"`            // last response to one request
+	Response      bool                   `protobuf:"varint,6,opt,name=response,proto3" json:"response,omitempty"`      // sent by the responder (else by the initiator)
+	Parts         uint32                 `protobuf:"varint,7,opt,name=parts,proto3" json:"parts,omitempty"`            // on a final message: how many messages the response had
+	Request       uint32                 `protobuf:"varint,8,opt,name=request,proto3" json:"request,omitempty"`        // the initiator's request number; every message of its answer repeats it
+	Part          uint32                 `protobuf:"varint,9,opt,name=part,proto3" json:"part,omitempty"`              // on a response: this message's place in the answer, from 1
+	Incomplete    bool                   `protobuf:"varint,10,opt,name=incomplete,proto3" json:"incomplete,omitempty"` // on a final message: the responder left out something the request asked for
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -647,14 +650,38 @@ func (x *Tree) GetParts() uint32 {
 	return 0
 }
 
+func (x *Tree) GetRequest() uint32 {
+	if x != nil {
+		return x.Request
+	}
+	return 0
+}
+
+func (x *Tree) GetPart() uint32 {
+	if x != nil {
+		return x.Part
+	}
+	return 0
+}
+
+func (x *Tree) GetIncomplete() bool {
+	if x != nil {
+		return x.Incomplete
+	}
+	return false
+}
+
 // Leaves carries the sender's key contributions of some leaf segments.
 type Leaves struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Session       uint64                 `protobuf:"varint,1,opt,name=session,proto3" json:"session,omitempty"`
 	Segments      []byte                 `protobuf:"bytes,2,opt,name=segments,proto3" json:"segments,omitempty"` // packed segment set
 	Final         bool                   `protobuf:"varint,3,opt,name=final,proto3" json:"final,omitempty"`
-	Response      bool                   `protobuf:"varint,6,opt,name=response,proto3" json:"response,omitempty"` // sent by the responder (else by the initiator)
-	Parts         uint32                 `protobuf:"varint,7,opt,name=parts,proto3" json:"parts,omitempty"`       // on a final message: how many messages the response had
+	Response      bool                   `protobuf:"varint,6,opt,name=response,proto3" json:"response,omitempty"`      // sent by the responder (else by the initiator)
+	Parts         uint32                 `protobuf:"varint,7,opt,name=parts,proto3" json:"parts,omitempty"`            // on a final message: how many messages the response had
+	Request       uint32                 `protobuf:"varint,8,opt,name=request,proto3" json:"request,omitempty"`        // the initiator's request number; every message of its answer repeats it
+	Part          uint32                 `protobuf:"varint,9,opt,name=part,proto3" json:"part,omitempty"`              // on a response: this message's place in the answer, from 1
+	Incomplete    bool                   `protobuf:"varint,10,opt,name=incomplete,proto3" json:"incomplete,omitempty"` // on a final message: the responder left out something the request asked for
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -724,14 +751,38 @@ func (x *Leaves) GetParts() uint32 {
 	return 0
 }
 
+func (x *Leaves) GetRequest() uint32 {
+	if x != nil {
+		return x.Request
+	}
+	return 0
+}
+
+func (x *Leaves) GetPart() uint32 {
+	if x != nil {
+		return x.Part
+	}
+	return 0
+}
+
+func (x *Leaves) GetIncomplete() bool {
+	if x != nil {
+		return x.Incomplete
+	}
+	return false
+}
+
 // Want asks for the keys behind some contributions.
 type Want struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Session       uint64                 `protobuf:"varint,1,opt,name=session,proto3" json:"session,omitempty"`
 	Segments      []byte                 `protobuf:"bytes,2,opt,name=segments,proto3" json:"segments,omitempty"` // packed segment set
 	Final         bool                   `protobuf:"varint,3,opt,name=final,proto3" json:"final,omitempty"`
-	Response      bool                   `protobuf:"varint,6,opt,name=response,proto3" json:"response,omitempty"` // sent by the responder (else by the initiator)
-	Parts         uint32                 `protobuf:"varint,7,opt,name=parts,proto3" json:"parts,omitempty"`       // on a final message: how many messages the response had
+	Response      bool                   `protobuf:"varint,6,opt,name=response,proto3" json:"response,omitempty"`      // sent by the responder (else by the initiator)
+	Parts         uint32                 `protobuf:"varint,7,opt,name=parts,proto3" json:"parts,omitempty"`            // on a final message: how many messages the response had
+	Request       uint32                 `protobuf:"varint,8,opt,name=request,proto3" json:"request,omitempty"`        // the initiator's request number; every message of its answer repeats it
+	Part          uint32                 `protobuf:"varint,9,opt,name=part,proto3" json:"part,omitempty"`              // on a response: this message's place in the answer, from 1
+	Incomplete    bool                   `protobuf:"varint,10,opt,name=incomplete,proto3" json:"incomplete,omitempty"` // on a final message: the responder left out something the request asked for
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -801,14 +852,38 @@ func (x *Want) GetParts() uint32 {
 	return 0
 }
 
+func (x *Want) GetRequest() uint32 {
+	if x != nil {
+		return x.Request
+	}
+	return 0
+}
+
+func (x *Want) GetPart() uint32 {
+	if x != nil {
+		return x.Part
+	}
+	return 0
+}
+
+func (x *Want) GetIncomplete() bool {
+	if x != nil {
+		return x.Incomplete
+	}
+	return false
+}
+
 // Objects carries key states found by the Merkle walk.
 type Objects struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Session       uint64                 `protobuf:"varint,1,opt,name=session,proto3" json:"session,omitempty"`
 	Objects       []byte                 `protobuf:"bytes,2,opt,name=objects,proto3" json:"objects,omitempty"` // packed objects
 	Final         bool                   `protobuf:"varint,3,opt,name=final,proto3" json:"final,omitempty"`
-	Response      bool                   `protobuf:"varint,6,opt,name=response,proto3" json:"response,omitempty"` // sent by the responder (else by the initiator)
-	Parts         uint32                 `protobuf:"varint,7,opt,name=parts,proto3" json:"parts,omitempty"`       // on a final message: how many messages the response had
+	Response      bool                   `protobuf:"varint,6,opt,name=response,proto3" json:"response,omitempty"`      // sent by the responder (else by the initiator)
+	Parts         uint32                 `protobuf:"varint,7,opt,name=parts,proto3" json:"parts,omitempty"`            // on a final message: how many messages the response had
+	Request       uint32                 `protobuf:"varint,8,opt,name=request,proto3" json:"request,omitempty"`        // the initiator's request number; every message of its answer repeats it
+	Part          uint32                 `protobuf:"varint,9,opt,name=part,proto3" json:"part,omitempty"`              // on a response: this message's place in the answer, from 1
+	Incomplete    bool                   `protobuf:"varint,10,opt,name=incomplete,proto3" json:"incomplete,omitempty"` // on a final message: the responder left out something the request asked for
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -878,6 +953,27 @@ func (x *Objects) GetParts() uint32 {
 	return 0
 }
 
+func (x *Objects) GetRequest() uint32 {
+	if x != nil {
+		return x.Request
+	}
+	return 0
+}
+
+func (x *Objects) GetPart() uint32 {
+	if x != nil {
+		return x.Part
+	}
+	return 0
+}
+
+func (x *Objects) GetIncomplete() bool {
+	if x != nil {
+		return x.Incomplete
+	}
+	return false
+}
+
 var File_antientropy_proto protoreflect.FileDescriptor
 
 const file_antientropy_proto_rawDesc = "" +
@@ -915,7 +1011,7 @@ const file_antientropy_proto_rawDesc = "" +
 	"\aobjects\x18\x05 \x01(\fR\aobjects\x12\x18\n" +
 	"\arepeats\x18\x06 \x01(\fR\arepeats\"\x1f\n" +
 	"\x03Ack\x12\x18\n" +
-	"\asession\x18\x01 \x01(\x04R\asession\"\xac\x01\n" +
+	"\asession\x18\x01 \x01(\x04R\asession\"\xfa\x01\n" +
 	"\x04Tree\x12\x18\n" +
 	"\asession\x18\x01 \x01(\x04R\asession\x12\x14\n" +
 	"\x05level\x18\x02 \x01(\rR\x05level\x12\x14\n" +
@@ -923,25 +1019,49 @@ const file_antientropy_proto_rawDesc = "" +
 	"\x06hashes\x18\x04 \x01(\fR\x06hashes\x12\x14\n" +
 	"\x05final\x18\x05 \x01(\bR\x05final\x12\x1a\n" +
 	"\bresponse\x18\x06 \x01(\bR\bresponse\x12\x14\n" +
-	"\x05parts\x18\a \x01(\rR\x05parts\"\x86\x01\n" +
+	"\x05parts\x18\a \x01(\rR\x05parts\x12\x18\n" +
+	"\arequest\x18\b \x01(\rR\arequest\x12\x12\n" +
+	"\x04part\x18\t \x01(\rR\x04part\x12\x1e\n" +
+	"\n" +
+	"incomplete\x18\n" +
+	" \x01(\bR\n" +
+	"incomplete\"\xd4\x01\n" +
 	"\x06Leaves\x12\x18\n" +
 	"\asession\x18\x01 \x01(\x04R\asession\x12\x1a\n" +
 	"\bsegments\x18\x02 \x01(\fR\bsegments\x12\x14\n" +
 	"\x05final\x18\x03 \x01(\bR\x05final\x12\x1a\n" +
 	"\bresponse\x18\x06 \x01(\bR\bresponse\x12\x14\n" +
-	"\x05parts\x18\a \x01(\rR\x05parts\"\x84\x01\n" +
+	"\x05parts\x18\a \x01(\rR\x05parts\x12\x18\n" +
+	"\arequest\x18\b \x01(\rR\arequest\x12\x12\n" +
+	"\x04part\x18\t \x01(\rR\x04part\x12\x1e\n" +
+	"\n" +
+	"incomplete\x18\n" +
+	" \x01(\bR\n" +
+	"incomplete\"\xd2\x01\n" +
 	"\x04Want\x12\x18\n" +
 	"\asession\x18\x01 \x01(\x04R\asession\x12\x1a\n" +
 	"\bsegments\x18\x02 \x01(\fR\bsegments\x12\x14\n" +
 	"\x05final\x18\x03 \x01(\bR\x05final\x12\x1a\n" +
 	"\bresponse\x18\x06 \x01(\bR\bresponse\x12\x14\n" +
-	"\x05parts\x18\a \x01(\rR\x05parts\"\x85\x01\n" +
+	"\x05parts\x18\a \x01(\rR\x05parts\x12\x18\n" +
+	"\arequest\x18\b \x01(\rR\arequest\x12\x12\n" +
+	"\x04part\x18\t \x01(\rR\x04part\x12\x1e\n" +
+	"\n" +
+	"incomplete\x18\n" +
+	" \x01(\bR\n" +
+	"incomplete\"\xd3\x01\n" +
 	"\aObjects\x12\x18\n" +
 	"\asession\x18\x01 \x01(\x04R\asession\x12\x18\n" +
 	"\aobjects\x18\x02 \x01(\fR\aobjects\x12\x14\n" +
 	"\x05final\x18\x03 \x01(\bR\x05final\x12\x1a\n" +
 	"\bresponse\x18\x06 \x01(\bR\bresponse\x12\x14\n" +
-	"\x05parts\x18\a \x01(\rR\x05parts*R\n" +
+	"\x05parts\x18\a \x01(\rR\x05parts\x12\x18\n" +
+	"\arequest\x18\b \x01(\rR\arequest\x12\x12\n" +
+	"\x04part\x18\t \x01(\rR\x04part\x12\x1e\n" +
+	"\n" +
+	"incomplete\x18\n" +
+	" \x01(\bR\n" +
+	"incomplete*R\n" +
 	"\x06Status\x12\x16\n" +
 	"\x12STATUS_UNSPECIFIED\x10\x00\x12\v\n" +
 	"\aIN_SYNC\x10\x01\x12\x0e\n" +
