@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/hearsay-mesh/hearsay/agent/store"
@@ -73,6 +74,7 @@ func New(cfg Config) (*Agent, error) {
 	}
 	hcfg := transport.DefaultHostConfig(cfg.DataDir)
 	hcfg.ListenAddrs = cfg.Listen
+	hcfg.EphemeralIdentity = cfg.Datastore == DatastoreMemory
 	hcfg.Bandwidth = cfg.Bandwidth
 	if cfg.Metrics != nil {
 		hcfg.Metrics = cfg.Metrics
@@ -451,17 +453,31 @@ func (a *Agent) closeNet() {
 }
 
 // Do runs f on the agent's loop and waits for it; it fails if the agent
-// stopped or ctx ends first.
+// stopped or ctx ends first. When it fails, f has not run and never will:
+// a command still queued when ctx ends is given up, and one the loop has
+// started is waited for (a loop turn is short), so a caller told "deadline
+// exceeded" never finds its write applied, nor its result variables
+// written after it returned.
 func (a *Agent) Do(ctx context.Context, f func(now time.Duration)) error {
+	const (
+		queued = iota
+		running
+		abandoned
+	)
+	var state atomic.Int32
 	fin, t0 := make(chan struct{}), time.Now()
-	select {
-	case a.cmds <- func(now time.Duration) {
+	cmd := func(now time.Duration) {
+		if !state.CompareAndSwap(queued, running) {
+			return // given up by the caller
+		}
 		if d := time.Since(t0); d > slowStep {
 			a.log.Warn("command waited for the loop", "took", d)
 		}
 		f(now)
 		close(fin)
-	}:
+	}
+	select {
+	case a.cmds <- cmd:
 	case <-a.done:
 		return errors.New("agent: stopped")
 	case <-ctx.Done():
@@ -472,9 +488,17 @@ func (a *Agent) Do(ctx context.Context, f func(now time.Duration)) error {
 	case <-fin:
 		return nil
 	case <-a.done:
-		return errors.New("agent: stopped")
+		if state.CompareAndSwap(queued, abandoned) {
+			return errors.New("agent: stopped")
+		}
+		<-fin
+		return nil
 	case <-ctx.Done():
-		a.log.Warn("command given up while the loop ran it", "waited", time.Since(t0), "err", ctx.Err())
-		return ctx.Err()
+		if state.CompareAndSwap(queued, abandoned) {
+			a.log.Warn("command given up before the loop ran it", "waited", time.Since(t0), "err", ctx.Err())
+			return ctx.Err()
+		}
+		<-fin // running: its effects and results are the caller's
+		return nil
 	}
 }

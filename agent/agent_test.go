@@ -2,14 +2,17 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hearsay-mesh/hearsay/agent/transport"
 	"github.com/hearsay-mesh/hearsay/swim"
 )
 
@@ -317,4 +320,59 @@ func TestJoinPeerJoinsSWIM(t *testing.T) {
 	waitUntil(t, 20*time.Second, "both SWIM members alive at each other", func() bool {
 		return sees(agents[0], agents[1].ID().String()) && sees(agents[1], agents[0].ID().String())
 	})
+}
+
+// A command given up by its caller (ctx ended while it waited in the
+// loop's queue) never runs: a Put that returned "context canceled" must
+// not be applied afterwards (it was, and read results were written after
+// Do returned: a data race).
+func TestDoGivenUpNeverRuns(t *testing.T) {
+	a := testAgents(t, 1, BroadcastPlumtree, func(int, Delivery) {})[0]
+	bg := context.Background()
+	started, release := make(chan struct{}), make(chan struct{})
+	go a.Do(bg, func(time.Duration) { close(started); <-release })
+	<-started // the loop is busy
+	ctx, cancel := context.WithCancel(bg)
+	errc := make(chan error, 1)
+	go func() { _, err := a.Put(ctx, "k", "v"); errc <- err }()
+	waitUntil(t, 5*time.Second, "the Put queued behind the busy loop", func() bool { return len(a.cmds) == 1 })
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Put with a cancelled context: %v", err)
+	}
+	close(release)
+	if v, err := a.Get(bg, "k"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the given-up Put was applied: %+v %v", v, err)
+	}
+}
+
+// With the memory datastore a restart is a new replica, so it comes back
+// under a new peer ID (and writes no identity file): under its old one it
+// issued its dots again from 1, its peers already held those dots and
+// never asked for the new writes, and the two sides stayed apart.
+func TestMemoryDatastoreRestartsUnderANewID(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultConfig()
+	cfg.DataDir = dir
+	cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
+	cfg.RPCListen = ""
+	cfg.Datastore = DatastoreMemory
+	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := a.ID()
+	a.closeNet()
+	b, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.closeNet()
+	if b.ID() == id {
+		t.Fatalf("a memory-datastore agent kept its peer ID %s across a restart", id)
+	}
+	if _, err := os.Stat(filepath.Join(dir, transport.IdentityFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a memory-datastore agent wrote an identity file: %v", err)
+	}
 }

@@ -85,8 +85,10 @@ func (a *Agent) GossipSubMesh() int {
 }
 
 // startGossipSub joins the broadcast topic. Messages are not signed, to
-// match plumtree, which relies on the authenticated libp2p channel per hop;
-// the message ID is the SHA-256 of the payload and the sender's sequence.
+// match plumtree, which relies on the authenticated libp2p channel per hop,
+// and carry no author or sequence number: the message ID is the SHA-256 of
+// the payload, which is why every payload the agent publishes is unique
+// (a keyspace delta names its writer and dot; Publish adds a nonce).
 func (a *Agent) startGossipSub(ctx context.Context) error {
 	opts := []pubsub.Option{
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
@@ -149,11 +151,29 @@ func (a *Agent) deliver(d Delivery) {
 		return
 	}
 	switch d.Payload[0] {
-	case payloadDelta, payloadDeltaFrom:
+	case payloadDelta:
+		if a.gs != nil {
+			// GossipSub names no author: Origin is the last forwarder,
+			// and crediting it with the writer's dot would corrupt
+			// anti-entropy's clock. GossipSub deltas name their writer.
+			a.log.Warn("dropped a keyspace delta without its writer from GossipSub", "from", d.Origin.String())
+			return
+		}
+		a.applyRemoteDelta(d.Origin, d.Payload)
+	case payloadDeltaFrom:
 		a.applyRemoteDelta(d.Origin, d.Payload)
 	case payloadApp:
 		if a.cfg.OnDeliver != nil {
 			d.Payload = d.Payload[1:]
+			a.cfg.OnDeliver(d)
+		}
+	case payloadAppNonce:
+		if len(d.Payload) < 1+appNonceLen {
+			a.log.Warn("dropped a truncated broadcast payload", "from", d.Origin.String())
+			return
+		}
+		if a.cfg.OnDeliver != nil {
+			d.Payload = d.Payload[1+appNonceLen:]
 			a.cfg.OnDeliver(d)
 		}
 	default:
@@ -184,10 +204,10 @@ func (a *Agent) routeBroadcast(now time.Duration, ev membership.Event) bool {
 // each delivers it to Config.OnDeliver (the payload is framed with one kind
 // byte, so plumtree takes at most Plumtree.MaxPayload-1 bytes).
 func (a *Agent) Publish(ctx context.Context, payload []byte) error {
-	framed := encodeApp(payload)
 	if a.gs != nil {
-		return a.gs.topic.Publish(ctx, framed)
+		return a.gs.topic.Publish(ctx, encodeAppNonce(payload))
 	}
+	framed := encodeApp(payload)
 	var err error
 	if derr := a.Do(ctx, func(now time.Duration) {
 		_, err = a.pt.Broadcast(now, framed)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/hearsay-mesh/hearsay/agent/store"
 	"github.com/hearsay-mesh/hearsay/agent/transport"
 	"github.com/hearsay-mesh/hearsay/antientropy"
 	"github.com/hearsay-mesh/hearsay/hyparview"
@@ -147,6 +148,12 @@ func (c Config) Validate() error {
 	}
 	if err := c.AntiEntropy.Validate(); err != nil {
 		return fmt.Errorf("agent: AntiEntropy: %w", err)
+	}
+	if k := store.DefaultOptions().MaxKeyBytes; c.AntiEntropy.MaxKeyBytes < k {
+		return fmt.Errorf("agent: AntiEntropy.MaxKeyBytes = %d; want at least the keyspace's longest key, %d bytes", c.AntiEntropy.MaxKeyBytes, k)
+	}
+	if o := storeOptions(c.AntiEntropy); o.Validate() != nil {
+		return fmt.Errorf("agent: AntiEntropy.MaxStateBytes = %d leaves the keyspace no valid limits: %w", c.AntiEntropy.MaxStateBytes, o.Validate())
 	}
 	if err := c.Swim.Validate(); err != nil {
 		return fmt.Errorf("agent: Swim: %w", err)

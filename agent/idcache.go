@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"fmt"
+
 	"github.com/hearsay-mesh/hearsay/membership"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -28,7 +30,11 @@ func (c *idCache) node(p peer.ID) membership.NodeID {
 	return n
 }
 
-// peer is peerID(id), cached; an invalid ID is not remembered.
+// peer is peerID(id), cached; an invalid ID is not remembered. An ID in
+// another text form of a peer ID (peer.Decode also takes the CIDv1 form)
+// is refused: cached, it would replace the peer's canonical name, and
+// every message from that peer would then be credited to a node no core
+// knows.
 func (c *idCache) peer(id membership.NodeID) (peer.ID, error) {
 	if p, ok := c.toPeer[id]; ok {
 		return p, nil
@@ -36,6 +42,9 @@ func (c *idCache) peer(id membership.NodeID) (peer.ID, error) {
 	p, err := peerID(id)
 	if err != nil {
 		return "", err
+	}
+	if nodeID(p) != id {
+		return "", fmt.Errorf("agent: node ID %q is not in canonical form (%s)", id, nodeID(p))
 	}
 	c.put(p, id)
 	return p, nil

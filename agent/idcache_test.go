@@ -46,3 +46,30 @@ func TestIDCacheConvertsBothWaysAndStaysBounded(t *testing.T) {
 		t.Fatalf("cache grew to %d/%d entries, bound %d", len(c.toNode), len(c.toPeer), maxIDCache)
 	}
 }
+
+// A peer ID in another text form (CIDv1, which peer.Decode also accepts),
+// as a peer may put in a message, is refused and leaves the cache alone:
+// cached, it replaced the peer's canonical name, and every message from
+// that peer was credited to a node no core knew.
+func TestIDCacheRefusesNonCanonicalIDs(t *testing.T) {
+	priv, _, err := crypto.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := peer.IDFromPrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c idCache
+	c.node(p)
+	alias := membership.NodeID(peer.ToCid(p).String())
+	if _, err := c.peer(alias); err == nil {
+		t.Fatalf("the CIDv1 form %s was accepted", alias)
+	}
+	if n := c.node(p); n != membership.NodeID(p.String()) {
+		t.Fatalf("messages from %s are credited to %q", p, n)
+	}
+	if q, err := c.peer(membership.NodeID(p.String())); err != nil || q != p {
+		t.Fatalf("the canonical form: %v %v", q, err)
+	}
+}

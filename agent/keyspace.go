@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hearsay-mesh/hearsay/agent/store"
+	"github.com/hearsay-mesh/hearsay/antientropy"
 	"github.com/hearsay-mesh/hearsay/crdt"
 	ds "github.com/ipfs/go-datastore"
 	leveldb "github.com/ipfs/go-ds-leveldb"
@@ -41,7 +42,7 @@ func (a *Agent) openStore() error {
 	default:
 		return fmt.Errorf("agent: Datastore = %q; want pebble, leveldb or memory", a.cfg.Datastore)
 	}
-	opts := store.DefaultOptions()
+	opts := storeOptions(a.cfg.AntiEntropy)
 	opts.Logger = a.log
 	st, err := store.Open(d, crdt.NodeID(nodeID(a.host.ID())), opts)
 	if err != nil {
@@ -53,6 +54,17 @@ func (a *Agent) openStore() error {
 }
 
 func physNow() int64 { return time.Now().UnixNano() }
+
+// storeOptions are the keyspace's limits: a local write may not make a
+// key's state larger than anti-entropy can carry to a replica that missed
+// its broadcast (the store's own default, 16 MiB, is not; such a write was
+// acknowledged and then never repaired).
+func storeOptions(ae antientropy.Config) store.Options {
+	opts := store.DefaultOptions()
+	opts.MaxStateBytes = min(opts.MaxStateBytes, ae.MaxStateBytes)
+	opts.MaxValueBytes = min(opts.MaxValueBytes, opts.MaxStateBytes)
+	return opts
+}
 
 // notify tells change watchers that the feed moved.
 func (a *Agent) notify(changes []store.Change) {

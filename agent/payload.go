@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -22,7 +23,15 @@ const (
 	// messages carry no author here (WithNoAuthor), and the peer a message
 	// came from is only the last forwarder.
 	payloadDeltaFrom = 0x03
+	// payloadAppNonce: an application payload from Publish over GossipSub,
+	// after 8 random bytes. GossipSub names a message by the hash of its
+	// bytes (there is no author or sequence number to add), so without
+	// them a payload published twice was delivered once.
+	payloadAppNonce = 0x04
 )
+
+// appNonceLen is the length of payloadAppNonce's random prefix.
+const appNonceLen = 8
 
 // deltaPayload is a decoded keyspace delta broadcast.
 type deltaPayload struct {
@@ -35,6 +44,14 @@ type deltaPayload struct {
 // encodeApp frames an application payload.
 func encodeApp(p []byte) []byte {
 	return append([]byte{payloadApp}, p...)
+}
+
+// encodeAppNonce frames an application payload for GossipSub.
+func encodeAppNonce(p []byte) []byte {
+	b := make([]byte, 1+appNonceLen, 1+appNonceLen+len(p))
+	b[0] = payloadAppNonce
+	rand.Read(b[1 : 1+appNonceLen]) // never fails (crypto/rand)
+	return append(b, p...)
 }
 
 // encodeDelta frames a keyspace delta: the kind byte, the writer (only when

@@ -158,3 +158,70 @@ func TestGossipSubDeltaRecordsItsWriter(t *testing.T) {
 		t.Fatalf("receiver's k = %+v, %v; want v", v, err)
 	}
 }
+
+// Under GossipSub a delta must name its writer: one without (kind 0x01,
+// from an older node or a forger) is dropped, not credited to the peer
+// that forwarded it.
+func TestGossipSubDropsDeltasWithoutWriter(t *testing.T) {
+	agents := testAgents(t, 3, BroadcastGossipSub, func(int, Delivery) {})
+	writer, forwarder, receiver := agents[0], agents[1], agents[2]
+	payload := encodeDelta("", 7, "k", storeDelta(t, writer.ID(), "k", "v"))
+	ctx := context.Background()
+	var fw uint64
+	if err := receiver.Do(ctx, func(time.Duration) {
+		receiver.deliver(Delivery{Origin: forwarder.ID(), Payload: payload})
+		fw = receiver.ae.Clock().Max(nodeID(forwarder.ID()))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if fw != 0 {
+		t.Fatalf("the writer's delta was recorded as the forwarder's dot %d", fw)
+	}
+	if _, err := receiver.Get(ctx, "k"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the delta without a writer was applied: %v", err)
+	}
+}
+
+// The same bytes published twice are delivered twice with either protocol
+// (GossipSub names a message by the hash of its bytes, so it dropped the
+// second copy until Publish added a nonce).
+func TestRepeatedPublishIsDeliveredEachTime(t *testing.T) {
+	for _, proto := range []string{BroadcastPlumtree, BroadcastGossipSub} {
+		t.Run(proto, func(t *testing.T) {
+			var mu sync.Mutex
+			got := map[int]int{}
+			agents := testAgents(t, 2, proto, func(i int, d Delivery) {
+				if string(d.Payload) == "ping" {
+					mu.Lock()
+					got[i]++
+					mu.Unlock()
+				}
+			})
+			ctx := context.Background()
+			waitUntil(t, 10*time.Second, "a broadcast neighbour each", func() bool {
+				for _, a := range agents {
+					if proto == BroadcastGossipSub {
+						if a.GossipSubMesh() == 0 {
+							return false
+						}
+						continue
+					}
+					if p, err := a.Peers(ctx); err != nil || len(p.Active) == 0 {
+						return false
+					}
+				}
+				return true
+			})
+			for range 2 {
+				if err := agents[0].Publish(ctx, []byte("ping")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitUntil(t, 10*time.Second, "two deliveries at each agent", func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return got[0] == 2 && got[1] == 2
+			})
+		})
+	}
+}

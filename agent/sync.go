@@ -73,9 +73,14 @@ func (a *Agent) startAntiEntropy() error {
 }
 
 // saveClock persists the node clock (synced) so dots survive a restart.
+// A failed save leaves the clock dirty, so the next tick tries again.
 func (a *Agent) saveClock() error {
+	if err := a.st.SaveMeta(clockMeta, a.ae.Clock().Encode()); err != nil {
+		a.clockDirty = true
+		return err
+	}
 	a.clockDirty = false
-	return a.st.SaveMeta(clockMeta, a.ae.Clock().Encode())
+	return nil
 }
 
 // routeSync handles anti-entropy's events and feeds it the membership's.

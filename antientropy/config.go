@@ -1,6 +1,7 @@
 package antientropy
 
 import (
+	"encoding/binary"
 	"fmt"
 	"time"
 )
@@ -58,8 +59,12 @@ type Config struct {
 	// sends; long answers are split. At most 1 MiB. Default 1 MiB - 4 KiB.
 	MaxMessageBytes int
 	// MaxKeyBytes and MaxStateBytes bound one key and one encoded state
-	// accepted from a peer (and sent: a larger local state is skipped).
-	// Defaults 1 KiB and 256 KiB.
+	// accepted from a peer (and sent: a larger local state is skipped, and
+	// a walk that skips one claims none of the peer's dots). A key and its
+	// state must fit in one message with room to spare (Validate). The
+	// store must refuse local writes that would make a larger state, or
+	// they are never repaired (the agent sets it so). Defaults 1 KiB and
+	// 1 MiB - 16 KiB.
 	MaxKeyBytes   int
 	MaxStateBytes int
 }
@@ -80,7 +85,7 @@ func DefaultConfig() Config {
 		MerkleDepth:     4,
 		MaxMessageBytes: 1<<20 - 4<<10,
 		MaxKeyBytes:     1 << 10,
-		MaxStateBytes:   256 << 10,
+		MaxStateBytes:   1<<20 - 16<<10,
 	}
 }
 
@@ -124,6 +129,9 @@ func (c Config) Validate() error {
 		if p.v < p.min || p.v > p.max {
 			return fmt.Errorf("antientropy: Config.%s = %d; want in [%d, %d]", p.name, p.v, p.min, p.max)
 		}
+	}
+	if room := c.MaxMessageBytes - 64 - 2*binary.MaxVarintLen64 - c.MaxKeyBytes; c.MaxStateBytes > room {
+		return fmt.Errorf("antientropy: Config.MaxStateBytes = %d; want at most %d, so that a key of MaxKeyBytes and its state fit in one message of MaxMessageBytes", c.MaxStateBytes, room)
 	}
 	if c.IdleSyncMax < c.SyncInterval {
 		return fmt.Errorf("antientropy: Config.IdleSyncMax = %v; want >= SyncInterval (%v)", c.IdleSyncMax, c.SyncInterval)

@@ -16,6 +16,12 @@ type HostConfig struct {
 	// DataDir is the directory that holds the node identity (identity.key).
 	// It is created (mode 0700) if missing. Required.
 	DataDir string
+	// EphemeralIdentity: a fresh identity every start, none read from or
+	// written to DataDir. For a node whose state does not survive a restart
+	// (the memory datastore): coming back under its old ID, it would issue
+	// its dots again from 1, and its peers, who hold those dots already,
+	// would never ask for the new writes.
+	EphemeralIdentity bool
 
 	// ListenAddrs are the multiaddrs to listen on, e.g. "/ip4/0.0.0.0/tcp/4001".
 	// At least one is required. The host has one transport, TCP (with Noise

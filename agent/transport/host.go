@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 
@@ -30,7 +31,13 @@ func NewHost(cfg HostConfig, log *slog.Logger) (host.Host, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	key, err := LoadOrCreateIdentity(cfg.DataDir, log)
+	var key crypto.PrivKey
+	var err error
+	if cfg.EphemeralIdentity {
+		key, _, err = crypto.GenerateEd25519Key(rand.Reader)
+	} else {
+		key, err = LoadOrCreateIdentity(cfg.DataDir, log)
+	}
 	if err != nil {
 		return nil, err
 	}
