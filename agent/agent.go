@@ -262,13 +262,13 @@ func (a *Agent) loop(ctx context.Context) error {
 			a.maybeSavePeers()
 		case in, ok := <-inbound:
 			if !ok {
-				return errors.New("agent: transport closed")
+				return a.transportClosed()
 			}
 			kind, t0 = "message "+string(in.Proto), time.Now()
 			a.step(in)
 		case ev, ok := <-events:
 			if !ok {
-				return errors.New("agent: transport closed")
+				return a.transportClosed()
 			}
 			kind, t0 = "transport event", time.Now()
 			if d, isDown := ev.(transport.PeerDown); isDown {
@@ -288,6 +288,17 @@ func (a *Agent) loop(ctx context.Context) error {
 			a.log.Warn("slow loop step", "kind", kind, "took", d)
 		}
 	}
+}
+
+// transportClosed ends the loop when the transport closed under it: the
+// clock is saved first (leave, which also saves it, is not reached).
+func (a *Agent) transportClosed() error {
+	if a.clockDirty {
+		if err := a.saveClock(); err != nil {
+			a.log.Error("saving the anti-entropy clock", "err", err)
+		}
+	}
+	return errors.New("agent: transport closed")
 }
 
 // slowStep is how long one turn of the loop (a step, the flush of its
