@@ -40,6 +40,19 @@ const (
 	rtWant   = 31
 )
 
+// answering reports whether a walk request belongs to a session this node
+// answers (its Sync came first), and keeps that session alive. Requests
+// outside one are ignored: a Leaves request of about 128 KiB naming every
+// segment asks for the whole store, and is answered only inside a session.
+func (c *Core) answering(now time.Duration, from NodeID, session uint64) bool {
+	in := c.in[inKey{from, session}]
+	if in == nil {
+		return false
+	}
+	in.last = now
+	return true
+}
+
 // walkRequest is one request of the initiator's walk awaiting its answer.
 type walkRequest struct {
 	parts uint32          // messages in the answer, once its final one came (0 before)
@@ -99,6 +112,8 @@ func (c *Core) onTree(now time.Duration, from NodeID, m *pb.Tree) error {
 		if s = c.outTree(now, from, m.Session, m.Request, m.Part); s == nil {
 			return nil
 		}
+	} else if !c.answering(now, from, m.Session) {
+		return nil
 	}
 	var diff []uint64
 	for i, n := range nodes {
@@ -296,6 +311,9 @@ func (c *Core) onLeaves(now time.Duration, from NodeID, m *pb.Leaves) error {
 		return err
 	}
 	if !m.Response { // B: push ours, want theirs, as one answer
+		if !c.answering(now, from, m.Session) {
+			return nil
+		}
 		ours, theirs := c.compareLeaves(set)
 		envs, skipped := c.buildObjects(m.Session, ours, true)
 		wants, _ := c.buildSegments(m.Session, theirs, true, true, true) // what B lacks is B's loss, not A's
@@ -328,6 +346,9 @@ func (c *Core) onWant(now time.Duration, from NodeID, m *pb.Want) error {
 		return err
 	}
 	if !m.Response { // B: the objects, as one answer
+		if !c.answering(now, from, m.Session) {
+			return nil
+		}
 		keys, missing := c.wantedKeys(set, c.in[inKey{from, m.Session}])
 		envs, skipped := c.buildObjects(m.Session, keys, true)
 		if len(envs) == 0 {

@@ -197,3 +197,34 @@ func TestDecodeClockRefusesWrappingSpan(t *testing.T) {
 		t.Fatal("the top counter is not in the clock")
 	}
 }
+
+// Merkle walk requests are answered only inside a session the requester
+// opened with a Sync: a Leaves request naming every segment asks for the
+// whole store, and any peer could send one.
+func TestWalkRequestsOutsideASessionAreIgnored(t *testing.T) {
+	cfg := testConfig()
+	nw := newNet(t, 2, cfg, 19)
+	for i := 0; i < 50; i++ {
+		nw.write(1, fmt.Sprintf("k%d", i), "v")
+	}
+	b := nw.nodes[1].core
+	b.Ready() // drop what the writes queued
+	all := make([]uint64, b.tree.nodes(b.tree.depth))
+	for i := range all {
+		all[i] = uint64(i)
+	}
+	set := &segmentSet{segs: all, hs: make([][]uint64, len(all))}
+	reqs := []*pb.Envelope{
+		{Body: &pb.Envelope_Leaves{Leaves: &pb.Leaves{Session: 99, Segments: set.encode(), Request: 1}}},
+		{Body: &pb.Envelope_Tree{Tree: &pb.Tree{Session: 99, Level: 0, Nodes: appendIndices(nil, []uint64{0}), Hashes: make([]byte, 8*b.tree.fanout), Request: 2}}},
+		{Body: &pb.Envelope_Want{Want: &pb.Want{Session: 99, Segments: set.encode(), Request: 3}}},
+	}
+	for _, r := range reqs {
+		if err := b.Step(0, "n0", r); err != nil {
+			t.Fatal(err)
+		}
+		if sends := b.Ready().Sends; len(sends) > 0 {
+			t.Fatalf("%T outside a session was answered with %d messages", r.Body, len(sends))
+		}
+	}
+}
