@@ -24,6 +24,12 @@ type bcast struct {
 type bqueue struct {
 	items []*bcast
 	next  uint64
+	// maxSize is the largest update any message can carry (GossipBytes);
+	// a larger one is counted in oversized and not queued: it would sort
+	// first forever, never sent and never retired, and keep the node
+	// sending empty gossip five times a second. Push-pull carries it.
+	maxSize   int
+	oversized uint64
 }
 
 func (q *bqueue) len() int { return len(q.items) }
@@ -37,6 +43,11 @@ func (q *bqueue) addTrigger(t *pb.FuseTrigger, limit int) {
 }
 
 func (q *bqueue) add(b *bcast, limit int) {
+	if q.maxSize > 0 && b.size > q.maxSize {
+		q.oversized++
+		q.remove(b.key) // an older, smaller update about it is stale now
+		return
+	}
 	q.next++
 	b.order = q.next
 	for i, x := range q.items {
@@ -58,6 +69,16 @@ func (q *bqueue) add(b *bcast, limit int) {
 		return
 	}
 	q.items = append(q.items, b)
+}
+
+// remove drops the update with key, if queued.
+func (q *bqueue) remove(key string) {
+	for i, x := range q.items {
+		if x.key == key {
+			q.items = append(q.items[:i], q.items[i+1:]...)
+			return
+		}
+	}
 }
 
 // take picks the least-sent, most recent updates that fit in budget

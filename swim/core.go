@@ -97,6 +97,8 @@ func New(self membership.Node, cfg Config, rng *rand.Rand) (*Core, error) {
 		rtt:     newRTTHistory(cfg.PhiWindow),
 	}
 	c.fuse.init()
+	c.fuse.boot = rng.Uint64()
+	c.bq.maxSize = cfg.GossipBytes
 	return c, nil
 }
 
@@ -212,7 +214,11 @@ func (c *Core) Incarnation() uint64 { return c.inc }
 func (c *Core) LocalHealth() int { return c.lhm }
 
 // Stats returns the counters.
-func (c *Core) Stats() Stats { return c.stats }
+func (c *Core) Stats() Stats {
+	s := c.stats
+	s.OversizedUpdates = c.bq.oversized
+	return s
+}
 
 // MemberInfo is a snapshot of one member.
 type MemberInfo struct {

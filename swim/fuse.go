@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/hearsay-mesh/hearsay/membership"
@@ -55,6 +56,10 @@ type fuseState struct {
 	fired    map[GroupID]time.Duration
 	firedLog []GroupID // in firing order, for expiry
 	next     uint64
+	// boot is drawn when the core is built: group IDs carry it, so a node
+	// that restarted (same peer ID, counter from 0) does not reuse the ID
+	// of a group its peers still hold, armed or as a tombstone.
+	boot uint64
 }
 
 func (f *fuseState) init() {
@@ -99,7 +104,7 @@ func (c *Core) CreateGroup(now time.Duration, members []membership.NodeID) (Grou
 		}
 	}
 	c.fuse.next++
-	g := &group{id: GroupID(fmt.Sprintf("%s/%d", c.self.ID, c.fuse.next)), members: ms, creator: c.self.ID,
+	g := &group{id: GroupID(fmt.Sprintf("%s/%x/%d", c.self.ID, c.fuse.boot, c.fuse.next)), members: ms, creator: c.self.ID,
 		phase: phaseCreating, acked: make([]bool, len(ms)), deadline: now + c.cfg.FuseCreateTimeout}
 	c.installGroup(g)
 	for i, m := range ms {
@@ -189,8 +194,8 @@ func (c *Core) onFuse(now time.Duration, from membership.NodeID, f *pb.FuseMsg) 
 	g := c.fuse.groups[gid]
 	switch f.Kind {
 	case pb.FuseKind_FUSE_CREATE:
-		if _, gone := c.fuse.fired[gid]; gone || c.left {
-			return
+		if _, gone := c.fuse.fired[gid]; gone || c.left || !strings.HasPrefix(f.Group, string(from)+"/") {
+			return // fired already, or not a group ID of the sender's
 		}
 		if g == nil {
 			if len(c.fuse.groups) >= c.cfg.MaxGroups {
@@ -239,6 +244,8 @@ func (c *Core) onFuse(now time.Duration, from membership.NodeID, f *pb.FuseMsg) 
 		c.sendFuseAck(from, f.Group, pb.FuseKind_FUSE_SIGNAL_ACK)
 		if g != nil && g.phase != phaseFired {
 			c.fire(now, g, FuseReason(f.Reason), membership.NodeID(f.Member))
+		} else if g == nil {
+			c.tombstone(now, gid)
 		}
 	case pb.FuseKind_FUSE_SIGNAL_ACK:
 		if g != nil {
@@ -248,9 +255,25 @@ func (c *Core) onFuse(now time.Duration, from membership.NodeID, f *pb.FuseMsg) 
 }
 
 func (c *Core) onTrigger(now time.Duration, t *pb.FuseTrigger) {
-	if g := c.fuse.groups[GroupID(t.Group)]; g != nil && g.phase != phaseFired {
+	g := c.fuse.groups[GroupID(t.Group)]
+	switch {
+	case g != nil && g.phase != phaseFired:
 		c.fire(now, g, FuseReason(t.Reason), membership.NodeID(t.Member))
+	case g == nil:
+		c.tombstone(now, GroupID(t.Group))
 	}
+}
+
+// tombstone remembers that a group this node does not hold has fired, so
+// a CREATE that arrives after the signal (a retry still in flight, a
+// slower path) does not install it armed for good. Bounded: beyond
+// 4 x MaxGroups tombstones, none is added.
+func (c *Core) tombstone(now time.Duration, gid GroupID) {
+	if _, ok := c.fuse.fired[gid]; ok || len(c.fuse.fired) >= 4*c.cfg.MaxGroups {
+		return
+	}
+	c.fuse.fired[gid] = now
+	c.fuse.firedLog = append(c.fuse.firedLog, gid)
 }
 
 func (g *group) dropOut(to membership.NodeID) {
@@ -312,6 +335,14 @@ func (c *Core) fuseMemberDown(now time.Duration, id membership.NodeID, st member
 			c.fire(now, g, reason, id)
 		}
 	}
+}
+
+// fuseSelfDeclaredDead fires every group of this node when it learns it
+// was declared dead: the members that declared it fired those groups, and
+// their signals skip a member they hold dead, so a member wrongly declared
+// dead (paused, partitioned) would otherwise never hear its groups fired.
+func (c *Core) fuseSelfDeclaredDead(now time.Duration) {
+	c.fuseMemberDown(now, c.self.ID, membership.StateDead)
 }
 
 // tickFuse resends unacknowledged messages, fails overdue creations and

@@ -136,9 +136,14 @@ func (c *Core) onPushPull(now time.Duration, from membership.NodeID, p *pb.PushP
 			// sender as the suspector (as memberlist does).
 			if u.Id == string(c.self.ID) && u.State == pb.State_STATE_DEAD && u.Incarnation >= c.inc && !c.left {
 				c.refute(u.Incarnation)
+				c.fuseSelfDeclaredDead(now)
 				continue
 			}
-			c.onSuspect(now, &pb.Member{Id: u.Id, Incarnation: u.Incarnation, State: pb.State_STATE_SUSPECT, From: string(from)})
+			suspector := u.From // the suspicion's originator, or the sender for a death
+			if suspector == "" {
+				suspector = string(from)
+			}
+			c.onSuspect(now, &pb.Member{Id: u.Id, Incarnation: u.Incarnation, State: pb.State_STATE_SUSPECT, From: suspector})
 			continue
 		}
 		c.apply(now, u, from)

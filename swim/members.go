@@ -1,6 +1,7 @@
 package swim
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -144,7 +145,9 @@ func (c *Core) suspect(now time.Duration, m *member, inc uint64, from membership
 	m.susp = c.newSuspicion(now, from)
 	m.susp.probed = from == c.self.ID
 	if !wasSuspect {
-		c.suspects = append(c.suspects, m.node.ID)
+		if !slices.Contains(c.suspects, m.node.ID) { // suspect, alive, suspect again before a tick
+			c.suspects = append(c.suspects, m.node.ID)
+		}
 		c.emit(membership.MemberSuspect, m)
 	}
 	if from == c.self.ID {
@@ -157,6 +160,9 @@ func (c *Core) onDead(now time.Duration, u *pb.Member, st membership.MemberState
 	if id == c.self.ID {
 		if !c.left && u.Incarnation >= c.inc {
 			c.refute(u.Incarnation)
+			if st == membership.StateDead {
+				c.fuseSelfDeclaredDead(now)
+			}
 		}
 		return
 	}
@@ -210,7 +216,13 @@ func (c *Core) selfRecord() *pb.Member {
 
 func (c *Core) record(m *member) *pb.Member {
 	r := &pb.Member{Id: string(m.node.ID), Addrs: append([]string(nil), m.node.Addrs...), Incarnation: m.inc, State: stateToPB(m.state), Meta: metaToPB(m.meta)}
-	if m.state == membership.StateSuspect || m.state == membership.StateDead {
+	switch {
+	case m.state == membership.StateSuspect && m.susp != nil && len(m.susp.seen) > 0:
+		// The suspicion's originator, not us: a peer that gets it back
+		// by push-pull must not count us as a further confirmation of
+		// what may be its own suspicion.
+		r.From = string(m.susp.seen[0])
+	case m.state == membership.StateSuspect || m.state == membership.StateDead:
 		r.From = string(c.self.ID)
 	}
 	return r

@@ -23,4 +23,7 @@ type Stats struct {
 	Checks        uint64 // out-of-order probes: final checks and PeerDown hints
 	CheckFailures uint64 // checks that got no ack
 	Stalls        uint64 // ticks that came late (the process was paused)
+	// OversizedUpdates counts updates too large for any gossip message
+	// (GossipBytes), left to push-pull instead of queued.
+	OversizedUpdates uint64
 }

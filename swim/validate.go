@@ -8,6 +8,13 @@ import (
 	"github.com/hearsay-mesh/hearsay/swim/pb"
 )
 
+// maxIncarnation bounds the incarnations accepted on the wire. A member
+// raises its own by one per refutation or metadata change, so it never
+// gets near; a claim at 2^64-1 made the claimed member's refutation wrap
+// to 0, after which every message carrying its record was refused and it
+// could never come back.
+const maxIncarnation = 1 << 62
+
 // Wire limits that do not depend on the configuration.
 const (
 	maxIDLen      = 256 // bytes of a node or group ID
@@ -116,6 +123,9 @@ func (c *Core) validMember(u *pb.Member) error {
 	}
 	if u.Incarnation == 0 {
 		return errors.New("incarnation 0")
+	}
+	if u.Incarnation > maxIncarnation {
+		return fmt.Errorf("incarnation %d; at most %d", u.Incarnation, uint64(maxIncarnation))
 	}
 	if u.State < pb.State_STATE_ALIVE || u.State > pb.State_STATE_LEFT {
 		return fmt.Errorf("state %d", u.State)
