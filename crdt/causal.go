@@ -213,10 +213,10 @@ func contextOf(ds ...Dot) *CausalContext {
 func (c *CausalContext) dotCount(limit int) int {
 	n := uint64(len(c.cloud))
 	for _, v := range c.vv {
-		n += v
-		if n > uint64(limit) {
+		if v > uint64(limit) || n > uint64(limit)-v { // no wrap, whatever v is
 			return limit + 1
 		}
+		n += v
 	}
 	if n > uint64(limit) {
 		return limit + 1

@@ -131,3 +131,24 @@ func FuzzDecodeORMapCompact(f *testing.F) {
 		}
 	})
 }
+
+// The compact form round-trips whatever the number of writers, on both
+// sides of the switch from a searched list to a map in maxDots (8 nodes).
+func TestCompactRoundTripManyWriters(t *testing.T) {
+	for _, n := range []int{1, 8, 9, 50} {
+		m := NewORMap("n")
+		for i := range n {
+			w := NewORMap(NodeID(fmt.Sprintf("w%02d", i)))
+			m.Join(w.SetAdd("s", AddWins, fmt.Sprint(i)))
+			m.Join(w.SetAdd("s", AddWins, fmt.Sprint(i, "b"))) // a second dot of the same writer
+		}
+		d := newTestDict()
+		got, rest, err := DecodeORMapCompact(m.AppendCompact(nil, d), "n", nil, d)
+		if err != nil || len(rest) != 0 {
+			t.Fatalf("%d writers: %v, %d bytes left", n, err, len(rest))
+		}
+		if !bytes.Equal(got.Encode(), m.Encode()) {
+			t.Fatalf("%d writers: the compact form did not round-trip", n)
+		}
+	}
+}

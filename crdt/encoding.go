@@ -228,11 +228,18 @@ func (r *Reader) Node() NodeID {
 	return r.nodes[i]
 }
 
-// Dot reads a dot; counters must be at least 1.
+// MaxDotCounter is the largest dot counter (and version-vector entry) a
+// decoder accepts. A node counts its dots one by one, so it never gets
+// near; a counter at 2^64-1 made the context's dot count wrap (a join
+// then looped over 2^64 dots) and the key's next local dot wrap to 0 (every
+// later write to the key was lost).
+const MaxDotCounter = 1 << 62
+
+// Dot reads a dot; counters must be at least 1 and at most MaxDotCounter.
 func (r *Reader) Dot() Dot {
 	d := Dot{Node: r.Node(), Counter: r.Uvarint()}
-	if r.err == nil && d.Counter == 0 {
-		r.Fail("dot counter 0")
+	if r.err == nil && (d.Counter == 0 || d.Counter > MaxDotCounter) {
+		r.Fail("dot counter %d out of range [1, %d]", d.Counter, uint64(MaxDotCounter))
 	}
 	return d
 }
@@ -355,6 +362,10 @@ func (r *Reader) readContext() *CausalContext {
 		}
 		if v == 0 || (i > 0 && node <= prev) {
 			r.Fail("non-canonical version vector")
+			return c
+		}
+		if v > MaxDotCounter {
+			r.Fail("version vector entry %d above %d", v, uint64(MaxDotCounter))
 			return c
 		}
 		prev = node
