@@ -13,7 +13,10 @@ import (
 // (unless we asked it for the message by GRAFT).
 func (c *Core) onGossip(now time.Duration, from membership.NodeID, g gossipIn) {
 	c.stats.GossipReceived++
-	if c.cache.seen(g.id) {
+	// A message still missing here was never delivered, even if its
+	// origin's floor passed it (a later message of the origin was evicted
+	// meanwhile: out of order under load): it is new.
+	if c.cache.seen(g.id) && c.missing[g.id] == nil {
 		c.stats.Duplicates++
 		r := c.cache.get(g.id)
 		if r == nil {
