@@ -301,6 +301,11 @@ func Plumtree(cfg PlumtreeConfig, progress Progress) ([]*Table, error) {
 	if cfg.Nodes < 10 {
 		return nil, fmt.Errorf("plumtree experiment: Nodes = %d; want >= 10", cfg.Nodes)
 	}
+	if c := cfg.ChurnCycles * cfg.ChurnPerCycle; c > cfg.Nodes/2 {
+		// Crashed nodes stay down: the defaults (100 x 50) suit 10,000
+		// nodes; at 1,000 they left two survivors by cycle 19.
+		return nil, fmt.Errorf("plumtree experiment: scenario (c) crashes %d x %d = %d of %d nodes; want at most half (lower --churn or --churn-cycles)", cfg.ChurnCycles, cfg.ChurnPerCycle, c, cfg.Nodes)
+	}
 	if err := cfg.Core.Validate(); err != nil {
 		return nil, err
 	}
