@@ -220,6 +220,12 @@ func (s *Store) commitBatch(b datastore.Batch) error {
 	}
 	if s.opts.SyncAfterCommit {
 		if err := s.ds.Sync(bg(), datastore.NewKey(prefixRoot)); err != nil {
+			// The batch is committed but perhaps not durable: the caller
+			// acknowledges nothing, and the store stops (fail-stop, as
+			// after a failed fsync nothing more can be trusted). Going on
+			// reused the batch's feed sequence numbers, overwriting its
+			// change records, and the write sat in the datastore unannounced.
+			s.broken = fmt.Errorf("sync after commit: %w", err)
 			return fmt.Errorf("store: sync: %w", err)
 		}
 	}
