@@ -17,6 +17,7 @@ const (
 	CodeWrongType  jrpc2.Code = 1002 // an operation of another CRDT type than the key's
 	CodeTooLarge   jrpc2.Code = 1003 // a key or value over the limits
 	CodeCursorGone jrpc2.Code = 1004 // a change cursor older than the kept feed
+	CodeRetry      jrpc2.Code = 1005 // not now: crdt_del of a text key whose edits arrived out of order; retry shortly
 )
 
 // Keyspace is the part of the backend that serves the CRDT methods.
@@ -131,6 +132,8 @@ func storeError(err error) error {
 		return &jrpc2.Error{Code: CodeCursorGone, Message: err.Error()}
 	case errors.Is(err, store.ErrInvalid):
 		return jrpc2.Errorf(jrpc2.InvalidParams, "%v", err)
+	case errors.Is(err, store.ErrTextPending):
+		return &jrpc2.Error{Code: CodeRetry, Message: err.Error()}
 	default:
 		return err
 	}

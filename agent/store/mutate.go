@@ -92,6 +92,13 @@ func (s *Store) Remove(key string, elems ...string) ([]byte, Change, error) {
 // It returns ErrNotFound if key does not exist.
 func (s *Store) Del(key string) ([]byte, Change, error) {
 	return s.local(key, "", OpDel, true, func(e *entry) (keyDelta, error) {
+		if e.doc != nil && e.doc.Parked() > 0 {
+			// The key shows present through a parked edit's flag, but the
+			// edit's characters are not in the text yet: deleting now would
+			// remove the flag and not the characters, which would come back
+			// hidden, and with the next insert, visible everywhere.
+			return keyDelta{}, fmt.Errorf("%w: %q (%d edits waiting); retry", ErrTextPending, key, e.doc.Parked())
+		}
 		d := keyDelta{m: e.m.Remove(fieldName)}
 		if e.doc != nil && e.doc.Len() > 0 {
 			td, err := e.doc.Delete(0, e.doc.Len())

@@ -164,6 +164,10 @@ var (
 	// ErrBroken: a failed write could not be undone in memory; the Store
 	// refuses further operations and must be reopened.
 	ErrBroken = errors.New("store: in-memory state lost sync with the datastore; reopen")
+	// ErrTextPending: Del of a text key some of whose edits arrived before
+	// the edits they follow and wait for them; retry once they arrive
+	// (anti-entropy brings them within a session or two).
+	ErrTextPending = errors.New("store: text key has edits waiting for earlier ones")
 )
 
 // WrongTypeError is returned for an operation on a key of another type.
