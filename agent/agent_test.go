@@ -376,3 +376,13 @@ func TestMemoryDatastoreRestartsUnderANewID(t *testing.T) {
 		t.Fatalf("a memory-datastore agent wrote an identity file: %v", err)
 	}
 }
+
+// Joining through the node's own address is refused with a clear error
+// (it went to HyParView and SWIM as a contact, as --join at start-up
+// already refuses).
+func TestJoinPeerRefusesOwnAddress(t *testing.T) {
+	a := testAgents(t, 1, BroadcastPlumtree, func(int, Delivery) {})[0]
+	if err := a.JoinPeer(context.Background(), a.Addrs()[0]); err == nil || !contains(err.Error(), "own address") {
+		t.Fatalf("JoinPeer(own address): %v", err)
+	}
+}

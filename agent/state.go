@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/hearsay-mesh/hearsay/membership"
@@ -54,6 +55,9 @@ func (a *Agent) JoinPeer(ctx context.Context, addr string) error {
 	info, err := parseJoin(addr)
 	if err != nil {
 		return err
+	}
+	if info.ID == a.host.ID() {
+		return fmt.Errorf("agent: %s is this node's own address", addr)
 	}
 	return a.Do(ctx, func(now time.Duration) {
 		a.tr.AddAddrs(info, peerstore.PermanentAddrTTL)
