@@ -126,7 +126,7 @@ func (a *Agent) applyRemoteDelta(origin peer.ID, p []byte) {
 	if writer == nodeID(a.host.ID()) {
 		return
 	}
-	changes, err := a.st.ApplyDelta(d.delta, physNow())
+	changes, err := a.st.ApplyKeyDelta(d.key, d.delta, physNow())
 	if err != nil {
 		a.log.Warn("rejected delta", "writer", string(writer), "key", d.key, "err", err)
 		return

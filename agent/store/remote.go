@@ -30,6 +30,27 @@ func (s *Store) ApplyDelta(delta []byte, physNow int64) ([]Change, error) {
 	return s.merge(kds, physNow, false)
 }
 
+// ApplyKeyDelta is ApplyDelta for a delta that must change key and no
+// other: a broadcast names the key its delta changes (anti-entropy files
+// the writer's dot under that key), and a delta touching another key would
+// leave that key's Merkle entry stale. Such a delta is refused (ErrMalformed)
+// and changes nothing.
+func (s *Store) ApplyKeyDelta(key string, delta []byte, physNow int64) ([]Change, error) {
+	if err := s.usable(); err != nil {
+		return nil, err
+	}
+	kds, err := decodeDelta(delta, s.self, s.reg, s.opts.MaxKeyBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	for _, kd := range kds {
+		if kd.key != key {
+			return nil, fmt.Errorf("%w: the delta changes key %q, the broadcast names %q", ErrMalformed, kd.key, key)
+		}
+	}
+	return s.merge(kds, physNow, false)
+}
+
 // State returns key's full state, canonically encoded, for anti-entropy;
 // ok is false if the key has no state. Replicas holding the same state
 // return the same bytes.

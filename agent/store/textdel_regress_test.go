@@ -38,3 +38,21 @@ func TestDelOfTextWithWaitingEditsWaits(t *testing.T) {
 		t.Fatalf("an insert after the delete reads %q, want \"z\" (deleted text came back)", got)
 	}
 }
+
+// A broadcast delta must change the key its broadcast names, and only it.
+func TestApplyKeyDeltaRefusesOtherKeys(t *testing.T) {
+	a, b := openMem(t, "a"), openMem(t, "b")
+	d := must[Change](t)(a.Put("k", "v", 1))
+	if _, err := b.ApplyKeyDelta("other", d, 0); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("a delta of k filed under another key: %v, want ErrMalformed", err)
+	}
+	if _, ok := b.Get("k"); ok {
+		t.Fatal("the refused delta was applied")
+	}
+	if _, err := b.ApplyKeyDelta("k", d, 0); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := b.Get("k"); !ok || v.Str != "v" {
+		t.Fatalf("k = %+v %v", v, ok)
+	}
+}
