@@ -74,7 +74,7 @@ func New(cfg Config) (*Agent, error) {
 	}
 	hcfg := transport.DefaultHostConfig(cfg.DataDir)
 	hcfg.ListenAddrs = cfg.Listen
-	hcfg.EphemeralIdentity = cfg.Datastore == DatastoreMemory
+	hcfg.EphemeralIdentity = cfg.Datastore == DatastoreMemory && !cfg.KeepIdentity
 	hcfg.Bandwidth = cfg.Bandwidth
 	if cfg.Metrics != nil {
 		hcfg.Metrics = cfg.Metrics

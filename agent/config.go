@@ -62,6 +62,13 @@ type Config struct {
 	Metrics *prometheus.Registry
 	// Bandwidth, when set, counts the host's stream bytes per protocol.
 	Bandwidth metrics.Reporter
+	// KeepIdentity keeps the peer identity in DataDir even with the memory
+	// datastore, which otherwise takes a fresh one at every start (a node
+	// restarting without its data would reissue its dots under its old ID,
+	// and its peers would never ask for its new writes). For benchmarks
+	// that must know peer IDs before the processes start; never for a node
+	// that may restart.
+	KeepIdentity bool
 	// OnDeliver, when set, is called on the agent's loop for every
 	// application broadcast (Publish) delivered to this node, the node's
 	// own included; keyspace deltas are not passed to it. It must not

@@ -259,7 +259,7 @@ func startHearsayCluster(ctx context.Context, cfg PauseConfig) (_ pauseCluster, 
 // through join if set, and reads its banner: peer ID and first
 // 127.0.0.1 address (with /p2p/). The rest of its stdout is discarded.
 func startAgentProc(bin string, cmd []string, dd, join, logLevel string, stderrTap func([]byte)) (p *memberProc, id, addr string, err error) {
-	args := append(slices.Clone(cmd), "--listen", "/ip4/127.0.0.1/tcp/0", "--data-dir", dd, "--datastore", agent.DatastoreMemory,
+	args := append(slices.Clone(cmd), "--listen", "/ip4/127.0.0.1/tcp/0", "--data-dir", dd, "--datastore", agent.DatastoreMemory, "--keep-identity",
 		"--rpc-listen", "127.0.0.1:0", "--log-format", "json", "--log-level", logLevel)
 	if join != "" {
 		args = append(args, "--join", join)

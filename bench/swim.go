@@ -304,7 +304,7 @@ func swimTable(cfg SwimConfig, res map[string]map[int]*swimResult) *exp.Table {
 	}
 	if cfg.Procs {
 		t.Notes = append(t.Notes,
-			"processes: hearsay members are `hearsay agent --datastore memory` (default config), memberlist members `memberlist-bench -member -events` (LAN config, probe interval 1 s, timeout 500 ms); member 0 starts first, the others are launched at once (or one every --launch-every) joining through it, and formation is timed from the first launch",
+			"processes: hearsay members are `hearsay agent --datastore memory --keep-identity` (default config), memberlist members `memberlist-bench -member -events` (LAN config, probe interval 1 s, timeout 500 ms); member 0 starts first, the others are launched at once (or one every --launch-every) joining through it, and formation is timed from the first launch",
 			"processes: crash = SIGKILL; CPU = sum of the member processes' utime+stime (/proc/PID/stat) over the quiet window; hearsay views come from each agent's \"member\" log lines (stderr), memberlist's from its EventDelegate; hearsay bytes are each agent's transport counters read over JSON-RPC (mesh_stats) at the window's ends: frame bytes (length prefixes included), flushes as stream writes, and \"all libp2p protocols\" is hearsay's four (SWIM, HyParView, plumtree, anti-entropy; no identify)")
 	}
 	if !cfg.Procs {

@@ -31,7 +31,7 @@ import (
 // member on both sides, so that N members are N schedulable processes (as
 // in production) rather than N agents sharing one Go runtime.
 //
-// hearsay: `hearsay agent --datastore memory --log-level info --log-format
+// hearsay: `hearsay agent --datastore memory --keep-identity --log-level info --log-format
 // json`; what each agent sees comes from its own "member" log lines
 // (change, peer, incarnation, and the time the agent logged it), read
 // from its stderr as they are written: no polling, so the bench adds

@@ -57,6 +57,11 @@ func agentCommand() *cli.Command {
 			Value:   agent.DatastorePebble,
 			EnvVars: []string{"HEARSAY_DATASTORE"},
 		}),
+		&cli.BoolFlag{
+			Name:   "keep-identity",
+			Usage:  "(benchmarks) keep the identity file in --data-dir with --datastore memory, which otherwise takes a new peer ID at every start",
+			Hidden: true,
+		},
 		altsrc.NewStringFlag(&cli.StringFlag{
 			Name:    "rpc-listen",
 			Usage:   "loopback host:port of the JSON-RPC endpoint (empty disables it)",
@@ -104,6 +109,7 @@ func runAgentWith(c *cli.Context, tune func(*agent.Config)) error {
 		cfg.Broadcast = b
 	}
 	cfg.Datastore = c.String("datastore")
+	cfg.KeepIdentity = c.Bool("keep-identity")
 	cfg.Log = log
 	if tune != nil {
 		tune(&cfg)

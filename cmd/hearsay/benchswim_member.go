@@ -20,6 +20,7 @@ func benchSwimMemberCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "join"},
 			&cli.StringFlag{Name: "data-dir", Required: true},
 			&cli.StringFlag{Name: "datastore", Value: agent.DatastoreMemory},
+			&cli.BoolFlag{Name: "keep-identity"},
 			&cli.StringFlag{Name: "rpc-listen", Value: "127.0.0.1:0"},
 			&cli.StringFlag{Name: "log-format", Value: "json"},
 			&cli.StringFlag{Name: "log-level", Value: "info"},
