@@ -182,6 +182,9 @@ func Decode(data []byte, self string) (*Doc, error) {
 		expect[ru.a] = uint64(s) + uint64(ru.n)
 	}
 	totals, err := tile(runs, len(names))
+	if err == nil {
+		err = checkTotal(totals)
+	}
 	if r.err == nil && err != nil {
 		r.err = err
 	}
@@ -237,6 +240,11 @@ func decodeOrigins(r *reader, runs []run, totals []uint32) {
 				*o = dot{a: ru.a, s: uint32(max(0, min(s, noAgent-1)))}
 				if s < 0 || s >= int64(totals[ru.a]) {
 					r.fail("origin seq %d out of range", s)
+				} else if s >= int64(ru.s) {
+					// An agent's origin was there before its insert: an
+					// origin at or after the run's start decoded, and no
+					// replica would then accept the document's State.
+					r.fail("origin seq %d not before its run at %d", s, ru.s)
 				}
 			case oOther:
 				a := r.u32(nA, "agent")
@@ -257,20 +265,41 @@ func decodeDeletes(r *reader, totals []uint32) []delRange {
 		k := r.count("deleted range")
 		end := uint64(0)
 		for range k {
-			s := end + r.uvarint()
+			gap := r.uvarint()
 			n := r.uvarint()
 			if r.err != nil {
 				return nil
 			}
-			if n == 0 || s+n > uint64(total) {
+			// Compared without adding: a gap or length near 2^64 wrapped
+			// the sum past the check, and building the document then
+			// indexed out of range (a panic on 24 bytes from a peer).
+			if gap > uint64(total)-end || n == 0 || n > uint64(total)-end-gap {
 				r.fail("deleted range out of bounds")
 				return nil
 			}
+			s := end + gap
 			out = append(out, delRange{a: uint32(a), s: uint32(s), n: uint32(n)})
 			end = s + n
 		}
 	}
 	return out
+}
+
+// MaxChars bounds the characters, deleted ones included, a decoded
+// document may hold: building one allocates 8 bytes per character, and a
+// deleted run needs no text to back it, so 20 bytes could declare 2^32
+// characters and ask for 32 GiB.
+const MaxChars = 1 << 24
+
+func checkTotal(totals []uint32) error {
+	var sum uint64
+	for _, t := range totals {
+		sum += uint64(t)
+	}
+	if sum > MaxChars {
+		return corrupt("%d characters; at most %d", sum, MaxChars)
+	}
+	return nil
 }
 
 // tile checks that each agent's runs cover its seqs 0..total-1 exactly once,

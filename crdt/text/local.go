@@ -87,6 +87,11 @@ func (d *Doc) insert(pos int, s string) (li localIns, ok bool, err error) {
 	if pos < 0 || pos > d.vis {
 		return localIns{}, false, fmt.Errorf("text: insert at %d outside [0, %d]", pos, d.vis)
 	}
+	if !utf8.ValidString(s) {
+		// Every replica refuses a delta with invalid UTF-8 (and the batch
+		// it came in); stored locally it would read as U+FFFD.
+		return localIns{}, false, fmt.Errorf("text: insert of invalid UTF-8")
+	}
 	n := utf8.RuneCountInString(s)
 	if n == 0 {
 		return localIns{}, false, nil
@@ -118,8 +123,11 @@ func (d *Doc) insert(pos int, s string) (li localIns, ok bool, err error) {
 }
 
 func (d *Doc) checkDelete(pos, n int) error {
-	if pos < 0 || n < 0 || pos+n > d.vis {
-		return fmt.Errorf("text: delete [%d, %d) outside [0, %d]", pos, pos+n, d.vis)
+	// n > d.vis-pos rather than pos+n > d.vis: the sum wrapped for n near
+	// MaxInt, the check passed, and the delete ran off the document's end
+	// and panicked halfway.
+	if pos < 0 || n < 0 || pos > d.vis || n > d.vis-pos {
+		return fmt.Errorf("text: delete %d at %d outside [0, %d]", n, pos, d.vis)
 	}
 	return nil
 }

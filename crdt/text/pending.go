@@ -55,6 +55,15 @@ func (d *Doc) blocker(o *op) (uint32, uint32, bool) {
 	return 0, 0, false
 }
 
+// dropParked forgets every parked operation.
+func (d *Doc) dropParked() {
+	for i := range d.agents {
+		d.agents[i].waiting = nil
+	}
+	d.dropped += uint64(d.parked)
+	d.parked = 0
+}
+
 // run executes ops, parking those not causally ready and waking parked ones
 // as the agents they wait for advance.
 func (d *Doc) runOps(queue []op) {

@@ -23,8 +23,15 @@ func (d *Doc) Apply(x Delta) error {
 			return fmt.Errorf("text: bad delete range %+v", r)
 		}
 	}
-	if d.parked+len(ops)+len(x.Deletes) > MaxParked {
+	if len(ops)+len(x.Deletes) > MaxParked {
 		return ErrBacklog
+	}
+	if d.parked+len(ops)+len(x.Deletes) > MaxParked {
+		// Full: forget what waits rather than refuse what comes. Refusing
+		// wedged the document for good (a state that would have applied,
+		// and drained the backlog, was refused too). What is forgotten is
+		// not in Version, so the next state exchange brings it back.
+		d.dropParked()
 	}
 	for i := range x.Inserts {
 		ins := &x.Inserts[i]

@@ -8,16 +8,17 @@ import (
 // Doc is one replica of a text document. The zero value is not usable: call
 // New or Decode.
 type Doc struct {
-	self   uint32
-	agents []*agent
-	byName map[string]uint32 // lookups only, never iterated
-	arena  []*leaf           // by leaf id
-	order  []*leaf           // document order
-	vis    int               // visible characters
-	cache  visCache
-	parked int // operations waiting for their causal dependencies
-	seqNo  uint64
-	hint   cursor // the run last written, tried first by locate
+	self    uint32
+	agents  []*agent
+	byName  map[string]uint32 // lookups only, never iterated
+	arena   []*leaf           // by leaf id
+	order   []*leaf           // document order
+	vis     int               // visible characters
+	cache   visCache
+	parked  int    // operations waiting for their causal dependencies
+	dropped uint64 // parked operations forgotten because the backlog was full
+	seqNo   uint64
+	hint    cursor // the run last written, tried first by locate
 	// delHint is where the last remote delete was found (maybe stale).
 	delHint cursor
 	typing  typing // where the next local insert would continue that run
@@ -35,7 +36,10 @@ type typing struct {
 }
 
 // MaxParked bounds the operations a Doc keeps waiting for causal
-// dependencies; Apply returns ErrBacklog beyond it.
+// dependencies: when a delta would go beyond it, the waiting ones are
+// forgotten (Dropped counts them; the next state exchange brings them
+// back). Apply returns ErrBacklog only for one delta with more operations
+// than that.
 const MaxParked = 1 << 20
 
 var (
@@ -65,6 +69,10 @@ func (d *Doc) Len() int { return d.vis }
 
 // Parked is the number of received operations waiting for dependencies.
 func (d *Doc) Parked() int { return d.parked }
+
+// Dropped is how many waiting operations were forgotten because the
+// backlog was full (see MaxParked).
+func (d *Doc) Dropped() uint64 { return d.dropped }
 
 // Text returns the visible text.
 func (d *Doc) Text() string {
