@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"runtime"
 	"testing"
 
 	"github.com/hearsay-mesh/hearsay/agent/transport"
@@ -110,4 +111,36 @@ func FuzzDecodeFrame(f *testing.F) {
 			t.Fatalf("decoded message does not round-trip: %v", err)
 		}
 	})
+}
+
+// A frame's body is allocated as its bytes arrive: a peer that announces a
+// 1 MiB frame and sends nothing more makes ReadFrame allocate at most
+// 64 KiB, not 1 MiB (three bytes per stream pinned hundreds of MiB
+// across a few hundred streams).
+func TestReadFrameAllocatesAsBytesArrive(t *testing.T) {
+	r := bufio.NewReader(bytes.NewReader([]byte{0x80, 0x80, 0x40})) // a 1 MiB length, then EOF
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := transport.ReadFrame(r, 1<<20); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("ReadFrame of a header alone: %v", err)
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 128<<10 {
+		t.Fatalf("a 3-byte header made ReadFrame allocate %d bytes", got)
+	}
+	// A whole frame larger than one chunk still reads back exactly.
+	body := make([]byte, 3*64<<10+5)
+	for i := range body {
+		body[i] = byte(i)
+	}
+	var buf bytes.Buffer
+	w := bufio.NewWriter(&buf)
+	if err := transport.WriteFrame(w, body, 1<<20); err != nil {
+		t.Fatal(err)
+	}
+	w.Flush()
+	got, err := transport.ReadFrame(bufio.NewReader(&buf), 1<<20)
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("a %d-byte frame read back as %d bytes, %v", len(body), len(got), err)
+	}
 }
