@@ -14,8 +14,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/creachadair/jrpc2"
 	"github.com/creachadair/jrpc2/handler"
 	"github.com/creachadair/jrpc2/jhttp"
@@ -47,6 +49,13 @@ type Server struct {
 	bridge jhttp.Bridge
 	token  string
 	log    *slog.Logger
+
+	// ws holds the open WebSocket sessions: http.Server.Shutdown does not
+	// track hijacked connections, so Close ends them itself (they went on
+	// serving, writes included, after Close).
+	wsMu     sync.Mutex
+	ws       map[*websocket.Conn]context.CancelFunc
+	wsClosed bool
 }
 
 // Listen opens the endpoint on addr (loopback only), writes the cookie and
@@ -59,13 +68,16 @@ func Listen(addr, dataDir, version string, b Backend, log *slog.Logger, metrics 
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return nil, fmt.Errorf("rpc: listen address %q is not loopback; the API is local only", addr)
 	}
-	tok, err := WriteCookie(dataDir)
-	if err != nil {
-		return nil, fmt.Errorf("rpc: cookie: %w", err)
-	}
+	// Bind first: a second start on the same data directory that fails on
+	// the taken port must not replace the running agent's token.
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("rpc: %w", err)
+	}
+	tok, err := WriteCookie(dataDir)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("rpc: cookie: %w", err)
 	}
 	if err := writePrivate(filepath.Join(dataDir, AddrFile), ln.Addr().String()); err != nil {
 		ln.Close()
@@ -128,6 +140,13 @@ func (s *Server) Close() error {
 	defer cancel()
 	err := s.srv.Shutdown(ctx)
 	s.usrv.Shutdown(ctx)
+	s.wsMu.Lock()
+	s.wsClosed = true
+	for c, cancel := range s.ws {
+		cancel()
+		c.Close(websocket.StatusGoingAway, "agent shutting down")
+	}
+	s.wsMu.Unlock()
 	s.bridge.Close()
 	return err
 }

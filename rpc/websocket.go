@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -55,6 +56,26 @@ type SubscribeResult struct {
 	Seq uint64 `json:"seq"`
 }
 
+// trackWS records an open session for Close; false once the server closed.
+func (s *Server) trackWS(c *websocket.Conn, cancel context.CancelFunc) bool {
+	s.wsMu.Lock()
+	defer s.wsMu.Unlock()
+	if s.wsClosed {
+		return false
+	}
+	if s.ws == nil {
+		s.ws = map[*websocket.Conn]context.CancelFunc{}
+	}
+	s.ws[c] = cancel
+	return true
+}
+
+func (s *Server) untrackWS(c *websocket.Conn) {
+	s.wsMu.Lock()
+	delete(s.ws, c)
+	s.wsMu.Unlock()
+}
+
 // wsHandler upgrades to WebSocket and serves a JSON-RPC server per
 // connection, with the methods of methods(b) plus the subscriptions.
 func (s *Server) wsHandler(b Backend, version string) http.Handler {
@@ -66,6 +87,11 @@ func (s *Server) wsHandler(b Backend, version string) http.Handler {
 		c.SetReadLimit(maxBody)
 		ctx, cancel := context.WithCancel(r.Context())
 		defer cancel()
+		if !s.trackWS(c, cancel) {
+			c.Close(websocket.StatusGoingAway, "agent shutting down")
+			return
+		}
+		defer s.untrackWS(c)
 		m := methods(b, version)
 		subs := &subscriptions{ctx: ctx}
 		m["crdt_subscribe"] = strict(subs.crdt(b))
@@ -103,6 +129,13 @@ func (s *subscriptions) crdt(b Backend) func(ctx context.Context, p SubscribePar
 		cursor := seq
 		if p.After > 0 || p.FromStart {
 			cursor = p.After
+		}
+		if cursor > seq {
+			// Ahead of the feed (the agent's data was lost, or the client
+			// read another agent): the subscription would find the cursor
+			// ahead on its first read and end without a word.
+			stop()
+			return SubscribeResult{}, &jrpc2.Error{Code: CodeCursorGone, Message: fmt.Sprintf("cursor %d is beyond the last change, %d: re-read the keys", cursor, seq)}
 		}
 		start := cursor
 		s.wg.Add(1)

@@ -39,9 +39,16 @@ func (s *Store) PutMV(key, value string) ([]byte, Change, error) {
 	})
 }
 
-// Inc adds by (which may be negative) to counter key.
+// Inc adds by (which may be negative) to counter key. A sum beyond the
+// int64 range is refused (ErrInvalid): it wrapped (two increments by
+// MaxInt64 read -2), persisted and replicated. Concurrent increments at
+// other replicas can still carry the merged value past it.
 func (s *Store) Inc(key string, by int64) ([]byte, Change, error) {
 	return s.local(key, TypeCounter, OpInc, false, func(e *entry) (keyDelta, error) {
+		cur, _ := e.m.Counter(fieldName)
+		if (by > 0 && cur > math.MaxInt64-by) || (by < 0 && cur < math.MinInt64-by) {
+			return keyDelta{}, fmt.Errorf("%w: counter %q is %d; adding %d would pass the int64 range", ErrInvalid, key, cur, by)
+		}
 		return keyDelta{m: e.m.Inc(fieldName, by)}, nil
 	})
 }
@@ -52,6 +59,10 @@ func (s *Store) Dec(key string, by int64) ([]byte, Change, error) {
 		return nil, Change{}, fmt.Errorf("%w: dec %q by %d", ErrInvalid, key, by)
 	}
 	return s.local(key, TypeCounter, OpDec, false, func(e *entry) (keyDelta, error) {
+		cur, _ := e.m.Counter(fieldName)
+		if (by > 0 && cur < math.MinInt64+by) || (by < 0 && cur > math.MaxInt64+by) {
+			return keyDelta{}, fmt.Errorf("%w: counter %q is %d; subtracting %d would pass the int64 range", ErrInvalid, key, cur, by)
+		}
 		return keyDelta{m: e.m.Inc(fieldName, -by)}, nil
 	})
 }
