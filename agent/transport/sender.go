@@ -149,6 +149,14 @@ func (s *sender) open() (network.Stream, error) {
 		// not, dial again (ctx bypasses the dial backoff, see above).
 		str, err = s.t.h.NewStream(ctx, s.key.peer, s.key.proto)
 	}
+	if err != nil && s.ctx.Err() == nil && s.t.h.Network().Connectedness(s.key.peer) == network.Connected {
+		// Our dial ran out of time (a stale address that does not answer)
+		// while the peer connected to us: open the stream on its
+		// connection rather than report a connected peer down.
+		retry, cancel := context.WithTimeout(s.ctx, s.t.cfg.DialTimeout)
+		defer cancel()
+		str, err = s.t.h.NewStream(retry, s.key.peer, s.key.proto)
+	}
 	if err != nil {
 		return nil, err
 	}
