@@ -186,6 +186,9 @@ func (s *subscriptions) fuse(b Backend) func(ctx context.Context, p SubscribePar
 		if p.After > 0 || p.FromStart {
 			cursor = p.After
 		}
+		if cursor > seq {
+			return SubscribeResult{}, &jrpc2.Error{Code: CodeCursorGone, Message: fmt.Sprintf("cursor %d is beyond the last FUSE event, %d", cursor, seq)}
+		}
 		start := cursor
 		s.wg.Add(1)
 		go func() {
@@ -196,6 +199,13 @@ func (s *subscriptions) fuse(b Backend) func(ctx context.Context, p SubscribePar
 				evs, _, err := b.FuseEvents(s.ctx, cursor)
 				if err != nil {
 					return
+				}
+				if len(evs) > 0 && evs[0].Seq > cursor+1 {
+					// The agent keeps the last events only: say what was
+					// missed rather than skip it silently.
+					if srv.Notify(s.ctx, NotifyFuse, map[string]any{"error": "events trimmed from the agent's log before they were sent", "after": cursor, "next": evs[0].Seq}) != nil {
+						return
+					}
 				}
 				for _, e := range evs {
 					if srv.Notify(s.ctx, NotifyFuse, e) != nil {

@@ -87,3 +87,17 @@ func TestCloseEndsWebSocketSessions(t *testing.T) {
 		t.Fatal("a write over WebSocket succeeded after Server.Close")
 	}
 }
+
+// fuse_subscribe with a cursor ahead of the agent's FUSE events is refused
+// too (it waited silently).
+func TestFuseSubscribeAheadIsRefused(t *testing.T) {
+	srv, tok := wsTestAgent(t)
+	cl := wsTestDial(t, srv.Addr(), tok, nil)
+	defer cl.Close()
+	var res SubscribeResult
+	err := cl.CallResult(context.Background(), "fuse_subscribe", SubscribeParams{After: 7}, &res)
+	var je *jrpc2.Error
+	if !errors.As(err, &je) || je.Code != CodeCursorGone {
+		t.Fatalf("fuse_subscribe{after: 7} with no events: %+v %v, want error %d", res, err, CodeCursorGone)
+	}
+}
