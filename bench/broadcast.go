@@ -15,7 +15,6 @@ import (
 
 	"github.com/hearsay-mesh/hearsay/agent"
 	"github.com/hearsay-mesh/hearsay/sim/exp"
-	"github.com/libp2p/go-libp2p/core/metrics"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
@@ -192,7 +191,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // node is one agent of a run.
 type node struct {
 	a      *agent.Agent
-	bw     *metrics.BandwidthCounter
+	bw     *protoCounter
 	tracer *gsTracer
 	cancel context.CancelFunc
 	done   chan error
@@ -227,7 +226,7 @@ func runBroadcast(ctx context.Context, cfg BroadcastConfig, proto string, progre
 		ac.Plumtree = cfg.Plumtree
 		ac.FixedTicks, ac.SwimDeadlines = cfg.FixedTicks, cfg.SwimDeadlines
 		ac.Datastore = agent.DatastoreMemory
-		n := &node{bw: metrics.NewBandwidthCounter(), done: make(chan error, 1)}
+		n := &node{bw: newProtoCounter(), done: make(chan error, 1)}
 		ac.Bandwidth = n.bw
 		if proto == agent.BroadcastGossipSub {
 			n.tracer = &gsTracer{}
@@ -336,10 +335,15 @@ func runBroadcast(ctx context.Context, cfg BroadcastConfig, proto string, progre
 // dialRandom has every host connect to d random others.
 func dialRandom(ctx context.Context, nodes []*node, d int, rng *rand.Rand) error {
 	for i, n := range nodes {
-		for _, j := range rng.Perm(len(nodes))[:d+1] {
+		dialed := 0
+		for _, j := range rng.Perm(len(nodes)) {
+			if dialed == d {
+				break
+			}
 			if j == i {
 				continue
 			}
+			dialed++
 			h := n.a.Host()
 			o := nodes[j].a.Host()
 			if err := h.Connect(ctx, peer.AddrInfo{ID: o.ID(), Addrs: o.Addrs()}); err != nil {

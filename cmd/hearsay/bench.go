@@ -2,7 +2,10 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/hearsay-mesh/hearsay/bench"
@@ -87,7 +90,11 @@ func benchBroadcastCommand() *cli.Command {
 			}
 			return withCPUProfile(c.String("cpuprofile"), func() error {
 				return runExperiment(c, func(p exp.Progress) ([]*exp.Table, error) {
-					return bench.Broadcast(c.Context, cfg, p)
+					// Ctrl-C or SIGTERM ends the run through its context, so
+					// the hosts close and the temporary directory goes.
+					ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+					defer stop()
+					return bench.Broadcast(ctx, cfg, p)
 				})
 			})
 		},

@@ -26,7 +26,7 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			return slog.New(slog.NewTextHandler(w, opts)), nil
 		}
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	default:
 		return nil, fmt.Errorf("--log-format %q: want text, json or auto", format)
 	}

@@ -29,6 +29,8 @@ func main() {
 			versionCommand(),
 		}, kvCommands()...),
 	}
+	usageErrors(app.Commands)
+	app.OnUsageError = onUsageError
 	if err := app.Run(os.Args); err != nil {
 		fmt.Fprintln(os.Stderr, "hearsay:", err)
 		os.Exit(exitCode(err))
@@ -43,5 +45,18 @@ func versionCommand() *cli.Command {
 			fmt.Fprintf(c.App.Writer, "hearsay %s\n", version)
 			return nil
 		},
+	}
+}
+
+// onUsageError makes a flag the command does not know, or a flag value
+// that does not parse, exit with exitUsage (2) as docs/usage.md says; urfave
+// reports those as plain errors (exit 1).
+func onUsageError(_ *cli.Context, err error, _ bool) error { return withCode(exitUsage, err) }
+
+// usageErrors sets onUsageError on every command and subcommand.
+func usageErrors(cmds []*cli.Command) {
+	for _, c := range cmds {
+		c.OnUsageError = onUsageError
+		usageErrors(c.Subcommands)
 	}
 }
