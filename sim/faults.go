@@ -12,6 +12,7 @@ func (s *Sim) Crash(i int) {
 	nd.paused = false
 	nd.held = nil
 	nd.epoch++
+	nd.life++
 	nd.proc, nd.cores = nil, nil
 }
 
@@ -41,9 +42,6 @@ func (s *Sim) Resume(i int) {
 	nd.held = nil
 	for _, e := range held {
 		e.at = s.now
-		if e.kind == evLinkDown {
-			e.epoch = nd.epoch
-		}
 		s.push(e)
 	}
 }

@@ -24,6 +24,7 @@ type event struct {
 	from  int32 // sender for deliveries, failed peer for link-down
 	core  int16 // core index for ticks and deliveries
 	epoch uint32
+	life  uint32 // deliveries: the target's life when sent; link-downs: the node's
 	msg   proto.Message
 	wire  []byte // the encoded message, with Config.Wire
 	act   func()

@@ -39,13 +39,18 @@ type Sim struct {
 }
 
 type node struct {
-	proc     Process
-	cores    []membership.Core
-	protos   []int16 // global protocol index of each core
-	alive    bool
-	paused   bool
-	held     []event // deliveries and link-downs that arrived while paused
-	epoch    uint32
+	proc   Process
+	cores  []membership.Core
+	protos []int16 // global protocol index of each core
+	alive  bool
+	paused bool
+	held   []event // deliveries and link-downs that arrived while paused
+	epoch  uint32
+	// life counts the node's processes (a Crash ends one, Start begins
+	// the next); unlike epoch, Pause and Resume leave it alone. A message
+	// sent to one process is lost if it arrives at the next, and a
+	// link-down reaches the process that sent, even across a pause.
+	life     uint32
 	restarts uint32
 	// With Config.Deadlines, per core: the tick scheduled (-1: none; a
 	// popped tick at another time is stale) and the last tick.
@@ -123,6 +128,7 @@ func (s *Sim) start(i int) {
 	}
 	nd.alive = true
 	nd.epoch++
+	nd.life++
 	s.startTicks(i, true)
 }
 
@@ -226,10 +232,10 @@ func (s *Sim) At(t time.Duration, f func()) {
 }
 
 // Invoke runs f on node i now (to call a command on its cores) and then
-// routes the outputs. It does nothing on a crashed node.
+// routes the outputs. It does nothing on a crashed or paused node.
 func (s *Sim) Invoke(i int, f func(now time.Duration)) {
-	if !s.nodes[i].alive {
-		return
+	if !s.nodes[i].alive || s.nodes[i].paused {
+		return // a crashed or paused process runs nothing
 	}
 	f(s.now)
 	s.drain(i)
@@ -297,8 +303,8 @@ func (s *Sim) step() {
 		s.deliver(e)
 	case evLinkDown:
 		nd := &s.nodes[e.node]
-		if !nd.alive || nd.epoch != e.epoch {
-			return
+		if !nd.alive || nd.life != e.life {
+			return // the process that sent is gone
 		}
 		if nd.paused {
 			nd.held = append(nd.held, e)
@@ -320,11 +326,11 @@ func (s *Sim) reachable(a, b int32) bool {
 
 func (s *Sim) deliver(e event) {
 	st := &s.stats.PerProtocol[e.core]
-	if !s.reachable(e.from, e.node) {
+	if !s.reachable(e.from, e.node) || s.nodes[e.node].life != e.life {
 		st.Unreachable++
 		from := &s.nodes[e.from]
 		if s.cfg.LinkDownDelay > 0 && from.alive {
-			s.push(event{at: s.now + s.cfg.LinkDownDelay, kind: evLinkDown, node: e.from, from: e.node, epoch: from.epoch})
+			s.push(event{at: s.now + s.cfg.LinkDownDelay, kind: evLinkDown, node: e.from, from: e.node, life: from.life})
 		}
 		return
 	}
@@ -432,7 +438,7 @@ func (s *Sim) send(from int32, proto16 int16, snd membership.Send) {
 				s.pruneFIFO()
 			}
 		}
-		s.push(event{at: at, kind: evDeliver, node: to, from: from, core: proto16, msg: snd.Msg, wire: wire})
+		s.push(event{at: at, kind: evDeliver, node: to, from: from, core: proto16, msg: snd.Msg, wire: wire, life: s.nodes[to].life})
 	}
 }
 

@@ -301,6 +301,14 @@ func Plumtree(cfg PlumtreeConfig, progress Progress) ([]*Table, error) {
 	if cfg.Nodes < 10 {
 		return nil, fmt.Errorf("plumtree experiment: Nodes = %d; want >= 10", cfg.Nodes)
 	}
+	if cfg.Steady < 1 {
+		return nil, fmt.Errorf("plumtree experiment: Steady = %d; want >= 1 (scenarios (a) and (b) average over it)", cfg.Steady)
+	}
+	for _, f := range cfg.CrashFractions {
+		if f <= 0 || f >= 1 {
+			return nil, fmt.Errorf("plumtree experiment: crash fraction %v; want in (0, 1) (the sender survives)", f)
+		}
+	}
 	if c := cfg.ChurnCycles * cfg.ChurnPerCycle; c > cfg.Nodes/2 {
 		// Crashed nodes stay down: the defaults (100 x 50) suit 10,000
 		// nodes; at 1,000 they left two survivors by cycle 19.

@@ -87,6 +87,13 @@ func Swim(cfg SwimConfig, progress Progress) ([]*Table, error) {
 	if err := sc.Validate(); err != nil {
 		return nil, err
 	}
+	for _, sizes := range [][]int{cfg.Sizes, cfg.JoinSizes} {
+		for _, n := range sizes {
+			if n < 3 {
+				return nil, fmt.Errorf("swim experiment: a cluster of %d members; want at least 3 (one crashes, one detects, one confirms)", n)
+			}
+		}
+	}
 	steps := len(cfg.Sizes)*len(cfg.Hints) + len(cfg.Pauses) + 2 + len(cfg.JoinSizes)
 	done := 0
 	step := func(what string) { done++; progress.report(done, steps, what) }
