@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -268,6 +269,13 @@ func crdtMethods(k Keyspace, m handler.Map) {
 		cs, seq, err := k.Changes(ctx, p.After, p.Limit)
 		if cs == nil {
 			cs = []store.Change{}
+		}
+		if je, ok := storeError(err).(*jrpc2.Error); ok && je.Code == CodeCursorGone {
+			// The newest change's number rides along, so a client can
+			// start over from it (hearsay watch from now, on a feed that
+			// no longer holds change 1).
+			je.Data, _ = json.Marshal(ChangesResult{Changes: []store.Change{}, Seq: seq})
+			return ChangesResult{}, je
 		}
 		return ChangesResult{Changes: cs, Seq: seq}, storeError(err)
 	})

@@ -1,10 +1,17 @@
 package rpc
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
 	"testing"
+
+	"github.com/creachadair/jrpc2"
+	"github.com/hearsay-mesh/hearsay/agent/store"
 )
 
 // An increment that would carry a counter past the int64 range is refused
@@ -37,5 +44,45 @@ func TestFailedListenKeepsTheCookie(t *testing.T) {
 	}
 	if tok2, _ := ReadCookie(dir); tok2 != tok1 {
 		t.Fatalf("failed Listen replaced the running server's cookie")
+	}
+}
+
+// trimmedFeed is a backend whose change feed starts at 4001 and ends at
+// 104000 (a busy agent's, past FeedLen).
+type trimmedFeed struct{ Backend }
+
+func (trimmedFeed) Changes(_ context.Context, after uint64, _ int) ([]store.Change, uint64, error) {
+	if after+1 < 4001 {
+		return nil, 104000, fmt.Errorf("%w: cursor %d, feed starts at 4001", store.ErrCursorTooOld, after)
+	}
+	return nil, 104000, nil
+}
+
+// A cursor older than the feed gets 1004 with the newest change's number in
+// the error's data, so a client can start from now: `hearsay watch` without
+// --after asked for changes after 0, used the empty result's 0 and failed
+// again on every agent with more than FeedLen changes.
+func TestChangesCursorGoneCarriesTheNewestSeq(t *testing.T) {
+	dir := t.TempDir()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := Listen("127.0.0.1:0", dir, "v", trimmedFeed{}, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve()
+	defer srv.Close()
+	cl, err := Dial(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	_, err = cl.Changes(context.Background(), 0, 1)
+	var je *jrpc2.Error
+	if !errors.As(err, &je) || je.Code != CodeCursorGone {
+		t.Fatalf("crdt_changes after 0: %v, want error %d", err, CodeCursorGone)
+	}
+	var res ChangesResult
+	if err := json.Unmarshal(je.Data, &res); err != nil || res.Seq != 104000 {
+		t.Fatalf("error data %s: %+v %v, want seq 104000", je.Data, res, err)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -36,6 +38,9 @@ func withClient(c *cli.Context, f func(ctx context.Context, cl *rpc.Client) erro
 		var ce codedError
 		if errors.As(err, &ce) {
 			return err
+		}
+		if noAgent(err) {
+			return withCode(exitNoAgent, fmt.Errorf("no agent running with --data-dir %s: %w", c.String("data-dir"), err))
 		}
 		return withCode(exitRPCFailed, err)
 	}
@@ -153,4 +158,12 @@ func statsCommand() *cli.Command {
 			})
 		},
 	}
+}
+
+// noAgent reports whether err says nothing listens at the endpoint the
+// data directory names: an agent that stopped leaves its rpc.addr and
+// rpc.cookie behind, so Dial succeeds and the refusal comes with the call
+// (the HTTP client's error reaches us as text inside a JSON-RPC error).
+func noAgent(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) || strings.Contains(err.Error(), "connection refused")
 }

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -63,5 +64,26 @@ func TestTextCommands(t *testing.T) {
 	}
 	if out, code := runCLI(t, bin, dir, "text", "get", "--format", "json", "doc"); code != 0 || strings.TrimSpace(out) != `"Héllo wörld"` {
 		t.Fatalf("text get --format json doc = %q (exit %d)", out, code)
+	}
+}
+
+// A client command against an agent that has stopped exits 3 ("no agent
+// running"), as docs/usage.md says: the stopped agent's rpc.addr and
+// rpc.cookie stay behind, and the refused connection came back as an RPC
+// error (exit 4).
+func TestClientExitsNoAgentAfterTheAgentStopped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an agent process")
+	}
+	bin := hearsayBinary(t)
+	dir := filepath.Join(t.TempDir(), "a")
+	p := startAgent(t, bin, dir)
+	if _, code := runCLI(t, bin, dir, "put", "k", "v"); code != 0 {
+		t.Fatalf("put: exit %d", code)
+	}
+	p.kill(syscall.SIGTERM)
+	<-p.exited
+	if out, code := runCLI(t, bin, dir, "get", "k"); code != exitNoAgent {
+		t.Fatalf("get after the agent stopped: exit %d (%q), want %d", code, out, exitNoAgent)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -176,6 +177,12 @@ func watchCommand() *cli.Command {
 				if err != nil {
 					var je *jrpc2.Error
 					if !errors.As(err, &je) || je.Code != rpc.CodeCursorGone {
+						return withCode(exitRPCFailed, err)
+					}
+					// The feed no longer holds change 1: the error carries
+					// the newest change's number (it started from 0, which
+					// the next poll refused again).
+					if json.Unmarshal(je.Data, &res) != nil {
 						return withCode(exitRPCFailed, err)
 					}
 				}
