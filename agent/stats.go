@@ -52,3 +52,13 @@ func (a *Agent) Stats(ctx context.Context) (Stats, error) {
 	})
 	return s, err
 }
+
+// Health is nil while the agent serves: its loop answers within ctx and
+// its keyspace takes writes.
+func (a *Agent) Health(ctx context.Context) error {
+	var err error
+	if derr := a.Do(ctx, func(time.Duration) { err = a.st.Healthy() }); derr != nil {
+		return derr
+	}
+	return err
+}

@@ -38,6 +38,10 @@ type Backend interface {
 	FuseCreate(ctx context.Context, members []string) (string, error)
 	FuseSignal(ctx context.Context, group string) error
 	FuseEvents(ctx context.Context, after uint64) ([]agent.FuseEvent, uint64, error)
+	// Health is nil while the agent serves: its loop answers and its
+	// keyspace takes writes (a store that stopped after a failed sync
+	// refuses them until the agent restarts).
+	Health(ctx context.Context) error
 }
 
 // Server is the HTTP JSON-RPC endpoint.
@@ -94,7 +98,7 @@ func Listen(addr, dataDir, version string, b Backend, log *slog.Logger, metrics 
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		if _, err := b.Stats(ctx); err != nil {
+		if err := b.Health(ctx); err != nil {
 			http.Error(w, "unhealthy: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}

@@ -263,6 +263,10 @@ func (s *Store) commit(recs []recWrite, changes []Change) (feedState, error) {
 	return next, nil
 }
 
+// Healthy is nil unless the store stopped (ErrBroken): a failed write it
+// could not undo in memory, or a failed sync after a commit.
+func (s *Store) Healthy() error { return s.usable() }
+
 // usable returns the error that stops a broken store.
 func (s *Store) usable() error {
 	if s.broken != nil {

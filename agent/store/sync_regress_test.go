@@ -30,6 +30,9 @@ func TestFailedSyncAfterCommitStopsTheStore(t *testing.T) {
 		t.Fatal("a Put whose sync failed was acknowledged")
 	}
 	fail = false
+	if err := s.Healthy(); !errors.Is(err, ErrBroken) {
+		t.Fatalf("Healthy after a failed sync: %v, want ErrBroken (the agent's /healthz reports it)", err)
+	}
 	if _, _, err := s.Put("b", "2", 2); !errors.Is(err, ErrBroken) {
 		t.Fatalf("a Put after a failed sync: %v, want ErrBroken", err)
 	}
