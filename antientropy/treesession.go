@@ -53,6 +53,16 @@ func (c *Core) answering(now time.Duration, from NodeID, session uint64) bool {
 	return true
 }
 
+// refuseWalk answers a walk request outside any session this node holds
+// (never opened, or dropped: MaxInbound, PeerDown, SessionTimeout) with an
+// empty final response marked incomplete: the initiator ends its walk at
+// once, lossy, instead of waiting out SessionTimeout for answers that
+// never come. The answer carries nothing, so a request from a stranger
+// gets no data.
+func (c *Core) refuseWalk(to NodeID, session uint64, req uint32, empty *pb.Envelope) {
+	c.respond(to, []*pb.Envelope{empty}, req, true)
+}
+
 // walkRequest is one request of the initiator's walk awaiting its answer.
 type walkRequest struct {
 	parts uint32          // messages in the answer, once its final one came (0 before)
@@ -113,6 +123,7 @@ func (c *Core) onTree(now time.Duration, from NodeID, m *pb.Tree) error {
 			return nil
 		}
 	} else if !c.answering(now, from, m.Session) {
+		c.refuseWalk(from, m.Session, m.Request, &pb.Envelope{Body: &pb.Envelope_Tree{Tree: &pb.Tree{Session: m.Session, Level: m.Level, Nodes: appendIndices(nil, nil), Response: true}}})
 		return nil
 	}
 	var diff []uint64
@@ -312,6 +323,7 @@ func (c *Core) onLeaves(now time.Duration, from NodeID, m *pb.Leaves) error {
 	}
 	if !m.Response { // B: push ours, want theirs, as one answer
 		if !c.answering(now, from, m.Session) {
+			c.refuseWalk(from, m.Session, m.Request, &pb.Envelope{Body: &pb.Envelope_Leaves{Leaves: &pb.Leaves{Session: m.Session, Segments: (&segmentSet{}).encode(), Response: true}}})
 			return nil
 		}
 		ours, theirs := c.compareLeaves(set)
@@ -347,6 +359,7 @@ func (c *Core) onWant(now time.Duration, from NodeID, m *pb.Want) error {
 	}
 	if !m.Response { // B: the objects, as one answer
 		if !c.answering(now, from, m.Session) {
+			c.refuseWalk(from, m.Session, m.Request, &pb.Envelope{Body: &pb.Envelope_Objects{Objects: &pb.Objects{Session: m.Session, Response: true}}})
 			return nil
 		}
 		keys, missing := c.wantedKeys(set, c.in[inKey{from, m.Session}])

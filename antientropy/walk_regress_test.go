@@ -198,10 +198,12 @@ func TestDecodeClockRefusesWrappingSpan(t *testing.T) {
 	}
 }
 
-// Merkle walk requests are answered only inside a session the requester
-// opened with a Sync: a Leaves request naming every segment asks for the
-// whole store, and any peer could send one.
-func TestWalkRequestsOutsideASessionAreIgnored(t *testing.T) {
+// Merkle walk requests are answered with data only inside a session the
+// requester opened with a Sync (a Leaves request naming every segment asks
+// for the whole store, and any peer could send one); outside one, the
+// answer is a single empty final message marked incomplete, so a walk whose
+// session the responder dropped ends at once instead of hanging.
+func TestWalkRequestsOutsideASessionGetNoData(t *testing.T) {
 	cfg := testConfig()
 	nw := newNet(t, 2, cfg, 19)
 	for i := 0; i < 50; i++ {
@@ -223,8 +225,66 @@ func TestWalkRequestsOutsideASessionAreIgnored(t *testing.T) {
 		if err := b.Step(0, "n0", r); err != nil {
 			t.Fatal(err)
 		}
-		if sends := b.Ready().Sends; len(sends) > 0 {
-			t.Fatalf("%T outside a session was answered with %d messages", r.Body, len(sends))
+		sends := b.Ready().Sends
+		if len(sends) != 1 {
+			t.Fatalf("%T outside a session was answered with %d messages, want 1", r.Body, len(sends))
 		}
+		switch x := sends[0].Msg.(*pb.Envelope).Body.(type) {
+		case *pb.Envelope_Tree:
+			if !x.Tree.Final || !x.Tree.Incomplete || len(x.Tree.Hashes) > 0 {
+				t.Fatalf("Tree refusal %+v", x.Tree)
+			}
+		case *pb.Envelope_Leaves:
+			if !x.Leaves.Final || !x.Leaves.Incomplete || len(x.Leaves.Segments) > 8 {
+				t.Fatalf("Leaves refusal %+v", x.Leaves)
+			}
+		case *pb.Envelope_Objects:
+			if !x.Objects.Final || !x.Objects.Incomplete || len(x.Objects.Objects) > 0 {
+				t.Fatalf("Want refusal %+v", x.Objects)
+			}
+		default:
+			t.Fatalf("%T answered with %T", r.Body, x)
+		}
+	}
+}
+
+// A walk whose responder session is evicted by MaxInbound (another peer's
+// Sync) mid-walk ends at once, lossy: the responder ignored the rest of
+// its requests, and the initiator waited out SessionTimeout.
+func TestWalkEndsWhenTheResponderDropsItsSession(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxLogAnswer = 0 // Merkle path
+	cfg.MaxInbound = 1
+	nw := newNet(t, 3, cfg, 5)
+	for i := 0; i < 200; i++ {
+		nw.write(1, fmt.Sprintf("k%d", i), "v")
+	}
+	for _, n := range nw.nodes {
+		n.core.Ready()
+	}
+	a, b, c := nw.nodes[0], nw.nodes[1], nw.nodes[2]
+	a.core.SyncWith(nw.now, b.id)
+	nw.collect(a)
+	// deliver n0's Sync to n1
+	m := nw.queue[0]
+	nw.queue = nw.queue[1:]
+	if err := b.core.Step(nw.now, m.from, m.m); err != nil {
+		t.Fatal(err)
+	}
+	nw.collect(b)
+	// n2 opens a session with n1 before n0's walk goes on
+	c.core.SyncWith(nw.now, b.id)
+	nw.run()
+	if s := a.core.out[b.id]; s != nil {
+		t.Fatalf("n0's walk with n1 hangs: %d requests unanswered, %d of 200 keys pulled", len(s.reqs), a.store.Len())
+	}
+	if a.core.Stats().LossyWalks != 1 || a.core.clock.Contains(Dot{"n1", 1}) {
+		t.Fatalf("the cut walk: %d lossy, clock claims n1's dots %v", a.core.Stats().LossyWalks, a.core.clock.Contains(Dot{"n1", 1}))
+	}
+	// A later session repairs everything.
+	a.core.SyncWith(nw.now, b.id)
+	nw.run()
+	if a.store.Len() != 200 {
+		t.Fatalf("after a second session n0 holds %d of 200 keys", a.store.Len())
 	}
 }

@@ -254,13 +254,14 @@ func (c *Core) onFuse(now time.Duration, from membership.NodeID, f *pb.FuseMsg) 
 	}
 }
 
+// onTrigger fires a group held here. A gossiped trigger for a group not
+// held here leaves no tombstone: triggers reach every member of the
+// cluster, most of which are in no such group, and their tombstones would
+// fill the table. A SIGNAL is sent to group members only, so that is
+// where a tombstone is left (onFuse).
 func (c *Core) onTrigger(now time.Duration, t *pb.FuseTrigger) {
-	g := c.fuse.groups[GroupID(t.Group)]
-	switch {
-	case g != nil && g.phase != phaseFired:
+	if g := c.fuse.groups[GroupID(t.Group)]; g != nil && g.phase != phaseFired {
 		c.fire(now, g, FuseReason(t.Reason), membership.NodeID(t.Member))
-	case g == nil:
-		c.tombstone(now, GroupID(t.Group))
 	}
 }
 

@@ -34,6 +34,9 @@ func (c *Core) emit(ch membership.MemberChange, m *member) {
 // apply merges one member update heard from a peer (piggybacked or in a
 // push-pull). from is the peer that carried it.
 func (c *Core) apply(now time.Duration, u *pb.Member, from membership.NodeID) {
+	if !c.plausibleInc(u) {
+		return
+	}
 	switch u.State {
 	case pb.State_STATE_ALIVE:
 		c.onAlive(now, u)
@@ -44,6 +47,31 @@ func (c *Core) apply(now time.Duration, u *pb.Member, from membership.NodeID) {
 	case pb.State_STATE_LEFT:
 		c.onDead(now, u, membership.StateLeft)
 	}
+}
+
+// maxIncJump bounds how far past the incarnation this node holds for a
+// member (1 for one it does not know) a record's incarnation may be.
+// Members raise their own by one per refutation or metadata change, so an
+// honest record is never near it. A forged claim far ahead made the
+// member's refutation climb with it toward the wire bound (maxIncarnation),
+// past which its records were refused everywhere: dead for good. With the
+// jump bounded, a forger gains at most 2^32 per message.
+const maxIncJump = 1 << 32
+
+// plausibleInc reports whether u's incarnation is within maxIncJump of
+// what this node holds for that member (counted in ImplausibleUpdates).
+func (c *Core) plausibleInc(u *pb.Member) bool {
+	known := uint64(1)
+	if id := membership.NodeID(u.Id); id == c.self.ID {
+		known = c.inc
+	} else if m := c.members[id]; m != nil {
+		known = m.inc
+	}
+	if u.Incarnation > known+maxIncJump {
+		c.stats.ImplausibleUpdates++
+		return false
+	}
+	return true
 }
 
 func (c *Core) onAlive(now time.Duration, u *pb.Member) {

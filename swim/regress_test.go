@@ -229,3 +229,24 @@ func TestFuseGroupIDsAreNotReusedAfterARestart(t *testing.T) {
 		t.Fatalf("new group %s (the old one was %s) never created", gid2, gid1)
 	}
 }
+
+// A forged suspicion far ahead of what peers hold for a member (here at
+// exactly the wire bound, 2^62) is ignored: accepted, it made a's
+// refutation 2^62+1, which every peer refused, so a could never refute.
+func TestForgedIncarnationJumpIsIgnored(t *testing.T) {
+	a, b := newCore(t, "a"), newCore(t, "b")
+	if err := b.Step(0, "a", gossip(&pb.Member{Id: "a", Incarnation: 1, State: pb.State_STATE_ALIVE})); err != nil {
+		t.Fatal(err)
+	}
+	forged := gossip(&pb.Member{Id: "a", Incarnation: 1 << 62, State: pb.State_STATE_SUSPECT, From: "x"})
+	if err := b.Step(0, "c", forged); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Step(0, "c", forged); err != nil {
+		t.Fatal(err)
+	}
+	err := b.Step(0, "a", gossip(&pb.Member{Id: "a", Incarnation: a.Incarnation(), State: pb.State_STATE_ALIVE}))
+	if m, _ := b.Member("a"); err != nil || m.State != membership.StateAlive {
+		t.Fatalf("a refuted at incarnation %d; b: %v, holds a %v at %d", a.Incarnation(), err, m.State, m.Incarnation)
+	}
+}
