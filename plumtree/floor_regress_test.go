@@ -31,3 +31,22 @@ func TestOutOfOrderMessageBelowTheFloorIsDelivered(t *testing.T) {
 	}
 	t.Fatalf("o#1 was never delivered (StaleDropped=%d, still missing=%v)", c.Stats().StaleDropped, c.missing[MessageID{"o", 1}] != nil)
 }
+
+// A peer that is not a neighbour may fill at most half the missing-message
+// table with its IHAVEs: a stranger announcing made-up IDs filled all of
+// it, and then a neighbour's announcement of a message the tree lost was
+// dropped and never repaired.
+func TestStrangersFillAtMostHalfTheMissingTable(t *testing.T) {
+	cfg := TestConfig()
+	c := newTestCore(t, cfg, "a", "b")
+	for i := 1; i <= cfg.MaxMissing; i++ {
+		mustStep(t, c, ms, "evil", ihaveMsg("fake", uint64(i), 1))
+	}
+	if n := len(c.missing); n != cfg.MaxMissing/2 {
+		t.Fatalf("a stranger's IHAVEs fill %d entries of %d, want half", n, cfg.MaxMissing)
+	}
+	mustStep(t, c, ms, "a", ihaveMsg("o", 1, 1))
+	if c.missing[MessageID{"o", 1}] == nil {
+		t.Fatal("a neighbour's announcement was dropped")
+	}
+}

@@ -127,7 +127,10 @@ func (c *Core) sendPrune(to, origin membership.NodeID) {
 // announcement (only a neighbour's may reshape the tree): the two ends of a
 // new overlay link learn of it at different moments, and a node that just
 // joined may hear of a message only from a peer it does not list yet. It is
-// grafted from such a peer only when no neighbour is left to ask.
+// grafted from such a peer only when no neighbour is left to ask, and such
+// announcements may fill at most half the missing-message table (a stranger
+// sending IHAVEs of made-up IDs filled it all, and real neighbours'
+// announcements were then dropped).
 func (c *Core) onIHave(now time.Duration, from membership.NodeID, entries []announceIn) {
 	neighbor := c.isNeighbor(from)
 	for _, e := range entries {
@@ -141,7 +144,7 @@ func (c *Core) onIHave(now time.Duration, from membership.NodeID, entries []anno
 			}
 			continue
 		}
-		c.announced(now, e.id, from, e.hops)
+		c.announced(now, e.id, from, e.hops, !neighbor)
 	}
 }
 

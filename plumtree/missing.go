@@ -61,11 +61,13 @@ func (c *Core) sampleLag(d time.Duration) {
 	c.stats.LagSamples++
 }
 
-// announced records that peer has id (received at hops).
-func (c *Core) announced(now time.Duration, id MessageID, peer membership.NodeID, hops int) {
+// announced records that peer has id (received at hops); a stranger (not
+// a neighbour) may start tracking a message only while the table is less
+// than half full.
+func (c *Core) announced(now time.Duration, id MessageID, peer membership.NodeID, hops int, stranger bool) {
 	m := c.missing[id]
 	if m == nil {
-		if len(c.missing) >= c.cfg.MaxMissing {
+		if len(c.missing) >= c.cfg.MaxMissing || (stranger && len(c.missing) >= c.cfg.MaxMissing/2) {
 			c.stats.MissingDropped++
 			return
 		}
