@@ -268,7 +268,7 @@ func (h *HyParView) probeFailed(now time.Duration) {
 	f := h.failed[h.rng.IntN(len(h.failed))]
 	h.stats.Probes++
 	nodes := h.sampleForShuffle(f.e.node.ID)
-	h.send(f.e.node.ID, shuffleMsg(h.selfRec, 0, nodes))
+	h.send(f.e.node.ID, shuffleMsg(h.selfRec, 0, nodes, h.shuffleNonce(now)))
 }
 
 // Failed returns the remembered failed nodes, oldest first.

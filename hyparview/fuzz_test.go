@@ -14,7 +14,7 @@ import (
 func fuzzCore(t *testing.T) *HyParView {
 	cfg := testConfig()
 	h := connected(t, cfg, "a", "b")
-	step(t, h, "a", shuffleReplyMsg([]*pb.Node{nodeRec("p1"), nodeRec("p2"), nodeRec("p3")}))
+	step(t, h, "a", solicited(h, []*pb.Node{nodeRec("p1"), nodeRec("p2"), nodeRec("p3")}))
 	h.Join(0, membership.Node{ID: "c"})
 	h.PeerDown(0, "p3")
 	h.Tick(time.Hour)
@@ -32,8 +32,8 @@ func FuzzStep(f *testing.F) {
 		neighborMsg(nodeRec("a"), true),
 		neighborReplyMsg(true),
 		disconnectMsg(),
-		shuffleMsg(nodeRec("o"), 2, []*pb.Node{nodeRec("o"), nodeRec("self")}),
-		shuffleReplyMsg([]*pb.Node{nodeRec("x")}),
+		shuffleMsg(nodeRec("o"), 2, []*pb.Node{nodeRec("o"), nodeRec("self")}, 0),
+		shuffleReplyMsg([]*pb.Node{nodeRec("x")}, 0),
 	} {
 		b, _ := proto.Marshal(env)
 		f.Add(b, "a")
@@ -71,7 +71,7 @@ func FuzzStep(f *testing.F) {
 // FuzzDecode checks that any frame the envelope decodes re-encodes to an
 // equal message.
 func FuzzDecode(f *testing.F) {
-	b, _ := proto.Marshal(shuffleMsg(nodeRec("o"), 2, []*pb.Node{{Id: []byte("p"), Addrs: []string{"/ip4/1.2.3.4/tcp/5"}}}))
+	b, _ := proto.Marshal(shuffleMsg(nodeRec("o"), 2, []*pb.Node{{Id: []byte("p"), Addrs: []string{"/ip4/1.2.3.4/tcp/5"}}}, 0))
 	f.Add(b)
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {

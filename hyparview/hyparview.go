@@ -52,6 +52,7 @@ type HyParView struct {
 	started     bool // the shuffle timer is set
 	nextShuffle time.Duration
 	lastSent    []*pb.Node        // records carried by our last shuffle (shared, read-only)
+	nonces      []nonce           // shuffles and probes awaiting a reply, oldest first
 	shuffleTo   membership.NodeID // first hop of our last shuffle, sent at shuffleAt
 	shuffleAt   time.Duration
 	left        bool

@@ -232,7 +232,7 @@ func TestShuffleForwardOrReply(t *testing.T) {
 	h := connected(t, cfg, "a", "b")
 	in := []*pb.Node{nodeRec("o"), nodeRec("p1"), nodeRec("p2")}
 	// TTL left and another neighbour: forward with TTL-1.
-	r := step(t, h, "a", shuffleMsg(nodeRec("o"), 3, in))
+	r := step(t, h, "a", shuffleMsg(nodeRec("o"), 3, in, 0))
 	if got := sent(r); len(got) != 1 || got[0] != "b:shuffle" || r.Sends[0].Msg.(*pb.Envelope).GetShuffle().Ttl != 2 {
 		t.Fatalf("forward: %v", got)
 	}
@@ -240,7 +240,7 @@ func TestShuffleForwardOrReply(t *testing.T) {
 		t.Fatalf("a forwarding node integrated: %v", ids(h.Passive()))
 	}
 	// TTL runs out: reply to the origin, integrate the list.
-	r = step(t, h, "a", shuffleMsg(nodeRec("o"), 1, in))
+	r = step(t, h, "a", shuffleMsg(nodeRec("o"), 1, in, 0))
 	if got := sent(r); len(got) != 1 || got[0] != "o:shufflereply" {
 		t.Fatalf("reply: %v", got)
 	}
@@ -255,7 +255,7 @@ func TestShuffleReplyEvictsSentFirst(t *testing.T) {
 	cfg := testConfig()
 	cfg.ActiveSize = 1 // full: no promotion takes nodes out of the passive view
 	h := connected(t, cfg, "a")
-	step(t, h, "a", shuffleReplyMsg([]*pb.Node{nodeRec("p1"), nodeRec("p2"), nodeRec("p3"), nodeRec("p4")}))
+	step(t, h, "a", solicited(h, []*pb.Node{nodeRec("p1"), nodeRec("p2"), nodeRec("p3"), nodeRec("p4")}))
 	if len(h.Passive()) != cfg.PassiveSize {
 		t.Fatalf("passive %v", ids(h.Passive()))
 	}
@@ -274,7 +274,7 @@ func TestShuffleReplyEvictsSentFirst(t *testing.T) {
 	if len(carried) != cfg.ShufflePassive {
 		t.Fatalf("shuffle carried %v", carried)
 	}
-	step(t, h, "z", shuffleReplyMsg([]*pb.Node{nodeRec("n1"), nodeRec("n2")}))
+	step(t, h, "z", solicited(h, []*pb.Node{nodeRec("n1"), nodeRec("n2")}))
 	p := ids(h.Passive())
 	for _, c := range carried {
 		if has(p, c) {
@@ -289,7 +289,7 @@ func TestShuffleReplyEvictsSentFirst(t *testing.T) {
 func TestPeerDownPromotesPassive(t *testing.T) {
 	cfg := testConfig()
 	h := connected(t, cfg, "a")
-	step(t, h, "a", shuffleReplyMsg([]*pb.Node{nodeRec("p1"), nodeRec("p2")}))
+	step(t, h, "a", solicited(h, []*pb.Node{nodeRec("p1"), nodeRec("p2")}))
 	h.PeerDown(time.Second, "a")
 	r := h.Ready()
 	if len(r.Events) != 1 || !r.Events[0].(membership.NeighborDown).Failed {
@@ -322,7 +322,7 @@ func TestRejectionTriesNextCandidate(t *testing.T) {
 	h := connected(t, cfg, "a")
 	h.Tick(0) // arm the timer, nothing to ask yet
 	h.Ready()
-	step(t, h, "a", shuffleReplyMsg([]*pb.Node{nodeRec("p1"), nodeRec("p2")}))
+	step(t, h, "a", solicited(h, []*pb.Node{nodeRec("p1"), nodeRec("p2")}))
 	h.Tick(cfg.TickInterval)
 	r := h.Ready()
 	var asked membership.NodeID
@@ -406,7 +406,7 @@ func TestProbeOfFailedNodeHeals(t *testing.T) {
 	if !probe {
 		t.Fatal("no probe of the failed node within 3 cycles")
 	}
-	if err := h.Step(time.Minute, "c", shuffleReplyMsg(nil)); err != nil {
+	if err := h.Step(time.Minute, "c", solicited(h, nil)); err != nil {
 		t.Fatal(err)
 	}
 	if got := sent(h.Ready()); !has(got, "c:neighbor-high") {
@@ -465,17 +465,17 @@ func TestMalformedChangesNothing(t *testing.T) {
 		{"forwardjoin ttl too big", "a", forwardJoinMsg(nodeRec("j"), cfg.MaxTTL+1), ErrBadTTL},
 		{"neighbor for another", "x", neighborMsg(nodeRec("y"), true), ErrSenderMismatch},
 		{"neighbor nil body", "x", &pb.Envelope{Kind: &pb.Envelope_Neighbor{}}, ErrUnknownMessage},
-		{"shuffle origin self", "a", shuffleMsg(nodeRec("self"), 2, nil), ErrSelfReference},
-		{"shuffle too many", "a", shuffleMsg(nodeRec("o"), 2, long), ErrTooMany},
-		{"shuffle bad entry", "a", shuffleMsg(nodeRec("o"), 2, []*pb.Node{nodeRec("p"), {}}), ErrBadNode},
-		{"reply too many", "a", shuffleReplyMsg(long), ErrTooMany},
+		{"shuffle origin self", "a", shuffleMsg(nodeRec("self"), 2, nil, 0), ErrSelfReference},
+		{"shuffle too many", "a", shuffleMsg(nodeRec("o"), 2, long, 0), ErrTooMany},
+		{"shuffle bad entry", "a", shuffleMsg(nodeRec("o"), 2, []*pb.Node{nodeRec("p"), {}}, 0), ErrBadNode},
+		{"reply too many", "a", shuffleReplyMsg(long, 0), ErrTooMany},
 		{"address too long", "j", joinMsg(&pb.Node{Id: []byte("j"), Addrs: []string{strings.Repeat("x", cfg.MaxAddrBytes+1)}}), ErrBadNode},
 		{"id too long", "a", forwardJoinMsg(&pb.Node{Id: make([]byte, cfg.MaxIDBytes+1)}, 1), ErrBadNode},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			h := connected(t, cfg, "a", "b")
-			step(t, h, "a", shuffleReplyMsg([]*pb.Node{nodeRec("p1")}))
+			step(t, h, "a", solicited(h, []*pb.Node{nodeRec("p1")}))
 			before := snap(h)
 			err := h.Step(time.Second, membership.NodeID(c.from), c.env)
 			if !errors.Is(err, c.want) {
@@ -496,7 +496,7 @@ func TestDeadCandidateNextAskedAtOnce(t *testing.T) {
 	cfg := testConfig()
 	cfg.ActiveSize = 1
 	h := connected(t, cfg, "a")
-	step(t, h, "a", shuffleReplyMsg([]*pb.Node{nodeRec("p1"), nodeRec("p2"), nodeRec("p3")}))
+	step(t, h, "a", solicited(h, []*pb.Node{nodeRec("p1"), nodeRec("p2"), nodeRec("p3")}))
 	h.PeerDown(time.Second, "a")
 	r := h.Ready()
 	if got := sent(r); len(got) != 1 || !strings.HasSuffix(got[0], ":neighbor-high") {
@@ -512,7 +512,7 @@ func TestDeadCandidateNextAskedAtOnce(t *testing.T) {
 		t.Fatalf("dead %s still passive: %v", dead, ids(h.Passive()))
 	}
 	// A shuffle that carries the dead node does not bring it back.
-	step(t, h, "p9", shuffleReplyMsg([]*pb.Node{nodeRec(string(dead))}))
+	step(t, h, "p9", solicited(h, []*pb.Node{nodeRec(string(dead))}))
 	if has(ids(h.Passive()), string(dead)) {
 		t.Fatalf("dead %s re-entered the passive view from a shuffle", dead)
 	}
@@ -532,13 +532,13 @@ func TestOneHealLinkPerFailedTTL(t *testing.T) {
 	if len(h.Failed()) != 2 {
 		t.Fatalf("failed memory %v", ids(h.Failed()))
 	}
-	if err := h.Step(2*time.Second, "c", shuffleReplyMsg(nil)); err != nil {
+	if err := h.Step(2*time.Second, "c", solicited(h, nil)); err != nil {
 		t.Fatal(err)
 	}
 	if got := sent(h.Ready()); !has(got, "c:neighbor-high") {
 		t.Fatalf("first answered probe: %v", got)
 	}
-	if err := h.Step(3*time.Second, "d", shuffleReplyMsg(nil)); err != nil {
+	if err := h.Step(3*time.Second, "d", solicited(h, nil)); err != nil {
 		t.Fatal(err)
 	}
 	if got := sent(h.Ready()); len(got) != 0 || !has(ids(h.Passive()), "d") {
@@ -663,7 +663,7 @@ func TestReserveUsedWhenPassiveViewIsDead(t *testing.T) {
 	for _, id := range []string{"p1", "p2", "p3", "p4", "p5", "p6"} {
 		recs = append(recs, nodeRec(id))
 	}
-	step(t, h, "a", shuffleReplyMsg(recs))
+	step(t, h, "a", solicited(h, recs))
 	reserve := ids(h.Reserve())
 	if len(h.Passive()) != 4 || len(reserve) != 2 {
 		t.Fatalf("passive %v reserve %v", ids(h.Passive()), reserve)
@@ -715,7 +715,7 @@ func TestReserveDisabled(t *testing.T) {
 	cfg := testConfig()
 	cfg.ReserveSize = 0
 	h := connected(t, cfg, "a")
-	step(t, h, "a", shuffleReplyMsg([]*pb.Node{nodeRec("p1"), nodeRec("p2"), nodeRec("p3"), nodeRec("p4"), nodeRec("p5")}))
+	step(t, h, "a", solicited(h, []*pb.Node{nodeRec("p1"), nodeRec("p2"), nodeRec("p3"), nodeRec("p4"), nodeRec("p5")}))
 	if r := h.Reserve(); len(r) != 0 {
 		t.Fatalf("reserve %v", ids(r))
 	}
@@ -847,10 +847,10 @@ func TestShuffleOverOneSidedLinkGetsDisconnect(t *testing.T) {
 	if them.IsActive("self") {
 		t.Fatalf("b still holds us after our DISCONNECT: %v", ids(them.Active()))
 	}
-	if got := sent(step(t, us, "d", shuffleMsg(nodeRec("d"), 0, []*pb.Node{nodeRec("d")}))); has(got, "d:disconnect") {
+	if got := sent(step(t, us, "d", shuffleMsg(nodeRec("d"), 0, []*pb.Node{nodeRec("d")}, 0))); has(got, "d:disconnect") {
 		t.Fatalf("a probe (TTL 0) got %v", got)
 	}
-	if got := sent(step(t, us, "c", shuffleMsg(nodeRec("c"), 3, []*pb.Node{nodeRec("c")}))); has(got, "c:disconnect") {
+	if got := sent(step(t, us, "c", shuffleMsg(nodeRec("c"), 3, []*pb.Node{nodeRec("c")}, 0))); has(got, "c:disconnect") {
 		t.Fatalf("a shuffle from an active neighbour got %v", got)
 	}
 }
@@ -868,7 +868,7 @@ func TestRefusedNodesNotReaskedThroughReserve(t *testing.T) {
 	for i := range 10 {
 		recs = append(recs, nodeRec("p"+string(rune('0'+i))))
 	}
-	step(t, h, "a", shuffleReplyMsg(recs))
+	step(t, h, "a", solicited(h, recs))
 	asked := map[membership.NodeID]int{}
 	// refuseAll answers every low-priority request at now with a refusal
 	// and returns how many there were.
@@ -927,7 +927,7 @@ func TestRefusedNodesNotReaskedThroughReserve(t *testing.T) {
 // keep a link we no longer hold); about a passive node it sends nothing.
 func TestEvictDisconnectsActiveNeighbour(t *testing.T) {
 	h := connected(t, testConfig(), "a", "b")
-	step(t, h, "a", shuffleReplyMsg([]*pb.Node{nodeRec("p1")}))
+	step(t, h, "a", solicited(h, []*pb.Node{nodeRec("p1")}))
 	h.Evict(time.Second, "a")
 	r := h.Ready()
 	if !has(sent(r), "a:disconnect") {
@@ -948,5 +948,42 @@ func TestEvictDisconnectsActiveNeighbour(t *testing.T) {
 	h.Evict(time.Second, "p1")
 	if r := h.Ready(); has(sent(r), "p1:disconnect") {
 		t.Fatalf("DISCONNECT sent to a passive node: %v", sent(r))
+	}
+}
+
+// solicited is a ShuffleReply that answers a shuffle h sent: its nonce is
+// registered as outstanding (replies to nothing of h's are ignored).
+func solicited(h *HyParView, nodes []*pb.Node) *pb.Envelope {
+	v := uint64(len(h.nonces))<<1 | 1<<40 | 1
+	h.nonces = append(h.nonces, nonce{v: v, at: 1 << 60}) // never expires in a test
+	return shuffleReplyMsg(nodes, v)
+}
+
+// A ShuffleReply that answers no shuffle or probe of this node is ignored:
+// one unsolicited reply of 64 nodes replaced the whole passive view (and
+// a few more the reserve) with nodes of the sender's choosing.
+func TestUnsolicitedShuffleReplyIsIgnored(t *testing.T) {
+	h := connected(t, testConfig(), "a", "b")
+	before := ids(h.Passive())
+	step(t, h, "z", shuffleReplyMsg([]*pb.Node{nodeRec("evil1"), nodeRec("evil2")}, 12345))
+	if got := ids(h.Passive()); len(got) != len(before) {
+		t.Fatalf("passive view %v after an unsolicited reply, was %v", got, before)
+	}
+	if h.Stats().UnsolicitedReplies != 1 {
+		t.Fatalf("UnsolicitedReplies = %d", h.Stats().UnsolicitedReplies)
+	}
+	// A reply to a shuffle h sent is taken, once.
+	h.Tick(time.Hour) // a shuffle goes out
+	if len(h.nonces) == 0 {
+		t.Fatal("the shuffle registered no nonce")
+	}
+	v := h.nonces[len(h.nonces)-1].v
+	step(t, h, "z", shuffleReplyMsg([]*pb.Node{nodeRec("n1")}, v))
+	if !h.passive.has("n1") {
+		t.Fatal("the reply to our own shuffle was not integrated")
+	}
+	step(t, h, "z", shuffleReplyMsg([]*pb.Node{nodeRec("n2")}, v))
+	if h.passive.has("n2") {
+		t.Fatal("a second reply with the same nonce was integrated")
 	}
 }

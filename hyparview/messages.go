@@ -207,10 +207,10 @@ func disconnectMsg() *pb.Envelope {
 	return &pb.Envelope{Kind: &pb.Envelope_Disconnect{Disconnect: &pb.Disconnect{}}}
 }
 
-func shuffleMsg(origin *pb.Node, ttl int, nodes []*pb.Node) *pb.Envelope {
-	return &pb.Envelope{Kind: &pb.Envelope_Shuffle{Shuffle: &pb.Shuffle{Origin: origin, Ttl: uint32(ttl), Nodes: nodes}}}
+func shuffleMsg(origin *pb.Node, ttl int, nodes []*pb.Node, nonce uint64) *pb.Envelope {
+	return &pb.Envelope{Kind: &pb.Envelope_Shuffle{Shuffle: &pb.Shuffle{Origin: origin, Ttl: uint32(ttl), Nodes: nodes, Nonce: nonce}}}
 }
 
-func shuffleReplyMsg(nodes []*pb.Node) *pb.Envelope {
-	return &pb.Envelope{Kind: &pb.Envelope_ShuffleReply{ShuffleReply: &pb.ShuffleReply{Nodes: nodes}}}
+func shuffleReplyMsg(nodes []*pb.Node, nonce uint64) *pb.Envelope {
+	return &pb.Envelope{Kind: &pb.Envelope_ShuffleReply{ShuffleReply: &pb.ShuffleReply{Nodes: nodes, Nonce: nonce}}}
 }

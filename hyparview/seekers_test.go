@@ -67,7 +67,7 @@ func TestRefusalNamesAnotherRoomSeeker(t *testing.T) {
 func TestHintedSeekerAskedAtOnce(t *testing.T) {
 	cfg := testConfig() // ActiveSize 3
 	h := connected(t, cfg, "a", "b")
-	step(t, h, "a", shuffleReplyMsg([]*pb.Node{nodeRec("p0"), nodeRec("p1"), nodeRec("p2"), nodeRec("p3")}))
+	step(t, h, "a", solicited(h, []*pb.Node{nodeRec("p0"), nodeRec("p1"), nodeRec("p2"), nodeRec("p3")}))
 	now := time.Second
 	h.Tick(now)
 	lowRequests := func() []membership.NodeID {

@@ -21,7 +21,7 @@ func (h *HyParView) shuffle(now time.Duration) {
 	h.lastSent = append(h.lastSent[:0], nodes[1:]...)
 	h.shuffleTo, h.shuffleAt = to, now
 	h.stats.Shuffles++
-	h.send(to, shuffleMsg(h.selfRec, h.cfg.ShuffleTTL, nodes))
+	h.send(to, shuffleMsg(h.selfRec, h.cfg.ShuffleTTL, nodes, h.shuffleNonce(now)))
 }
 
 // retryShuffle resends this cycle's shuffle through another active
@@ -39,7 +39,7 @@ func (h *HyParView) retryShuffle(now time.Duration, failed membership.NodeID) {
 	nodes = append(nodes, h.lastSent...)
 	h.shuffleTo = to
 	h.stats.ShuffleRetries++
-	h.send(to, shuffleMsg(h.selfRec, h.cfg.ShuffleTTL, nodes))
+	h.send(to, shuffleMsg(h.selfRec, h.cfg.ShuffleTTL, nodes, h.shuffleNonce(now)))
 }
 
 // sampleForShuffle builds the list a shuffle carries: self, then ka
@@ -74,13 +74,13 @@ func (h *HyParView) onShuffle(now time.Duration, from membership.NodeID, m *pb.S
 	}
 	if ttl > 0 {
 		if next := h.randomActiveExcept(from, membership.NodeID(m.Origin.Id)); next != "" {
-			h.send(next, shuffleMsg(m.Origin, ttl, m.Nodes))
+			h.send(next, shuffleMsg(m.Origin, ttl, m.Nodes, m.Nonce))
 			return
 		}
 	}
 	origin := membership.NodeID(m.Origin.Id)
 	reply := h.passive.sample(h.rng, len(m.Nodes), origin, make([]*pb.Node, 0, len(m.Nodes)))
-	h.send(origin, shuffleReplyMsg(reply))
+	h.send(origin, shuffleReplyMsg(reply, m.Nonce))
 	h.integrate(m.Nodes, reply)
 	// The origin answered nothing yet but it is evidently alive.
 	h.forgetFailed(origin)
@@ -94,6 +94,13 @@ func (h *HyParView) onShuffle(now time.Duration, from membership.NodeID, m *pb.S
 // healed partition. Only the first answered probe within FailedTTL draws
 // (an isolated node always asks).
 func (h *HyParView) onShuffleReply(now time.Duration, from membership.NodeID, m *pb.ShuffleReply) {
+	if !h.takeNonce(now, m.Nonce) {
+		// Not an answer to a shuffle or probe of ours: a peer could
+		// otherwise replace the whole passive view (and the reserve) with
+		// nodes of its choosing, the first step to isolating this node.
+		h.stats.UnsolicitedReplies++
+		return
+	}
 	h.stats.ShuffleReplies++
 	h.integrate(m.Nodes, h.lastSent)
 	fi := h.failedIndex(from)
@@ -150,4 +157,36 @@ func (h *HyParView) integrate(rs []*pb.Node, prefer []*pb.Node) {
 		h.forgetReserve(membership.NodeID(r.Id))
 		h.passive.add(newEntry(r))
 	}
+}
+
+// maxNonces bounds the shuffles and probes awaiting a reply; nonces older
+// than two shuffle intervals expire (a reply to them is unsolicited).
+const maxNonces = 16
+
+type nonce struct {
+	v  uint64
+	at time.Duration
+}
+
+// shuffleNonce draws the nonce of a shuffle or probe this node sends and
+// remembers it for its reply.
+func (h *HyParView) shuffleNonce(now time.Duration) uint64 {
+	v := h.rng.Uint64() | 1 // never 0: a reply without a nonce matches nothing
+	if len(h.nonces) >= maxNonces {
+		h.nonces = append(h.nonces[:0], h.nonces[1:]...)
+	}
+	h.nonces = append(h.nonces, nonce{v, now})
+	return v
+}
+
+// takeNonce reports whether v answers a shuffle or probe of ours sent in
+// the last two shuffle intervals, and forgets it (a reply counts once).
+func (h *HyParView) takeNonce(now time.Duration, v uint64) bool {
+	for i, n := range h.nonces {
+		if n.v == v && v != 0 && now-n.at <= 2*h.cfg.ShuffleInterval {
+			h.nonces = append(h.nonces[:i], h.nonces[i+1:]...)
+			return true
+		}
+	}
+	return false
 }

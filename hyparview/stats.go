@@ -22,7 +22,10 @@ type Stats struct {
 
 	Splices                  uint64 // full-view splices for requesters with 2+ free slots
 	Shuffles, ShuffleReplies uint64 // started / received
-	ShuffleRetries           uint64 // shuffles resent after their first hop failed
-	Probes, ProbesAnswered   uint64 // failed-node probes sent / answered
-	HealLinks                uint64 // probes escalated to a high-priority NEIGHBOR
+	// UnsolicitedReplies counts ShuffleReplies that answered no shuffle
+	// or probe of this node (ignored).
+	UnsolicitedReplies     uint64
+	ShuffleRetries         uint64 // shuffles resent after their first hop failed
+	Probes, ProbesAnswered uint64 // failed-node probes sent / answered
+	HealLinks              uint64 // probes escalated to a high-priority NEIGHBOR
 }

@@ -335,6 +335,7 @@ type Shuffle struct {
 	Origin        *Node                  `protobuf:"bytes,1,opt,name=origin,proto3" json:"origin,omitempty"`
 	Ttl           uint32                 `protobuf:"varint,2,opt,name=ttl,proto3" json:"ttl,omitempty"` // hops left
 	Nodes         []*Node                `protobuf:"bytes,3,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	Nonce         uint64                 `protobuf:"varint,4,opt,name=nonce,proto3" json:"nonce,omitempty"` // drawn by the origin; the reply repeats it
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -390,10 +391,18 @@ func (x *Shuffle) GetNodes() []*Node {
 	return nil
 }
 
+func (x *Shuffle) GetNonce() uint64 {
+	if x != nil {
+		return x.Nonce
+	}
+	return 0
+}
+
 // ShuffleReply answers a Shuffle with a sample of the replier's passive view.
 type ShuffleReply struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Nodes         []*Node                `protobuf:"bytes,1,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	Nonce         uint64                 `protobuf:"varint,2,opt,name=nonce,proto3" json:"nonce,omitempty"` // the answered Shuffle's nonce
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -433,6 +442,13 @@ func (x *ShuffleReply) GetNodes() []*Node {
 		return x.Nodes
 	}
 	return nil
+}
+
+func (x *ShuffleReply) GetNonce() uint64 {
+	if x != nil {
+		return x.Nonce
+	}
+	return 0
 }
 
 // Envelope is the one message type on the wire.
@@ -620,13 +636,15 @@ const file_hyparview_proto_rawDesc = "" +
 	"\baccepted\x18\x01 \x01(\bR\baccepted\x12.\n" +
 	"\x04hint\x18\x02 \x01(\v2\x1a.hearsay.hyparview.v1.NodeR\x04hint\"\f\n" +
 	"\n" +
-	"Disconnect\"\x81\x01\n" +
+	"Disconnect\"\x97\x01\n" +
 	"\aShuffle\x122\n" +
 	"\x06origin\x18\x01 \x01(\v2\x1a.hearsay.hyparview.v1.NodeR\x06origin\x12\x10\n" +
 	"\x03ttl\x18\x02 \x01(\rR\x03ttl\x120\n" +
-	"\x05nodes\x18\x03 \x03(\v2\x1a.hearsay.hyparview.v1.NodeR\x05nodes\"@\n" +
+	"\x05nodes\x18\x03 \x03(\v2\x1a.hearsay.hyparview.v1.NodeR\x05nodes\x12\x14\n" +
+	"\x05nonce\x18\x04 \x01(\x04R\x05nonce\"V\n" +
 	"\fShuffleReply\x120\n" +
-	"\x05nodes\x18\x01 \x03(\v2\x1a.hearsay.hyparview.v1.NodeR\x05nodes\"\xe2\x03\n" +
+	"\x05nodes\x18\x01 \x03(\v2\x1a.hearsay.hyparview.v1.NodeR\x05nodes\x12\x14\n" +
+	"\x05nonce\x18\x02 \x01(\x04R\x05nonce\"\xe2\x03\n" +
 	"\bEnvelope\x120\n" +
 	"\x04join\x18\x01 \x01(\v2\x1a.hearsay.hyparview.v1.JoinH\x00R\x04join\x12F\n" +
 	"\fforward_join\x18\x02 \x01(\v2!.hearsay.hyparview.v1.ForwardJoinH\x00R\vforwardJoin\x12<\n" +
