@@ -216,6 +216,13 @@ func (h *HyParView) rememberFailed(now time.Duration, e entry) {
 		h.failed = h.failed[:len(h.failed)-1]
 	}
 	e.wasTried, e.wantsRoom = false, false
+	if len(h.failed) == 0 {
+		// A new wave of failures (the memory was empty): its heal gets a
+		// draw of its own. The draw was once per FailedTTL, so a second
+		// partition within FailedTTL of the first heal found every node
+		// had drawn, and the two sides never linked again.
+		h.healDrawn = false
+	}
 	h.failed = append(h.failed, failedNode{e: e, at: now})
 }
 
