@@ -386,3 +386,16 @@ func TestJoinPeerRefusesOwnAddress(t *testing.T) {
 		t.Fatalf("JoinPeer(own address): %v", err)
 	}
 }
+
+// After Leave, JoinPeer refuses with a clear error instead of answering
+// true while SWIM stays left (peers held the node left for good).
+func TestJoinPeerAfterLeaveIsRefused(t *testing.T) {
+	agents := testAgents(t, 2, BroadcastPlumtree, func(int, Delivery) {})
+	ctx := context.Background()
+	if err := agents[1].Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := agents[1].JoinPeer(ctx, agents[0].Addrs()[0]); err == nil || !contains(err.Error(), "left") {
+		t.Fatalf("JoinPeer after Leave: %v", err)
+	}
+}

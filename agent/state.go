@@ -59,7 +59,15 @@ func (a *Agent) JoinPeer(ctx context.Context, addr string) error {
 	if info.ID == a.host.ID() {
 		return fmt.Errorf("agent: %s is this node's own address", addr)
 	}
-	return a.Do(ctx, func(now time.Duration) {
+	var joinErr error
+	if err := a.Do(ctx, func(now time.Duration) {
+		if a.sw.Left() {
+			// SWIM's leave is final for this process (peers hold it left
+			// at a higher incarnation): joining the overlay alone would
+			// make a node every member lists as left.
+			joinErr = fmt.Errorf("agent: this node has left the mesh; restart the agent to join again")
+			return
+		}
 		a.tr.AddAddrs(info, peerstore.PermanentAddrTTL)
 		a.hv.Join(now, nodeOf(info))
 		// SWIM too, as --join at start-up does: otherwise the node is in
@@ -68,5 +76,8 @@ func (a *Agent) JoinPeer(ctx context.Context, addr string) error {
 		if err := a.sw.Join(now, nodeOf(info)); err != nil {
 			a.log.Warn("swim join", "peer", info.ID.String(), "err", err)
 		}
-	})
+	}); err != nil {
+		return err
+	}
+	return joinErr
 }

@@ -93,8 +93,8 @@ type ChangesParams struct {
 	Limit int    `json:"limit,omitempty"`
 }
 
-// ChangesResult is crdt_changes's result; Seq is the newest change's
-// number (the cursor to pass next).
+// ChangesResult is crdt_changes's result; Seq is the cursor to pass next:
+// the last change returned, or the request's cursor when there is none.
 type ChangesResult struct {
 	Changes []store.Change `json:"changes"`
 	Seq     uint64         `json:"seq"`
@@ -272,11 +272,20 @@ func crdtMethods(k Keyspace, m handler.Map) {
 		}
 		if je, ok := storeError(err).(*jrpc2.Error); ok && je.Code == CodeCursorGone {
 			// The newest change's number rides along, so a client can
-			// start over from it (hearsay watch from now, on a feed that
-			// no longer holds change 1).
+			// re-read the keys and continue from it.
 			je.Data, _ = json.Marshal(ChangesResult{Changes: []store.Change{}, Seq: seq})
 			return ChangesResult{}, je
 		}
-		return ChangesResult{Changes: cs, Seq: seq}, storeError(err)
+		if err != nil {
+			return ChangesResult{}, storeError(err)
+		}
+		// The cursor to pass next: the last change returned, else the
+		// cursor itself. It was the newest change's number, so a client
+		// paging with limit skipped what lay between.
+		next := p.After
+		if len(cs) > 0 {
+			next = cs[len(cs)-1].Seq
+		}
+		return ChangesResult{Changes: cs, Seq: next}, nil
 	})
 }

@@ -86,3 +86,43 @@ func TestChangesCursorGoneCarriesTheNewestSeq(t *testing.T) {
 		t.Fatalf("error data %s: %+v %v, want seq 104000", je.Data, res, err)
 	}
 }
+
+// crdt_changes' seq is the cursor to pass next: the last change returned
+// (it was the newest change's number, so a client paging with limit, as the
+// docs told it to, skipped what lay between).
+func TestChangesSeqIsTheNextCursor(t *testing.T) {
+	_, _, dir := testServerDir(t)
+	cl, err := Dial(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx := context.Background()
+	for _, k := range []string{"a", "b", "c", "d", "e"} {
+		v := "v"
+		if err := cl.Call(ctx, "crdt_put", PutParams{Key: k, Value: &v}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var seen []string
+	after := uint64(0)
+	for range 10 {
+		res, err := cl.Changes(ctx, after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range res.Changes {
+			seen = append(seen, c.Key)
+		}
+		if len(res.Changes) == 0 {
+			if res.Seq != after {
+				t.Fatalf("an empty page's seq %d, want the cursor %d", res.Seq, after)
+			}
+			break
+		}
+		after = res.Seq
+	}
+	if strings.Join(seen, "") != "abcde" {
+		t.Fatalf("paging by 2 with seq as the cursor saw %v, want a..e", seen)
+	}
+}

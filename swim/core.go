@@ -207,6 +207,10 @@ func (c *Core) send(to membership.NodeID, env *pb.Envelope, budget int) {
 // Self is this node.
 func (c *Core) Self() membership.Node { return c.self.Clone() }
 
+// Left reports whether this node has left (Leave): it probes no one and
+// refuses Join from then on.
+func (c *Core) Left() bool { return c.left }
+
 // Incarnation is this node's current incarnation number.
 func (c *Core) Incarnation() uint64 { return c.inc }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/creachadair/jrpc2"
+	"github.com/hearsay-mesh/hearsay/agent"
 	"github.com/hearsay-mesh/hearsay/agent/store"
 	"github.com/hearsay-mesh/hearsay/rpc"
 	"github.com/urfave/cli/v2"
@@ -149,7 +149,7 @@ func counter(ctx context.Context, c *cli.Context, cl *rpc.Client, method string)
 	by := int64(1)
 	if c.NArg() > 1 {
 		n, err := strconv.ParseInt(c.Args().Get(1), 10, 64)
-		if err != nil || n < 0 {
+		if err != nil || n <= 0 {
 			return withCode(exitUsage, fmt.Errorf("N: %q is not a positive whole number", c.Args().Get(1)))
 		}
 		by = n
@@ -166,27 +166,31 @@ func watchCommand() *cli.Command {
 			&cli.DurationFlag{Name: "poll", Value: 200 * time.Millisecond, Usage: "how often to ask the agent"},
 		},
 		Action: func(c *cli.Context) error {
+			switch c.String("format") {
+			case "table", "json":
+			default:
+				return withCode(exitUsage, fmt.Errorf("--format %q: want table or json", c.String("format")))
+			}
 			cl, err := rpc.Dial(c.String("data-dir"))
 			if err != nil {
 				return withCode(exitNoAgent, err)
 			}
 			defer cl.Close()
+			failed := func(err error) error {
+				if noAgent(err) {
+					return withCode(exitNoAgent, fmt.Errorf("no agent running with --data-dir %s: %w", c.String("data-dir"), err))
+				}
+				return withCode(exitRPCFailed, err)
+			}
 			after := c.Uint64("after")
 			if !c.IsSet("after") {
-				res, err := cl.Changes(c.Context, 0, 1)
-				if err != nil {
-					var je *jrpc2.Error
-					if !errors.As(err, &je) || je.Code != rpc.CodeCursorGone {
-						return withCode(exitRPCFailed, err)
-					}
-					// The feed no longer holds change 1: the error carries
-					// the newest change's number (it started from 0, which
-					// the next poll refused again).
-					if json.Unmarshal(je.Data, &res) != nil {
-						return withCode(exitRPCFailed, err)
-					}
+				// From now: the newest change's number (crdt_changes'
+				// seq is the last change it returned).
+				var s agent.Stats
+				if err := cl.Call(c.Context, "mesh_stats", nil, &s); err != nil {
+					return failed(err)
 				}
-				after = res.Seq
+				after = s.ChangeSeq
 			}
 			tick := time.NewTicker(c.Duration("poll"))
 			defer tick.Stop()
@@ -194,7 +198,7 @@ func watchCommand() *cli.Command {
 			for {
 				res, err := cl.Changes(c.Context, after, 1000)
 				if err != nil {
-					return withCode(exitRPCFailed, err)
+					return failed(err)
 				}
 				for _, ch := range res.Changes {
 					if c.String("format") == "json" {
