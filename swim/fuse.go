@@ -255,13 +255,20 @@ func (c *Core) onFuse(now time.Duration, from membership.NodeID, f *pb.FuseMsg) 
 }
 
 // onTrigger fires a group held here. A gossiped trigger for a group not
-// held here leaves no tombstone: triggers reach every member of the
-// cluster, most of which are in no such group, and their tombstones would
-// fill the table. A SIGNAL is sent to group members only, so that is
-// where a tombstone is left (onFuse).
+// held here leaves a tombstone only when it names this node: triggers
+// reach every member of the cluster, most of which are in no such group,
+// and their tombstones would fill the table. A SIGNAL is sent to group
+// members only, so it always leaves one (onFuse).
 func (c *Core) onTrigger(now time.Duration, t *pb.FuseTrigger) {
-	if g := c.fuse.groups[GroupID(t.Group)]; g != nil && g.phase != phaseFired {
+	g := c.fuse.groups[GroupID(t.Group)]
+	switch {
+	case g != nil && g.phase != phaseFired:
 		c.fire(now, g, FuseReason(t.Reason), membership.NodeID(t.Member))
+	case g == nil && membership.NodeID(t.Member) == c.self.ID:
+		// About us: the firer may have held us down and skipped our
+		// SIGNAL, so this trigger is how we hear; a CREATE arriving
+		// later must not install the group armed.
+		c.tombstone(now, GroupID(t.Group))
 	}
 }
 

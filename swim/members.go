@@ -1,6 +1,7 @@
 package swim
 
 import (
+	"math"
 	"slices"
 	"sort"
 	"time"
@@ -49,25 +50,36 @@ func (c *Core) apply(now time.Duration, u *pb.Member, from membership.NodeID) {
 	}
 }
 
-// maxIncJump bounds how far past the incarnation this node holds for a
-// member (1 for one it does not know) a record's incarnation may be.
-// Members raise their own by one per refutation or metadata change, so an
-// honest record is never near it. A forged claim far ahead made the
-// member's refutation climb with it toward the wire bound (maxIncarnation),
-// past which its records were refused everywhere: dead for good. With the
-// jump bounded, a forger gains at most 2^32 per message.
+// maxIncJump (W) bounds how far an incarnation may jump past what a node
+// holds. Members raise their own by one per refutation or metadata change,
+// so honest records stay far inside it; a forged claim far ahead made the
+// member's refutation climb toward the wire bound (maxIncarnation), past
+// which its records were refused everywhere: dead for good.
+//
+// The windows are chosen so that whoever accepts a claim also accepts the
+// refutation it forces: a claim about this node is taken (and refuted) only
+// within W of its own incarnation; a suspect, dead or left claim about
+// another member within W of what this node holds for it; that member's
+// alive records within 2W (its refutation may answer a claim W ahead of
+// its own incarnation, which may itself be a little ahead of ours). A
+// member this node does not hold is taken at any incarnation (its record
+// can only add it). A forger thus gains at most about W per message.
 const maxIncJump = 1 << 32
 
-// plausibleInc reports whether u's incarnation is within maxIncJump of
-// what this node holds for that member (counted in ImplausibleUpdates).
+// plausibleInc reports whether u's incarnation is within the window for
+// its kind (see maxIncJump); an implausible one is counted and ignored.
 func (c *Core) plausibleInc(u *pb.Member) bool {
-	known := uint64(1)
-	if id := membership.NodeID(u.Id); id == c.self.ID {
-		known = c.inc
-	} else if m := c.members[id]; m != nil {
-		known = m.inc
+	limit := uint64(math.MaxUint64)
+	switch id := membership.NodeID(u.Id); {
+	case id == c.self.ID:
+		limit = c.inc + maxIncJump
+	case c.members[id] == nil:
+	case u.State == pb.State_STATE_ALIVE:
+		limit = c.members[id].inc + 2*maxIncJump
+	default:
+		limit = c.members[id].inc + maxIncJump
 	}
-	if u.Incarnation > known+maxIncJump {
+	if u.Incarnation > limit {
 		c.stats.ImplausibleUpdates++
 		return false
 	}

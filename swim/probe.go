@@ -173,9 +173,11 @@ func (c *Core) pickMembers(k int, ok func(membership.NodeID) bool) []membership.
 func (c *Core) onPing(now time.Duration, from membership.NodeID, p *pb.Ping) {
 	env := &pb.Envelope{Body: &pb.Envelope_Ack{Ack: &pb.Ack{Seq: p.Seq}}}
 	if p.SuspectIncarnation > 0 && !c.left {
-		// Buddy system: the pinger suspects us. Refute at once, and
-		// carry our record on the ack even if we refuted long ago.
-		if p.SuspectIncarnation >= c.inc {
+		// Buddy system: the pinger suspects us. Refute at once (within
+		// the window of maxIncJump: a ping's incarnation was unbounded,
+		// and one at 2^64-1 wrapped ours to 0), and carry our record on
+		// the ack even if we refuted long ago.
+		if p.SuspectIncarnation >= c.inc && p.SuspectIncarnation <= c.inc+maxIncJump {
 			c.refute(p.SuspectIncarnation)
 		}
 		env.Updates = []*pb.Member{c.selfRecord()}

@@ -58,6 +58,9 @@ func (c *Core) validate(from membership.NodeID, env *pb.Envelope) error {
 		if p.Target != "" && p.Target != string(c.self.ID) {
 			return fmt.Errorf("swim: ping for %q reached %q", p.Target, c.self.ID)
 		}
+		if p.SuspectIncarnation > maxIncarnation {
+			return fmt.Errorf("swim: ping with suspect incarnation %d; at most %d", p.SuspectIncarnation, uint64(maxIncarnation))
+		}
 	case *pb.Envelope_PingReq:
 		r := b.PingReq
 		if r == nil || r.Seq == 0 {
@@ -65,6 +68,9 @@ func (c *Core) validate(from membership.NodeID, env *pb.Envelope) error {
 		}
 		if err := validID(r.Target); err != nil || r.Target == string(from) {
 			return fmt.Errorf("swim: ping-req target %q from %q", r.Target, from)
+		}
+		if r.SuspectIncarnation > maxIncarnation {
+			return fmt.Errorf("swim: ping-req with suspect incarnation %d; at most %d", r.SuspectIncarnation, uint64(maxIncarnation))
 		}
 	case *pb.Envelope_Ack:
 		if b.Ack == nil || b.Ack.Seq == 0 {
