@@ -20,7 +20,7 @@ func (c *Core) Leave(now time.Duration) error {
 	}
 	c.start(now)
 	c.left = true
-	c.inc++
+	c.inc = nextInc(c.inc)
 	c.probe = nil
 	c.broadcastSelf()
 	// Push the news out now rather than at the next gossip round.
@@ -46,7 +46,7 @@ func (c *Core) SetMeta(now time.Duration, meta map[string]string) error {
 	}
 	c.start(now)
 	c.meta = copyMeta(meta)
-	c.inc++
+	c.inc = nextInc(c.inc)
 	c.bq.addMember(c.selfRecord(), c.cfg.MaxBroadcasts)
 	return nil
 }

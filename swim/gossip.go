@@ -131,13 +131,10 @@ func (c *Core) onPushPull(now time.Duration, from membership.NodeID, p *pb.PushP
 		return
 	}
 	for _, u := range p.Members {
-		if !c.plausibleInc(u) {
-			continue
-		}
 		if u.State == pb.State_STATE_DEAD || u.State == pb.State_STATE_SUSPECT {
 			// A remote death may be stale: only suspect, with the
 			// sender as the suspector (as memberlist does).
-			if u.Id == string(c.self.ID) && u.State == pb.State_STATE_DEAD && u.Incarnation >= c.inc && !c.left {
+			if u.Id == string(c.self.ID) && u.State == pb.State_STATE_DEAD && incAtLeast(u.Incarnation, c.inc) && !c.left {
 				c.refute(u.Incarnation)
 				c.fuseSelfDeclaredDead(now)
 				continue

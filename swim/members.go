@@ -1,7 +1,6 @@
 package swim
 
 import (
-	"math"
 	"slices"
 	"sort"
 	"time"
@@ -35,9 +34,6 @@ func (c *Core) emit(ch membership.MemberChange, m *member) {
 // apply merges one member update heard from a peer (piggybacked or in a
 // push-pull). from is the peer that carried it.
 func (c *Core) apply(now time.Duration, u *pb.Member, from membership.NodeID) {
-	if !c.plausibleInc(u) {
-		return
-	}
 	switch u.State {
 	case pb.State_STATE_ALIVE:
 		c.onAlive(now, u)
@@ -50,48 +46,34 @@ func (c *Core) apply(now time.Duration, u *pb.Member, from membership.NodeID) {
 	}
 }
 
-// maxIncJump (W) bounds how far an incarnation may jump past what a node
-// holds. Members raise their own by one per refutation or metadata change,
-// so honest records stay far inside it; a forged claim far ahead made the
-// member's refutation climb toward the wire bound (maxIncarnation), past
-// which its records were refused everywhere: dead for good.
-//
-// The windows are chosen so that whoever accepts a claim also accepts the
-// refutation it forces: a claim about this node is taken (and refuted) only
-// within W of its own incarnation; a suspect, dead or left claim about
-// another member within W of what this node holds for it; that member's
-// alive records within 2W (its refutation may answer a claim W ahead of
-// its own incarnation, which may itself be a little ahead of ours). A
-// member this node does not hold is taken at any incarnation (its record
-// can only add it). A forger thus gains at most about W per message.
-const maxIncJump = 1 << 32
+// Incarnations compare in serial-number arithmetic (RFC 1982): a is newer
+// than b when a-b, modulo 2^64, is below 2^63. There is no largest
+// incarnation, so a member can always refute: a forged claim at any
+// incarnation is answered one above it, and every node that took the
+// claim takes the answer. With plain comparison, a claim at 2^64-1 made
+// the refutation wrap to 0, after which the member's records were refused
+// everywhere: dead for good, from one message of any peer (and bounding
+// incarnations only moved the wall: a claim at the bound did the same).
+// Two incarnations exactly 2^63 apart are neither newer.
+func incNewer(a, b uint64) bool { return a != b && a-b < 1<<63 }
 
-// plausibleInc reports whether u's incarnation is within the window for
-// its kind (see maxIncJump); an implausible one is counted and ignored.
-func (c *Core) plausibleInc(u *pb.Member) bool {
-	limit := uint64(math.MaxUint64)
-	switch id := membership.NodeID(u.Id); {
-	case id == c.self.ID:
-		limit = c.inc + maxIncJump
-	case c.members[id] == nil:
-	case u.State == pb.State_STATE_ALIVE:
-		limit = c.members[id].inc + 2*maxIncJump
-	default:
-		limit = c.members[id].inc + maxIncJump
+// incAtLeast is a == b or incNewer(a, b).
+func incAtLeast(a, b uint64) bool { return a == b || incNewer(a, b) }
+
+// nextInc is the incarnation after i (0 is not an incarnation).
+func nextInc(i uint64) uint64 {
+	if i+1 == 0 {
+		return 1
 	}
-	if u.Incarnation > limit {
-		c.stats.ImplausibleUpdates++
-		return false
-	}
-	return true
+	return i + 1
 }
 
 func (c *Core) onAlive(now time.Duration, u *pb.Member) {
 	id := membership.NodeID(u.Id)
 	if id == c.self.ID {
-		if u.Incarnation > c.inc && !c.left {
+		if incNewer(u.Incarnation, c.inc) && !c.left {
 			// Someone holds a newer record of us (we restarted): outbid it.
-			c.inc = u.Incarnation + 1
+			c.inc = nextInc(u.Incarnation)
 			c.broadcastSelf()
 		}
 		return
@@ -110,7 +92,7 @@ func (c *Core) onAlive(now time.Duration, u *pb.Member) {
 		c.bq.addMember(u, c.cfg.MaxBroadcasts)
 		return
 	}
-	if u.Incarnation <= m.inc {
+	if !incNewer(u.Incarnation, m.inc) {
 		return
 	}
 	old := m.state
@@ -139,7 +121,7 @@ func (c *Core) onSuspect(now time.Duration, u *pb.Member) {
 	id := membership.NodeID(u.Id)
 	from := membership.NodeID(u.From)
 	if id == c.self.ID {
-		if !c.left && u.Incarnation >= c.inc {
+		if !c.left && incAtLeast(u.Incarnation, c.inc) {
 			c.refute(u.Incarnation)
 			// Tell the suspector and k members at once rather than wait
 			// for gossip: the refutation then starts from several
@@ -158,7 +140,7 @@ func (c *Core) onSuspect(now time.Duration, u *pb.Member) {
 		return
 	}
 	m := c.members[id]
-	if m == nil || u.Incarnation < m.inc || !isLive(m.state) {
+	if m == nil || incNewer(m.inc, u.Incarnation) || !isLive(m.state) {
 		return
 	}
 	if m.state == membership.StateSuspect && u.Incarnation == m.inc {
@@ -198,7 +180,7 @@ func (c *Core) suspect(now time.Duration, m *member, inc uint64, from membership
 func (c *Core) onDead(now time.Duration, u *pb.Member, st membership.MemberState) {
 	id := membership.NodeID(u.Id)
 	if id == c.self.ID {
-		if !c.left && u.Incarnation >= c.inc {
+		if !c.left && incAtLeast(u.Incarnation, c.inc) {
 			c.refute(u.Incarnation)
 			if st == membership.StateDead {
 				c.fuseSelfDeclaredDead(now)
@@ -207,7 +189,7 @@ func (c *Core) onDead(now time.Duration, u *pb.Member, st membership.MemberState
 		return
 	}
 	m := c.members[id]
-	if m == nil || u.Incarnation < m.inc || !isLive(m.state) {
+	if m == nil || incNewer(m.inc, u.Incarnation) || !isLive(m.state) {
 		return
 	}
 	c.markDown(now, m, u.Incarnation, st)
@@ -229,10 +211,10 @@ func (c *Core) markDown(now time.Duration, m *member, inc uint64, st membership.
 
 // refute raises our incarnation above a suspicion or death claim.
 func (c *Core) refute(seen uint64) {
-	if seen >= c.inc {
-		c.inc = seen + 1
+	if incAtLeast(seen, c.inc) {
+		c.inc = nextInc(seen)
 	} else {
-		c.inc++
+		c.inc = nextInc(c.inc)
 	}
 	c.stats.Refutations++
 	if c.cfg.Lifeguard {

@@ -173,11 +173,9 @@ func (c *Core) pickMembers(k int, ok func(membership.NodeID) bool) []membership.
 func (c *Core) onPing(now time.Duration, from membership.NodeID, p *pb.Ping) {
 	env := &pb.Envelope{Body: &pb.Envelope_Ack{Ack: &pb.Ack{Seq: p.Seq}}}
 	if p.SuspectIncarnation > 0 && !c.left {
-		// Buddy system: the pinger suspects us. Refute at once (within
-		// the window of maxIncJump: a ping's incarnation was unbounded,
-		// and one at 2^64-1 wrapped ours to 0), and carry our record on
-		// the ack even if we refuted long ago.
-		if p.SuspectIncarnation >= c.inc && p.SuspectIncarnation <= c.inc+maxIncJump {
+		// Buddy system: the pinger suspects us. Refute at once, and
+		// carry our record on the ack even if we refuted long ago.
+		if incAtLeast(p.SuspectIncarnation, c.inc) {
 			c.refute(p.SuspectIncarnation)
 		}
 		env.Updates = []*pb.Member{c.selfRecord()}
@@ -256,7 +254,7 @@ func (c *Core) newerRecord(target membership.NodeID, suspectInc uint64) []*pb.Me
 		return nil
 	}
 	m := c.members[target]
-	if m == nil || m.state != membership.StateAlive || m.inc <= suspectInc {
+	if m == nil || m.state != membership.StateAlive || !incNewer(m.inc, suspectInc) {
 		return nil
 	}
 	return []*pb.Member{c.record(m)}

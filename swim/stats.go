@@ -26,7 +26,4 @@ type Stats struct {
 	// OversizedUpdates counts updates too large for any gossip message
 	// (GossipBytes), left to push-pull instead of queued.
 	OversizedUpdates uint64
-	// ImplausibleUpdates counts member records ignored for an incarnation
-	// more than 2^32 past what this node holds for that member.
-	ImplausibleUpdates uint64
 }

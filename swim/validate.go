@@ -8,13 +8,6 @@ import (
 	"github.com/hearsay-mesh/hearsay/swim/pb"
 )
 
-// maxIncarnation bounds the incarnations accepted on the wire. A member
-// raises its own by one per refutation or metadata change, so it never
-// gets near; a claim at 2^64-1 made the claimed member's refutation wrap
-// to 0, after which every message carrying its record was refused and it
-// could never come back.
-const maxIncarnation = 1 << 62
-
 // Wire limits that do not depend on the configuration.
 const (
 	maxIDLen      = 256 // bytes of a node or group ID
@@ -58,9 +51,7 @@ func (c *Core) validate(from membership.NodeID, env *pb.Envelope) error {
 		if p.Target != "" && p.Target != string(c.self.ID) {
 			return fmt.Errorf("swim: ping for %q reached %q", p.Target, c.self.ID)
 		}
-		if p.SuspectIncarnation > maxIncarnation {
-			return fmt.Errorf("swim: ping with suspect incarnation %d; at most %d", p.SuspectIncarnation, uint64(maxIncarnation))
-		}
+
 	case *pb.Envelope_PingReq:
 		r := b.PingReq
 		if r == nil || r.Seq == 0 {
@@ -69,9 +60,7 @@ func (c *Core) validate(from membership.NodeID, env *pb.Envelope) error {
 		if err := validID(r.Target); err != nil || r.Target == string(from) {
 			return fmt.Errorf("swim: ping-req target %q from %q", r.Target, from)
 		}
-		if r.SuspectIncarnation > maxIncarnation {
-			return fmt.Errorf("swim: ping-req with suspect incarnation %d; at most %d", r.SuspectIncarnation, uint64(maxIncarnation))
-		}
+
 	case *pb.Envelope_Ack:
 		if b.Ack == nil || b.Ack.Seq == 0 {
 			return errors.New("swim: ack without seq")
@@ -130,9 +119,7 @@ func (c *Core) validMember(u *pb.Member) error {
 	if u.Incarnation == 0 {
 		return errors.New("incarnation 0")
 	}
-	if u.Incarnation > maxIncarnation {
-		return fmt.Errorf("incarnation %d; at most %d", u.Incarnation, uint64(maxIncarnation))
-	}
+
 	if u.State < pb.State_STATE_ALIVE || u.State > pb.State_STATE_LEFT {
 		return fmt.Errorf("state %d", u.State)
 	}
