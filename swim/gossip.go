@@ -134,7 +134,7 @@ func (c *Core) onPushPull(now time.Duration, from membership.NodeID, p *pb.PushP
 		if u.State == pb.State_STATE_DEAD || u.State == pb.State_STATE_SUSPECT {
 			// A remote death may be stale: only suspect, with the
 			// sender as the suspector (as memberlist does).
-			if u.Id == string(c.self.ID) && u.State == pb.State_STATE_DEAD && incAtLeast(u.Incarnation, c.inc) && !c.left {
+			if u.Id == string(c.self.ID) && u.State == pb.State_STATE_DEAD && !incNewer(c.inc, u.Incarnation) && !c.left {
 				c.refute(u.Incarnation)
 				c.fuseSelfDeclaredDead(now)
 				continue

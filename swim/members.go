@@ -47,14 +47,18 @@ func (c *Core) apply(now time.Duration, u *pb.Member, from membership.NodeID) {
 }
 
 // Incarnations compare in serial-number arithmetic (RFC 1982): a is newer
-// than b when a-b, modulo 2^64, is below 2^63. There is no largest
-// incarnation, so a member can always refute: a forged claim at any
-// incarnation is answered one above it, and every node that took the
-// claim takes the answer. With plain comparison, a claim at 2^64-1 made
-// the refutation wrap to 0, after which the member's records were refused
-// everywhere: dead for good, from one message of any peer (and bounding
-// incarnations only moved the wall: a claim at the bound did the same).
-// Two incarnations exactly 2^63 apart are neither newer.
+// than b when a-b, modulo 2^64, is below 2^63; two exactly 2^63 apart are
+// neither. There is no largest incarnation. The two sides treat the
+// incomparable case so that they agree: a node takes a claim about another
+// member (suspect, dead, left) only if it is at least as new as what it
+// holds, and an alive record only if newer; a member answers any claim
+// about itself that is not strictly older than its own incarnation, with
+// the incarnation after the claim's, which every node that took the claim
+// (or still holds anything the claim was at least as new as) takes. With
+// plain comparison a claim at 2^64-1 made the refutation wrap to 0, after
+// which the member's records were refused everywhere: dead for good, from
+// one message of any peer; a wire bound and jump windows, tried first the
+// same day, only moved that wall (swim/regress*_test.go).
 func incNewer(a, b uint64) bool { return a != b && a-b < 1<<63 }
 
 // incAtLeast is a == b or incNewer(a, b).
@@ -71,8 +75,9 @@ func nextInc(i uint64) uint64 {
 func (c *Core) onAlive(now time.Duration, u *pb.Member) {
 	id := membership.NodeID(u.Id)
 	if id == c.self.ID {
-		if incNewer(u.Incarnation, c.inc) && !c.left {
-			// Someone holds a newer record of us (we restarted): outbid it.
+		if u.Incarnation != c.inc && !incNewer(c.inc, u.Incarnation) && !c.left {
+			// Someone holds a record of us that is not older than ours
+			// (we restarted, or a forger moved it): outbid it.
 			c.inc = nextInc(u.Incarnation)
 			c.broadcastSelf()
 		}
@@ -121,7 +126,7 @@ func (c *Core) onSuspect(now time.Duration, u *pb.Member) {
 	id := membership.NodeID(u.Id)
 	from := membership.NodeID(u.From)
 	if id == c.self.ID {
-		if !c.left && incAtLeast(u.Incarnation, c.inc) {
+		if !c.left && !incNewer(c.inc, u.Incarnation) {
 			c.refute(u.Incarnation)
 			// Tell the suspector and k members at once rather than wait
 			// for gossip: the refutation then starts from several
@@ -140,7 +145,7 @@ func (c *Core) onSuspect(now time.Duration, u *pb.Member) {
 		return
 	}
 	m := c.members[id]
-	if m == nil || incNewer(m.inc, u.Incarnation) || !isLive(m.state) {
+	if m == nil || !incAtLeast(u.Incarnation, m.inc) || !isLive(m.state) {
 		return
 	}
 	if m.state == membership.StateSuspect && u.Incarnation == m.inc {
@@ -180,7 +185,7 @@ func (c *Core) suspect(now time.Duration, m *member, inc uint64, from membership
 func (c *Core) onDead(now time.Duration, u *pb.Member, st membership.MemberState) {
 	id := membership.NodeID(u.Id)
 	if id == c.self.ID {
-		if !c.left && incAtLeast(u.Incarnation, c.inc) {
+		if !c.left && !incNewer(c.inc, u.Incarnation) {
 			c.refute(u.Incarnation)
 			if st == membership.StateDead {
 				c.fuseSelfDeclaredDead(now)
@@ -189,7 +194,7 @@ func (c *Core) onDead(now time.Duration, u *pb.Member, st membership.MemberState
 		return
 	}
 	m := c.members[id]
-	if m == nil || incNewer(m.inc, u.Incarnation) || !isLive(m.state) {
+	if m == nil || !incAtLeast(u.Incarnation, m.inc) || !isLive(m.state) {
 		return
 	}
 	c.markDown(now, m, u.Incarnation, st)
@@ -211,10 +216,10 @@ func (c *Core) markDown(now time.Duration, m *member, inc uint64, st membership.
 
 // refute raises our incarnation above a suspicion or death claim.
 func (c *Core) refute(seen uint64) {
-	if incAtLeast(seen, c.inc) {
-		c.inc = nextInc(seen)
-	} else {
+	if incNewer(c.inc, seen) {
 		c.inc = nextInc(c.inc)
+	} else {
+		c.inc = nextInc(seen)
 	}
 	c.stats.Refutations++
 	if c.cfg.Lifeguard {

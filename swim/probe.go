@@ -175,7 +175,7 @@ func (c *Core) onPing(now time.Duration, from membership.NodeID, p *pb.Ping) {
 	if p.SuspectIncarnation > 0 && !c.left {
 		// Buddy system: the pinger suspects us. Refute at once, and
 		// carry our record on the ack even if we refuted long ago.
-		if incAtLeast(p.SuspectIncarnation, c.inc) {
+		if !incNewer(c.inc, p.SuspectIncarnation) {
 			c.refute(p.SuspectIncarnation)
 		}
 		env.Updates = []*pb.Member{c.selfRecord()}
