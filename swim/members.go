@@ -7,6 +7,7 @@ import (
 
 	"github.com/hearsay-mesh/hearsay/membership"
 	"github.com/hearsay-mesh/hearsay/swim/pb"
+	"google.golang.org/protobuf/proto"
 )
 
 func isLive(s membership.MemberState) bool {
@@ -75,12 +76,7 @@ func nextInc(i uint64) uint64 {
 func (c *Core) onAlive(now time.Duration, u *pb.Member) {
 	id := membership.NodeID(u.Id)
 	if id == c.self.ID {
-		if u.Incarnation != c.inc && !incNewer(c.inc, u.Incarnation) && !c.left {
-			// Someone holds a record of us that is not older than ours
-			// (we restarted, or a forger moved it): outbid it.
-			c.inc = nextInc(u.Incarnation)
-			c.broadcastSelf()
-		}
+		c.answerSelf(u)
 		return
 	}
 	m := c.members[id]
@@ -126,7 +122,11 @@ func (c *Core) onSuspect(now time.Duration, u *pb.Member) {
 	id := membership.NodeID(u.Id)
 	from := membership.NodeID(u.From)
 	if id == c.self.ID {
-		if !c.left && !incNewer(c.inc, u.Incarnation) {
+		if c.left {
+			c.answerSelf(u) // a left member stays left: LEFT answers
+			return
+		}
+		if !incNewer(c.inc, u.Incarnation) {
 			c.refute(u.Incarnation)
 			// Tell the suspector and k members at once rather than wait
 			// for gossip: the refutation then starts from several
@@ -185,7 +185,10 @@ func (c *Core) suspect(now time.Duration, m *member, inc uint64, from membership
 func (c *Core) onDead(now time.Duration, u *pb.Member, st membership.MemberState) {
 	id := membership.NodeID(u.Id)
 	if id == c.self.ID {
-		if !c.left && !incNewer(c.inc, u.Incarnation) {
+		switch {
+		case c.left:
+			c.answerSelf(u) // a left member stays left: LEFT answers
+		case !incNewer(c.inc, u.Incarnation):
 			c.refute(u.Incarnation)
 			if st == membership.StateDead {
 				c.fuseSelfDeclaredDead(now)
@@ -225,6 +228,24 @@ func (c *Core) refute(seen uint64) {
 	if c.cfg.Lifeguard {
 		c.healthDelta(+1)
 	}
+	c.broadcastSelf()
+}
+
+// answerSelf corrects a record of this node that peers may hold and that
+// is not strictly older than ours but is not our own record: an alive
+// record at a newer incarnation (we restarted, or a forger moved it), one
+// at ours with other metadata or addresses (a forger's, taken by a node
+// that did not hold us: it stuck until our incarnation changed), or any
+// record while we have left (one forged alive record brought a left
+// member back for good). Our record at the incarnation after it answers.
+func (c *Core) answerSelf(u *pb.Member) {
+	if incNewer(c.inc, u.Incarnation) {
+		return // older than ours: our record already wins
+	}
+	if u.Incarnation == c.inc && proto.Equal(u, c.selfRecord()) {
+		return // our own record, echoed
+	}
+	c.inc = nextInc(u.Incarnation)
 	c.broadcastSelf()
 }
 
