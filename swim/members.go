@@ -7,7 +7,6 @@ import (
 
 	"github.com/hearsay-mesh/hearsay/membership"
 	"github.com/hearsay-mesh/hearsay/swim/pb"
-	"google.golang.org/protobuf/proto"
 )
 
 func isLive(s membership.MemberState) bool {
@@ -242,11 +241,27 @@ func (c *Core) answerSelf(u *pb.Member) {
 	if incNewer(c.inc, u.Incarnation) {
 		return // older than ours: our record already wins
 	}
-	if u.Incarnation == c.inc && proto.Equal(u, c.selfRecord()) {
+	if u.Incarnation == c.inc && sameRecord(u, c.selfRecord()) {
 		return // our own record, echoed
 	}
 	c.inc = nextInc(u.Incarnation)
 	c.broadcastSelf()
+}
+
+// sameRecord reports whether a and b say the same of a member: state,
+// addresses and metadata (not proto.Equal, which also compares unknown
+// fields: a newer peer echoing our record with a field this version does
+// not know would make us outbid it at every echo).
+func sameRecord(a, b *pb.Member) bool {
+	if a.State != b.State || !slices.Equal(a.Addrs, b.Addrs) || len(a.Meta) != len(b.Meta) {
+		return false
+	}
+	for i := range a.Meta {
+		if a.Meta[i].GetKey() != b.Meta[i].GetKey() || a.Meta[i].GetValue() != b.Meta[i].GetValue() {
+			return false
+		}
+	}
+	return true
 }
 
 // broadcastSelf queues our own alive (or left) record.
