@@ -14,6 +14,7 @@ import (
 
 	"github.com/hearsay-mesh/hearsay/agent/transport"
 	"github.com/hearsay-mesh/hearsay/swim"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // testAgents starts n in-process agents on 127.0.0.1 with the given
@@ -25,13 +26,9 @@ func testAgents(t *testing.T, n int, broadcast string, onDeliver func(i int, d D
 	var wg sync.WaitGroup
 	t.Cleanup(wg.Wait) // runs after every cancel below (cleanups run last-in first-out)
 	for i := range agents {
-		cfg := DefaultConfig()
-		cfg.DataDir = filepath.Join(dir, fmt.Sprint(i))
-		cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
-		cfg.RPCListen = ""
+		cfg := localConfig(filepath.Join(dir, fmt.Sprint(i)))
 		cfg.Broadcast = broadcast
 		cfg.Datastore = DatastoreMemory
-		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 		idx := i
 		cfg.OnDeliver = func(d Delivery) { onDeliver(idx, d) }
 		if i > 0 && broadcast == BroadcastPlumtree {
@@ -127,26 +124,38 @@ func TestBroadcastReachesEveryAgentOnce(t *testing.T) {
 	}
 }
 
-func TestIdentityPersistsAcrossRestart(t *testing.T) {
-	dir := t.TempDir()
+// localConfig is an agent's configuration on 127.0.0.1 with an ephemeral
+// port, no RPC endpoint, a quiet log and its data under dir.
+func localConfig(dir string) Config {
 	cfg := DefaultConfig()
 	cfg.DataDir = dir
 	cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
 	cfg.RPCListen = ""
 	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	return cfg
+}
+
+// restartIDs builds an agent from cfg, closes it, builds it again from
+// the same cfg and returns the peer IDs of the two.
+func restartIDs(t *testing.T, cfg Config) (before, after peer.ID) {
+	t.Helper()
 	a, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id := a.ID()
+	before = a.ID()
 	a.closeNet()
 	b, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.closeNet()
-	if b.ID() != id {
-		t.Fatalf("peer ID changed across restart: %s then %s", id, b.ID())
+	return before, b.ID()
+}
+
+func TestIdentityPersistsAcrossRestart(t *testing.T) {
+	if id, again := restartIDs(t, localConfig(t.TempDir())); again != id {
+		t.Fatalf("peer ID changed across restart: %s then %s", id, again)
 	}
 }
 
@@ -180,12 +189,8 @@ func TestMembersSeeEachOtherThenDetectACrash(t *testing.T) {
 	var wg sync.WaitGroup
 	t.Cleanup(wg.Wait)
 	for i := range agents {
-		cfg := DefaultConfig()
-		cfg.DataDir = filepath.Join(dir, fmt.Sprint(i))
-		cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
-		cfg.RPCListen = ""
+		cfg := localConfig(filepath.Join(dir, fmt.Sprint(i)))
 		cfg.Swim = swim.DefaultLocalConfig()
-		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 		if i > 0 {
 			cfg.Join = agents[0].Addrs()[:1]
 		}
@@ -256,12 +261,8 @@ func TestMembersSeeEachOtherThenDetectACrash(t *testing.T) {
 func TestDurableDatastoresKeepWritesAcrossRestart(t *testing.T) {
 	for _, kind := range []string{DatastorePebble, DatastoreLevelDB} {
 		t.Run(kind, func(t *testing.T) {
-			cfg := DefaultConfig()
-			cfg.DataDir = t.TempDir()
-			cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
-			cfg.RPCListen = ""
+			cfg := localConfig(t.TempDir())
 			cfg.Datastore = kind
-			cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 			run := func(f func(a *Agent)) {
 				a, err := New(cfg)
 				if err != nil {
@@ -352,24 +353,9 @@ func TestDoGivenUpNeverRuns(t *testing.T) {
 // never asked for the new writes, and the two sides stayed apart.
 func TestMemoryDatastoreRestartsUnderANewID(t *testing.T) {
 	dir := t.TempDir()
-	cfg := DefaultConfig()
-	cfg.DataDir = dir
-	cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
-	cfg.RPCListen = ""
+	cfg := localConfig(dir)
 	cfg.Datastore = DatastoreMemory
-	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	a, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := a.ID()
-	a.closeNet()
-	b, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.closeNet()
-	if b.ID() == id {
+	if id, again := restartIDs(t, cfg); again == id {
 		t.Fatalf("a memory-datastore agent kept its peer ID %s across a restart", id)
 	}
 	if _, err := os.Stat(filepath.Join(dir, transport.IdentityFile)); !errors.Is(err, os.ErrNotExist) {

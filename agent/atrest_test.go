@@ -3,8 +3,6 @@ package agent
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -34,12 +32,8 @@ func atRestAgents(t *testing.T, n int, ds string) []*Agent {
 	var wg sync.WaitGroup
 	t.Cleanup(wg.Wait) // after every cancel below
 	for i := range agents {
-		cfg := DefaultConfig()
-		cfg.DataDir = filepath.Join(dir, fmt.Sprint(i))
-		cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
-		cfg.RPCListen = ""
+		cfg := localConfig(filepath.Join(dir, fmt.Sprint(i)))
 		cfg.Datastore = ds
-		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 		if i > 0 {
 			cfg.Join = agents[0].Addrs()[:1]
 		}

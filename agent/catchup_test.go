@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -34,13 +32,9 @@ func BenchmarkCatchUp(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		dir := b.TempDir()
 		mk := func(name string, join []string) (*Agent, context.CancelFunc, chan struct{}) {
-			cfg := DefaultConfig()
-			cfg.DataDir = filepath.Join(dir, name)
-			cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
-			cfg.RPCListen = ""
+			cfg := localConfig(filepath.Join(dir, name))
 			cfg.Datastore = *catchupDS
 			cfg.Join = join
-			cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 			a, err := New(cfg)
 			if err != nil {
 				b.Fatal(err)

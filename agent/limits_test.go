@@ -2,8 +2,6 @@ package agent
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,12 +12,8 @@ import (
 // until the test ends; cfg adjusts its configuration.
 func startAgent(t *testing.T, dir string, cfg func(*Config)) *Agent {
 	t.Helper()
-	c := DefaultConfig()
-	c.DataDir = dir
-	c.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
-	c.RPCListen = ""
+	c := localConfig(dir)
 	c.Datastore = DatastoreMemory
-	c.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	if cfg != nil {
 		cfg(&c)
 	}

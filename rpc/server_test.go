@@ -34,6 +34,14 @@ func testServer(t *testing.T) (addr, token string) {
 // testServerDir is testServer that also returns the agent's data directory.
 func testServerDir(t *testing.T) (addr, token, dataDir string) {
 	t.Helper()
+	srv, token, dataDir := testServerSrv(t)
+	return srv.Addr(), token, dataDir
+}
+
+// testServerSrv is testServerDir that returns the running *Server itself,
+// for tests that close it; it is closed at cleanup too.
+func testServerSrv(t *testing.T) (srv *Server, token, dataDir string) {
+	t.Helper()
 	dir := t.TempDir()
 	cfg := agent.DefaultConfig()
 	cfg.DataDir = filepath.Join(dir, "agent")
@@ -49,7 +57,7 @@ func testServerDir(t *testing.T) (addr, token, dataDir string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { a.Run(ctx); close(done) }()
-	srv, err := Listen("127.0.0.1:0", cfg.DataDir, "test", a, cfg.Log, cfg.Metrics)
+	srv, err = Listen("127.0.0.1:0", cfg.DataDir, "test", a, cfg.Log, cfg.Metrics)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +67,7 @@ func testServerDir(t *testing.T) (addr, token, dataDir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return srv.Addr(), tok, cfg.DataDir
+	return srv, tok, cfg.DataDir
 }
 
 // post sends a raw body and returns the status and the body.

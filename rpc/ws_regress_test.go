@@ -3,42 +3,18 @@ package rpc
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/creachadair/jrpc2"
-	"github.com/hearsay-mesh/hearsay/agent"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
+// wsTestAgent is testServerSrv without the data directory.
 func wsTestAgent(t *testing.T) (*Server, string) {
 	t.Helper()
-	cfg := agent.DefaultConfig()
-	cfg.DataDir = filepath.Join(t.TempDir(), "agent")
-	cfg.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
-	cfg.RPCListen = ""
-	cfg.Datastore = agent.DatastoreMemory
-	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg.Metrics = prometheus.NewRegistry()
-	a, err := agent.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { a.Run(ctx); close(done) }()
-	srv, err := Listen("127.0.0.1:0", cfg.DataDir, "test", a, cfg.Log, cfg.Metrics)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve()
-	t.Cleanup(func() { srv.Close(); cancel(); <-done })
-	tok, _ := ReadCookie(cfg.DataDir)
+	srv, tok, _ := testServerSrv(t)
 	return srv, tok
 }
 

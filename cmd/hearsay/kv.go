@@ -19,6 +19,16 @@ import (
 // exitNotFound: the key does not exist (get, text).
 const exitNotFound = 5
 
+// notFoundExit gives err the exit code exitNotFound when the agent answered
+// that the key does not exist, and returns any other error as it is.
+func notFoundExit(err error) error {
+	var je *jrpc2.Error
+	if errors.As(err, &je) && je.Code == rpc.CodeNotFound {
+		return withCode(exitNotFound, err)
+	}
+	return err
+}
+
 // kvCommand builds a client subcommand that takes min to max positional
 // arguments (max -1: no limit).
 func kvCommand(name, usage, args string, min, max int, run func(ctx context.Context, c *cli.Context, cl *rpc.Client) error) *cli.Command {
@@ -72,12 +82,8 @@ func kvCommands() []*cli.Command {
 	return []*cli.Command{
 		kvCommand("get", "read a key", "KEY", 1, 1, func(ctx context.Context, c *cli.Context, cl *rpc.Client) error {
 			v, err := cl.Get(ctx, c.Args().First())
-			var je *jrpc2.Error
-			if errors.As(err, &je) && je.Code == rpc.CodeNotFound {
-				return withCode(exitNotFound, err)
-			}
 			if err != nil {
-				return err
+				return notFoundExit(err)
 			}
 			if c.String("format") == "json" {
 				return printJSON(c.App.Writer, v)

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 
-	"github.com/creachadair/jrpc2"
 	"github.com/hearsay-mesh/hearsay/rpc"
 	"github.com/urfave/cli/v2"
 )
@@ -21,12 +19,8 @@ func textCommand() *cli.Command {
 			kvCommand("get", "print the text", "KEY", 1, 1, func(ctx context.Context, c *cli.Context, cl *rpc.Client) error {
 				var s string
 				err := cl.Call(ctx, "text_get", rpc.KeyParams{Key: c.Args().First()}, &s)
-				var je *jrpc2.Error
-				if errors.As(err, &je) && je.Code == rpc.CodeNotFound {
-					return withCode(exitNotFound, err)
-				}
 				if err != nil {
-					return err
+					return notFoundExit(err)
 				}
 				if c.String("format") == "json" {
 					return printJSON(c.App.Writer, s)
