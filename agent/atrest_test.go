@@ -51,7 +51,9 @@ func atRestAgents(t *testing.T, n int, ds string) []*Agent {
 }
 
 func testAtRest(t *testing.T, ds string) {
-	const n, regs, ctrs, sets = 3, 40, 10, 10
+	// over: registers of each agent that the next agent then overwrites
+	// (a register written by A then by B keeps A's context entry).
+	const n, regs, ctrs, sets, over = 3, 40, 10, 10, 20
 	agents := atRestAgents(t, n, ds)
 	ctx := context.Background()
 	waitUntil(t, 20*time.Second, "every agent to see the others alive", func() bool {
@@ -66,6 +68,7 @@ func testAtRest(t *testing.T, ds string) {
 	userBytes := 0 // values and set elements of one replica
 	for i, a := range agents {
 		for k := range regs {
+			// An overwritten value is as long as the one replacing it.
 			v := fmt.Sprintf("value-%d-%03d-of-some-length", i, k)
 			userBytes += len(v)
 			if _, err := a.Put(ctx, fmt.Sprintf("reg/%d/%03d", i, k), v); err != nil {
@@ -93,7 +96,7 @@ func testAtRest(t *testing.T, ds string) {
 		})
 		return out
 	}
-	waitUntil(t, 30*time.Second, "equal states on every agent", func() bool {
+	equal := func() bool {
 		d0 := digests(agents[0])
 		if len(d0) != keys {
 			return false
@@ -110,7 +113,26 @@ func testAtRest(t *testing.T, ds string) {
 			}
 		}
 		return true
-	})
+	}
+	waitUntil(t, 30*time.Second, "equal states on every agent", equal)
+	// Every agent has seen every write: agent i overwrites the first
+	// registers of agent i-1.
+	for i, a := range agents {
+		w := (i + n - 1) % n
+		for k := range over {
+			v := fmt.Sprintf("VALUE-%d-%03d-of-some-length", i, k)
+			if _, err := a.Put(ctx, fmt.Sprintf("reg/%d/%03d", w, k), v); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitUntil(t, 30*time.Second, "equal states on every agent after the overwrites", equal)
+	for _, a := range agents {
+		v, err := a.Get(ctx, fmt.Sprintf("reg/%d/000", n-1))
+		if err != nil || v.Str != "VALUE-0-000-of-some-length" {
+			t.Fatalf("overwritten register: %+v %v", v, err)
+		}
+	}
 	converged := time.Since(start)
 	logs := func() []int {
 		out := make([]int, n)

@@ -1,6 +1,7 @@
 package crdt
 
 import (
+	"fmt"
 	"math"
 	"slices"
 )
@@ -9,17 +10,36 @@ import (
 // of node IDs (a store-wide dictionary): node IDs are numbers from a Dict,
 // the causal context is left out where the fields' dots imply it, built-in
 // field tags take one byte, and HLC wall times take 8 fixed bytes. It has
-// no version or kind byte: the caller's framing must say what follows.
-// Unlike Encode's output it depends on the Dict's numbering, so it is not
-// a form to compare or hash across replicas (use Encode for that).
+// no version or kind byte: the caller's framing must say what follows (and
+// which CompactVersion wrote it). Unlike Encode's output it depends on the
+// Dict's numbering, so it is not a form to compare or hash across replicas
+// (use Encode for that).
 //
-//	map      = header [explicit] field*
-//	header   = uvarint(number of fields << 1 | 1 if explicit follows)
-//	explicit = uvarint(count >= 1) (node vv uvarint(cloud count) gap*)*
+// CompactV2, what AppendCompact writes:
+//
+//	map      = header [uvarint(count - 3)] entry* field*
+//	header   = uvarint(number of fields << 2 | min(count, 3))
+//	           count = number of explicit context entries
+//	entry    = node uvarint(vv << 1 | 1 if a cloud follows) [uvarint(k >= 1) gap*k]
 //	           nodes in increasing ID order; cloud counter = previous + gap,
 //	           gap >= 1, starting from vv + 1
 //	field    = uvarint(tag code << 1 | 1 if name follows) [tag] [name] body
 //	           tag only when the code is 0 (a plug-in type)
+//	timestamp (in bodies) = 8 bytes big-endian: wall | 1<<62 if logical > 0,
+//	           then uvarint(logical) if logical > 0; a wall outside
+//	           [0, 2^62) is byte 0x80, varint(wall), uvarint(logical)
+//
+// CompactV1 (stores written before 2026-12-07, read for migration):
+//
+//	map      = header [explicit] field*
+//	header   = uvarint(number of fields << 1 | 1 if explicit follows)
+//	explicit = uvarint(count >= 1) (node vv uvarint(cloud count) gap*)*
+//	timestamp = 8 bytes big-endian wall, uvarint(logical)
+//
+// V2 saves three bytes on a register overwritten by another writer (the
+// explicit count and cloud count, and the timestamp's logical byte, which
+// is almost always 0), so such a key stores 16 bytes beyond its value
+// where V1 stored 19.
 //
 // The context of a map decoded from it is, for each node, the version
 // vector entry max(counters of the node's dots in the fields), except for
@@ -27,6 +47,17 @@ import (
 // The encoder lists exactly the nodes that differ from that, so a key whose
 // writes each replaced the previous ones (the common case) stores no
 // context at all.
+
+// CompactVersion identifies a layout of the compact form.
+type CompactVersion int
+
+// The compact form's layouts. They are persisted: never change one.
+const (
+	CompactV1 CompactVersion = 1
+	CompactV2 CompactVersion = 2
+	// CompactLatest is what AppendCompact writes.
+	CompactLatest = CompactV2
+)
 
 // Dict numbers node IDs for the compact form. The caller keeps it (and
 // persists a number before anything written with it), and decodes with the
@@ -167,28 +198,29 @@ func (m *ORMap) AppendCompact(dst []byte, dict Dict) []byte {
 		}
 	}
 	slices.Sort(explicit)
-	h := uint64(len(m.f.fields)) << 1
-	if len(explicit) > 0 {
-		h |= 1
-	}
+	h := uint64(len(m.f.fields))<<2 | uint64(min(len(explicit), 3))
 	w.Uvarint(h)
-	if len(explicit) > 0 {
-		w.Uvarint(uint64(len(explicit)))
-		for _, n := range explicit {
-			v := m.ctx.vv[n]
-			w.Node(n)
-			w.Uvarint(v)
-			i, _ := slices.BinarySearchFunc(cloud, Dot{n, 0}, compareDots)
-			j := i
-			for j < len(cloud) && cloud[j].Node == n {
-				j++
-			}
-			w.Uvarint(uint64(j - i))
-			prev := v + 1
-			for _, d := range cloud[i:j] {
-				w.Uvarint(d.Counter - prev)
-				prev = d.Counter
-			}
+	if len(explicit) >= 3 {
+		w.Uvarint(uint64(len(explicit) - 3))
+	}
+	for _, n := range explicit {
+		v := m.ctx.vv[n]
+		w.Node(n)
+		i, _ := slices.BinarySearchFunc(cloud, Dot{n, 0}, compareDots)
+		j := i
+		for j < len(cloud) && cloud[j].Node == n {
+			j++
+		}
+		if j == i {
+			w.Uvarint(v << 1)
+			continue
+		}
+		w.Uvarint(v<<1 | 1)
+		w.Uvarint(uint64(j - i))
+		prev := v + 1
+		for _, d := range cloud[i:j] {
+			w.Uvarint(d.Counter - prev)
+			prev = d.Counter
 		}
 	}
 	m.f.encodeFields(w)
@@ -200,58 +232,33 @@ func hasCloud(cloud []Dot, n NodeID) bool {
 	return i < len(cloud) && cloud[i].Node == n
 }
 
-// DecodeORMapCompact decodes a compact form at the start of b with the
-// node numbering dict and the field decoders in reg (nil: the built-in
-// types), and returns the map and the bytes after it. Like DecodeORMap it
-// accepts only what AppendCompact writes (re-encoding gives the same
-// bytes) and never panics; errors wrap ErrMalformed.
+// DecodeORMapCompact decodes a compact form written by AppendCompact
+// (CompactLatest) at the start of b with the node numbering dict and the
+// field decoders in reg (nil: the built-in types), and returns the map and
+// the bytes after it. Like DecodeORMap it accepts only what AppendCompact
+// writes (re-encoding gives the same bytes) and never panics; errors wrap
+// ErrMalformed.
 func DecodeORMapCompact(b []byte, node NodeID, reg *Registry, dict Dict) (*ORMap, []byte, error) {
+	return DecodeORMapCompactVersion(b, CompactLatest, node, reg, dict)
+}
+
+// DecodeORMapCompactVersion is DecodeORMapCompact for a compact form of
+// layout v (an older layout is read to migrate what it stored; only
+// CompactLatest re-encodes to the same bytes).
+func DecodeORMapCompactVersion(b []byte, v CompactVersion, node NodeID, reg *Registry, dict Dict) (*ORMap, []byte, error) {
 	if reg == nil {
 		reg = NewRegistry()
 	}
-	r := &Reader{b: b, ext: dict}
-	h := r.Uvarint()
-	nf := h >> 1
-	if r.err == nil && nf > uint64(len(r.b)/2) {
-		r.Fail("field count %d exceeds input", nf)
+	if v != CompactV1 && v != CompactV2 {
+		return nil, nil, fmt.Errorf("%w: unknown compact version %d", ErrMalformed, v)
 	}
-	type listed struct {
-		node  NodeID
-		vv    uint64
-		cloud []uint64
-	}
+	r := &Reader{b: b, ext: dict, compact: v}
+	var nf uint64
 	var explicit []listed
-	if h&1 == 1 {
-		n := r.Count(3)
-		if r.err == nil && n == 0 {
-			r.Fail("empty explicit context")
-		}
-		for i := 0; i < n && r.err == nil; i++ {
-			e := listed{node: r.Node(), vv: r.Uvarint()}
-			if r.err == nil && e.vv > MaxDotCounter {
-				r.Fail("version vector entry %d above %d", e.vv, uint64(MaxDotCounter))
-			}
-			k := r.Count(1)
-			if r.err == nil && k > 0 && e.vv == math.MaxUint64 {
-				r.Fail("cloud beyond the largest counter")
-			}
-			prev := e.vv + 1
-			for j := 0; j < k && r.err == nil; j++ {
-				gap := r.Uvarint()
-				if r.err == nil && (gap == 0 || gap > math.MaxUint64-prev) {
-					r.Fail("bad cloud gap")
-				}
-				prev += gap
-				if r.err == nil && prev > MaxDotCounter {
-					r.Fail("cloud dot %d above %d", prev, uint64(MaxDotCounter))
-				}
-				e.cloud = append(e.cloud, prev)
-			}
-			if r.err == nil && i > 0 && e.node <= explicit[i-1].node {
-				r.Fail("explicit context nodes not increasing")
-			}
-			explicit = append(explicit, e)
-		}
+	if v == CompactV1 {
+		nf, explicit = readExplicitV1(r)
+	} else {
+		nf, explicit = readExplicitV2(r)
 	}
 	ctx := NewCausalContext()
 	var f *MapField
@@ -288,4 +295,92 @@ func DecodeORMapCompact(b []byte, node NodeID, reg *Registry, dict Dict) (*ORMap
 		return nil, nil, r.err
 	}
 	return &ORMap{node: node, ctx: ctx, f: f}, r.b, nil
+}
+
+// listed is an explicit context entry of the compact form.
+type listed struct {
+	node  NodeID
+	vv    uint64
+	cloud []uint64
+}
+
+// readExplicitV1 reads a CompactV1 header and explicit context.
+func readExplicitV1(r *Reader) (nf uint64, explicit []listed) {
+	h := r.Uvarint()
+	nf = h >> 1
+	if r.err == nil && nf > uint64(len(r.b)/2) {
+		r.Fail("field count %d exceeds input", nf)
+	}
+	if h&1 == 0 || r.err != nil {
+		return nf, nil
+	}
+	n := r.Count(3)
+	if r.err == nil && n == 0 {
+		r.Fail("empty explicit context")
+	}
+	for i := 0; i < n && r.err == nil; i++ {
+		e := listed{node: r.Node(), vv: r.Uvarint()}
+		e.cloud = readCloud(r, e.vv, r.Count(1))
+		explicit = appendListed(r, explicit, e)
+	}
+	return nf, explicit
+}
+
+// readExplicitV2 reads a CompactV2 header and explicit context.
+func readExplicitV2(r *Reader) (nf uint64, explicit []listed) {
+	h := r.Uvarint()
+	nf = h >> 2
+	if r.err == nil && nf > uint64(len(r.b)/2) {
+		r.Fail("field count %d exceeds input", nf)
+	}
+	n := int(h & 3)
+	if n == 3 {
+		n += r.Count(2) // each entry takes at least 2 bytes
+	}
+	for i := 0; i < n && r.err == nil; i++ {
+		e := listed{node: r.Node()}
+		x := r.Uvarint()
+		e.vv = x >> 1
+		k := 0
+		if x&1 == 1 {
+			if k = r.Count(1); r.err == nil && k == 0 {
+				r.Fail("empty cloud")
+			}
+		}
+		e.cloud = readCloud(r, e.vv, k)
+		explicit = appendListed(r, explicit, e)
+	}
+	return nf, explicit
+}
+
+// readCloud reads k cloud gaps after vector entry vv.
+func readCloud(r *Reader, vv uint64, k int) []uint64 {
+	if r.err == nil && vv > MaxDotCounter {
+		r.Fail("version vector entry %d above %d", vv, uint64(MaxDotCounter))
+	}
+	if r.err == nil && k > 0 && vv == math.MaxUint64 {
+		r.Fail("cloud beyond the largest counter")
+	}
+	var cloud []uint64
+	prev := vv + 1
+	for j := 0; j < k && r.err == nil; j++ {
+		gap := r.Uvarint()
+		if r.err == nil && (gap == 0 || gap > math.MaxUint64-prev) {
+			r.Fail("bad cloud gap")
+		}
+		prev += gap
+		if r.err == nil && prev > MaxDotCounter {
+			r.Fail("cloud dot %d above %d", prev, uint64(MaxDotCounter))
+		}
+		cloud = append(cloud, prev)
+	}
+	return cloud
+}
+
+// appendListed appends e, checking that nodes increase.
+func appendListed(r *Reader, explicit []listed, e listed) []listed {
+	if r.err == nil && len(explicit) > 0 && e.node <= explicit[len(explicit)-1].node {
+		r.Fail("explicit context nodes not increasing")
+	}
+	return append(explicit, e)
 }

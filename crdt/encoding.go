@@ -91,14 +91,40 @@ func (w *Writer) Dot(d Dot) {
 // Timestamp appends an HLC timestamp.
 func (w *Writer) Timestamp(t Timestamp) {
 	if w.ext != nil {
-		// Unix nanoseconds need 61 bits: 8 fixed bytes beat a 9-byte
-		// varint.
-		w.buf = binary.BigEndian.AppendUint64(w.buf, uint64(t.Wall))
-		w.Uvarint(uint64(t.Logical))
+		w.compactTimestamp(t)
 		return
 	}
 	w.Varint(t.Wall)
 	w.Uvarint(uint64(t.Logical))
+}
+
+// tsLogical flags, in a compact timestamp's 8 bytes, that a logical
+// counter follows. Unix nanoseconds need 61 bits, so walls below 2^62
+// leave the two top bits free.
+const (
+	tsLogical = 1 << 62
+	tsWallMax = 1 << 62 // walls at or above (or below 0) take the escape
+	tsEscape  = 0x80
+	tsTopBits = 3 << 62
+)
+
+// compactTimestamp writes t in CompactV2 (see compact.go): 8 bytes when
+// the logical counter is 0, the common case.
+func (w *Writer) compactTimestamp(t Timestamp) {
+	if t.Wall < 0 || t.Wall >= tsWallMax {
+		w.buf = append(w.buf, tsEscape)
+		w.Varint(t.Wall)
+		w.Uvarint(uint64(t.Logical))
+		return
+	}
+	u := uint64(t.Wall)
+	if t.Logical > 0 {
+		u |= tsLogical
+	}
+	w.buf = binary.BigEndian.AppendUint64(w.buf, u)
+	if t.Logical > 0 {
+		w.Uvarint(uint64(t.Logical))
+	}
 }
 
 // finish frames the body: version, kind, node dictionary, body.
@@ -127,6 +153,8 @@ type Reader struct {
 	// context is then only known once every field is read, so dots are
 	// checked against it at the end (see Covered).
 	ext Dict
+	// compact is the compact form's layout when ext is set.
+	compact CompactVersion
 }
 
 // Covered reports whether a decoder should accept dot d under context ctx:
@@ -246,25 +274,73 @@ func (r *Reader) Dot() Dot {
 
 // Timestamp reads an HLC timestamp.
 func (r *Reader) Timestamp() Timestamp {
-	if r.ext != nil && r.err == nil {
+	if r.err != nil {
+		return Timestamp{}
+	}
+	var t Timestamp
+	switch {
+	case r.ext == nil:
+		t.Wall = r.Varint()
+		t.Logical = r.logical(r.Uvarint())
+	case r.compact == CompactV1:
 		if len(r.b) < 8 {
 			r.Fail("short timestamp")
 			return Timestamp{}
 		}
-		w := int64(binary.BigEndian.Uint64(r.b))
+		t.Wall = int64(binary.BigEndian.Uint64(r.b))
 		r.b = r.b[8:]
-		l := r.Uvarint()
-		if l > 1<<32-1 {
-			r.Fail("logical clock overflow")
-		}
-		return Timestamp{Wall: w, Logical: uint32(l)}
+		t.Logical = r.logical(r.Uvarint())
+	default:
+		t = r.compactTimestamp()
 	}
-	w := r.Varint()
-	l := r.Uvarint()
+	if r.err != nil {
+		return Timestamp{}
+	}
+	return t
+}
+
+// compactTimestamp reads what Writer.compactTimestamp writes, refusing
+// every other form.
+func (r *Reader) compactTimestamp() Timestamp {
+	if len(r.b) < 1 {
+		r.Fail("short timestamp")
+		return Timestamp{}
+	}
+	if r.b[0]&0x80 != 0 {
+		if r.b[0] != tsEscape {
+			r.Fail("bad timestamp escape %#x", r.b[0])
+			return Timestamp{}
+		}
+		r.b = r.b[1:]
+		t := Timestamp{Wall: r.Varint()}
+		t.Logical = r.logical(r.Uvarint())
+		if r.err == nil && t.Wall >= 0 && t.Wall < tsWallMax {
+			r.Fail("non-canonical escaped timestamp")
+		}
+		return t
+	}
+	if len(r.b) < 8 {
+		r.Fail("short timestamp")
+		return Timestamp{}
+	}
+	u := binary.BigEndian.Uint64(r.b)
+	r.b = r.b[8:]
+	t := Timestamp{Wall: int64(u &^ tsTopBits)}
+	if u&tsLogical != 0 {
+		if t.Logical = r.logical(r.Uvarint()); r.err == nil && t.Logical == 0 {
+			r.Fail("non-canonical zero logical counter")
+		}
+	}
+	return t
+}
+
+// logical checks a logical counter read as a uvarint.
+func (r *Reader) logical(l uint64) uint32 {
 	if l > 1<<32-1 {
 		r.Fail("logical clock overflow")
+		return 0
 	}
-	return Timestamp{Wall: w, Logical: uint32(l)}
+	return uint32(l)
 }
 
 // Enter and Leave bracket a nested structure; Enter fails beyond MaxNesting.

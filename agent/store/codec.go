@@ -18,23 +18,31 @@ import (
 // is the order of keys.
 const (
 	prefixRoot     = "/store"
-	prefixRecord   = "/store/r"    // /store/r/<hex key> -> stored record (compact, format 2)
+	prefixRecord   = "/store/s"    // /store/s/<hex key> -> stored record (format 3: crdt.CompactV2)
+	prefixRecordV2 = "/store/r"    // /store/r/<hex key> -> format-2 record (crdt.CompactV1), migrated by Open
 	prefixRecordV1 = "/store/k"    // /store/k/<hex key> -> format-1 record, migrated by Open
 	prefixNode     = "/store/n"    // /store/n/<16 hex digits number> -> node ID
 	prefixChange   = "/store/c"    // /store/c/<16 hex digits seq> -> change JSON
 	prefixMeta     = "/store/m"    // /store/m/<hex name> -> meta value
 	keyFeed        = "/store/feed" // first and last seq of the feed, 2 x 8 bytes big-endian
 	keyVersion     = "/store/version"
-	formatVersion  = "2"
+	formatVersion  = "3"
+	formatV2       = "2" // read and migrated by Open
 	formatV1       = "1" // read and migrated by Open
 )
 
 func recordKey(key string) datastore.Key {
-	return datastore.NewKey(prefixRecord + "/" + hex.EncodeToString([]byte(key)))
+	return recordKeyAt(prefixRecord, key)
 }
 
 func recordKeyV1(key string) datastore.Key {
-	return datastore.NewKey(prefixRecordV1 + "/" + hex.EncodeToString([]byte(key)))
+	return recordKeyAt(prefixRecordV1, key)
+}
+
+// recordKeyAt is the datastore key of key's record under prefix (one of
+// the record prefixes).
+func recordKeyAt(prefix, key string) datastore.Key {
+	return datastore.NewKey(prefix + "/" + hex.EncodeToString([]byte(key)))
 }
 
 func nodeKey(i uint64) datastore.Key {
@@ -95,10 +103,10 @@ func appendBytes(b, p []byte) []byte {
 	return append(b, p...)
 }
 
-// encodeStored returns the record persisted for a key (format 2): the
-// map's compact form, with node IDs numbered by dict, then the text
-// document's encoding when the key holds text. No version byte: the
-// datastore prefix (/store/r) is the version.
+// encodeStored returns the record persisted for a key (format 3): the
+// map's compact form (crdt.CompactV2), with node IDs numbered by dict, then
+// the text document's encoding when the key holds text. No version byte:
+// the datastore prefix (/store/s) is the version.
 func encodeStored(e *entry, dict crdt.Dict) []byte {
 	b := e.m.AppendCompact(nil, dict)
 	if hasText(e.doc) {
@@ -107,9 +115,10 @@ func encodeStored(e *entry, dict crdt.Dict) []byte {
 	return b
 }
 
-// decodeStored decodes encodeStored's output for replica self.
-func decodeStored(b []byte, self crdt.NodeID, reg *crdt.Registry, dict crdt.Dict) (*entry, error) {
-	m, tb, err := crdt.DecodeORMapCompact(b, self, reg, dict)
+// decodeStored decodes encodeStored's output for replica self, or with
+// crdt.CompactV1 a format-2 record (the same but for the map's layout).
+func decodeStored(b []byte, v crdt.CompactVersion, self crdt.NodeID, reg *crdt.Registry, dict crdt.Dict) (*entry, error) {
+	m, tb, err := crdt.DecodeORMapCompactVersion(b, v, self, reg, dict)
 	if err != nil {
 		return nil, err
 	}

@@ -324,7 +324,7 @@ func FuzzDecodeStored(f *testing.F) {
 		dict.Index("s")
 		dict.Index("f")
 		reg := src.reg
-		e, err := decodeStored(rec, "f", reg, dict)
+		e, err := decodeStored(rec, crdt.CompactLatest, "f", reg, dict)
 		if err == nil {
 			if got := encodeStored(e, dict); !bytes.Equal(got, rec) {
 				t.Fatalf("accepted non-canonical record:\n in %x\nout %x", rec, got)

@@ -25,7 +25,7 @@ func (s *Store) Footprint() (Footprint, error) {
 		prefix string
 		n      *int
 		bytes  *int64
-	}{{prefixRecord, &fp.Records, &fp.RecordBytes}, {prefixRecordV1, &fp.Records, &fp.RecordBytes}, {prefixNode, &fp.Nodes, &fp.NodeBytes}} {
+	}{{prefixRecord, &fp.Records, &fp.RecordBytes}, {prefixRecordV2, &fp.Records, &fp.RecordBytes}, {prefixRecordV1, &fp.Records, &fp.RecordBytes}, {prefixNode, &fp.Nodes, &fp.NodeBytes}} {
 		res, err := s.ds.Query(bg(), query.Query{Prefix: q.prefix})
 		if err != nil {
 			return Footprint{}, fmt.Errorf("store: query %s: %w", q.prefix, err)

@@ -67,7 +67,7 @@ func Open(ds datastore.Batching, self crdt.NodeID, opts Options) (*Store, error)
 	}
 	s.hlc.MaxAhead = int64(opts.MaxClockAhead)
 	// Everything has been read and checked: only now write. The version
-	// goes first, so a build that reads only format 1 refuses a store
+	// goes first, so a build that reads only older formats refuses a store
 	// whose migration was interrupted.
 	if version != formatVersion {
 		if err := s.putSynced(datastore.NewKey(keyVersion), []byte(formatVersion)); err != nil {
@@ -86,8 +86,8 @@ func Open(ds datastore.Batching, self crdt.NodeID, opts Options) (*Store, error)
 func bg() context.Context { return context.Background() }
 
 // readVersion returns the format version of the datastore ("" when it
-// holds no store yet): formatVersion, or formatV1, whose records Open
-// migrates.
+// holds no store yet): formatVersion, or an older format whose records
+// Open migrates.
 func (s *Store) readVersion() (string, error) {
 	v, err := s.ds.Get(bg(), datastore.NewKey(keyVersion))
 	switch {
@@ -95,17 +95,24 @@ func (s *Store) readVersion() (string, error) {
 		return "", nil
 	case err != nil:
 		return "", fmt.Errorf("store: read %s: %w", keyVersion, err)
-	case string(v) != formatVersion && string(v) != formatV1:
-		return "", fmt.Errorf("%w: %s is %q, this build reads %q and %q", ErrCorrupt, keyVersion, v, formatV1, formatVersion)
+	case string(v) != formatVersion && string(v) != formatV2 && string(v) != formatV1:
+		return "", fmt.Errorf("%w: %s is %q, this build reads %q, %q and %q", ErrCorrupt, keyVersion, v, formatV1, formatV2, formatVersion)
 	}
 	return string(v), nil
 }
 
+// recordFormats lists where each format's records live, newest first.
+// Open reads them all and rewrites the older ones in the newest.
+func recordFormats() [3]string { return [3]string{prefixRecord, prefixRecordV2, prefixRecordV1} }
+
+// legacyRecord is a record Open read in an older format.
+type legacyRecord struct{ key, prefix string }
+
 // loadRecords reads every key's record into memory: the stored records
-// (format 2), then the format-1 records left by an older build (or an
-// interrupted migration), whose keys it returns for migrate.
-func (s *Store) loadRecords() (legacy []string, err error) {
-	for _, prefix := range []string{prefixRecord, prefixRecordV1} {
+// (format 3), then the records of older formats left by an older build
+// (or an interrupted migration), which it returns for migrate.
+func (s *Store) loadRecords() (legacy []legacyRecord, err error) {
+	for _, prefix := range recordFormats() {
 		res, err := s.ds.Query(bg(), query.Query{Prefix: prefix})
 		if err != nil {
 			return nil, fmt.Errorf("store: query records: %w", err)
@@ -116,20 +123,19 @@ func (s *Store) loadRecords() (legacy []string, err error) {
 				return nil, fmt.Errorf("store: read records: %w", r.Error)
 			}
 			key, err := keyOfRecord(r.Key, prefix)
+			if _, dup := s.keys[key]; err == nil && dup {
+				err = fmt.Errorf("%w: key %q has records in two formats (%s and another)", ErrCorrupt, key, prefix)
+			}
 			var e *entry
-			if err == nil && prefix == prefixRecordV1 {
-				if _, dup := s.keys[key]; dup {
-					res.Close()
-					return nil, fmt.Errorf("%w: key %q has records in formats 1 and 2", ErrCorrupt, key)
-				}
-				e, err = s.decodeEntryV1(key, r.Value)
-				legacy = append(legacy, key)
-			} else if err == nil {
-				e, err = s.decodeEntry(key, r.Value)
+			if err == nil {
+				e, err = s.decodeEntryAt(prefix, key, r.Value)
 			}
 			if err != nil {
 				res.Close()
 				return nil, err
+			}
+			if prefix != prefixRecord {
+				legacy = append(legacy, legacyRecord{key, prefix})
 			}
 			s.keys[key] = e
 			s.present.set(key, e.present())
@@ -146,53 +152,63 @@ func (s *Store) loadRecords() (legacy []string, err error) {
 	return legacy, nil
 }
 
-// migrateBatch is how many format-1 records one migration batch rewrites.
+// migrateBatch is how many older-format records one migration batch
+// rewrites.
 const migrateBatch = 1024
 
-// migrate rewrites the format-1 records of keys in format 2: each batch
-// writes the new records, the dictionary numbers they use and the deletion
-// of the old records, so a crash leaves every key in exactly one format.
-func (s *Store) migrate(keys []string) error {
-	for len(keys) > 0 {
-		n := min(len(keys), migrateBatch)
+// migrate rewrites records of older formats in the current one: each
+// batch writes the new records, the dictionary numbers they use and the
+// deletion of the old records, so a crash leaves every key in exactly one
+// format.
+func (s *Store) migrate(recs []legacyRecord) error {
+	for len(recs) > 0 {
+		n := min(len(recs), migrateBatch)
 		b, err := s.ds.Batch(bg())
 		if err != nil {
 			return fmt.Errorf("store: batch: %w", err)
 		}
-		for _, key := range keys[:n] {
-			if err := b.Put(bg(), recordKey(key), encodeStored(s.keys[key], s.dict)); err != nil {
-				return fmt.Errorf("store: migrate key %q: %w", key, err)
+		for _, r := range recs[:n] {
+			if err := b.Put(bg(), recordKey(r.key), encodeStored(s.keys[r.key], s.dict)); err != nil {
+				return fmt.Errorf("store: migrate key %q: %w", r.key, err)
 			}
-			if err := b.Delete(bg(), recordKeyV1(key)); err != nil {
-				return fmt.Errorf("store: migrate key %q: %w", key, err)
+			if err := b.Delete(bg(), recordKeyAt(r.prefix, r.key)); err != nil {
+				return fmt.Errorf("store: migrate key %q: %w", r.key, err)
 			}
 		}
 		if err := s.commitBatch(b); err != nil {
 			return err
 		}
-		keys = keys[n:]
+		recs = recs[n:]
 	}
 	return nil
 }
 
-// decodeEntry decodes a stored record (format 2); the digest is that of
+// decodeEntryAt decodes a record read under prefix; the digest is that of
 // the canonical state.
-func (s *Store) decodeEntry(key string, b []byte) (*entry, error) {
-	e, err := decodeStored(b, s.self, s.reg, s.dict)
+func (s *Store) decodeEntryAt(prefix, key string, b []byte) (*entry, error) {
+	switch prefix {
+	case prefixRecordV1:
+		// Format 1: the record is the canonical state.
+		e, err := decodeRecord(b, s.self, s.reg)
+		if err != nil {
+			return nil, fmt.Errorf("%w: key %q (format 1): %v", ErrCorrupt, key, err)
+		}
+		e.digest = digestOf(b)
+		return e, nil
+	case prefixRecordV2:
+		return s.decodeEntry(key, b, crdt.CompactV1)
+	}
+	return s.decodeEntry(key, b, crdt.CompactLatest)
+}
+
+// decodeEntry decodes a stored record whose map has layout v; the digest
+// is that of the canonical state.
+func (s *Store) decodeEntry(key string, b []byte, v crdt.CompactVersion) (*entry, error) {
+	e, err := decodeStored(b, v, s.self, s.reg, s.dict)
 	if err != nil {
 		return nil, fmt.Errorf("%w: key %q: %v", ErrCorrupt, key, err)
 	}
 	e.digest = digestOf(encodeRecord(e))
-	return e, nil
-}
-
-// decodeEntryV1 decodes a format-1 record, which is the canonical state.
-func (s *Store) decodeEntryV1(key string, b []byte) (*entry, error) {
-	e, err := decodeRecord(b, s.self, s.reg)
-	if err != nil {
-		return nil, fmt.Errorf("%w: key %q (format 1): %v", ErrCorrupt, key, err)
-	}
-	e.digest = digestOf(b)
 	return e, nil
 }
 
@@ -289,7 +305,7 @@ func (s *Store) reload(keys ...string) {
 			s.broken = fmt.Errorf("reload key %q: %w", key, err)
 			return
 		}
-		e, err := s.decodeEntry(key, b)
+		e, err := s.decodeEntry(key, b, crdt.CompactLatest)
 		if err != nil {
 			s.broken = err
 			return
