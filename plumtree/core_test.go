@@ -234,6 +234,7 @@ func TestOptimizationSwapsToShorterPath(t *testing.T) {
 // shared tree serving many senders does not oscillate.
 func TestOptimizationHysteresis(t *testing.T) {
 	cfg := TestConfig()
+	cfg.PerOriginTrees = false // the shared tree: evidence from every origin
 	cfg.OptimizationConfirm = 2
 	c := newTestCore(t, cfg, "a", "b")
 	mustStep(t, c, 0, "b", pruneMsg("o"))
@@ -258,6 +259,38 @@ func TestOptimizationHysteresis(t *testing.T) {
 	}
 	if got, want := step("q", 2, 2), []string{"b:graft", "a:prune"}; !slices.Equal(got, want) {
 		t.Fatalf("second consecutive evidence (another origin): %v, want %v", got, want)
+	}
+}
+
+// With per-origin trees an origin that keeps sending gathers evidence in
+// its own tree: another origin's announcement does not reset it, and the
+// swap reshapes that origin's tree, not the template.
+func TestOptimizationHysteresisPerOrigin(t *testing.T) {
+	cfg := TestConfig()
+	cfg.PerOriginTrees = true
+	cfg.OptimizationConfirm = 2
+	c := newTestCore(t, cfg, "a", "b")
+	mustStep(t, c, 0, "b", pruneMsg("o"))
+	step := func(origin membership.NodeID, seq uint64, viaB uint32) []string {
+		mustStep(t, c, 0, "a", gossipMsg(origin, seq, 6, "p"))
+		c.Ready()
+		mustStep(t, c, ms, "b", ihaveMsg(origin, seq, viaB))
+		return kinds(c.Ready())
+	}
+	if got := step("o", 1, 2); len(got) != 0 { // o is young: the template's evidence
+		t.Fatalf("swapped on the first evidence: %v", got)
+	}
+	if got := step("o", 2, 2); len(got) != 0 { // o's own tree: its first evidence
+		t.Fatalf("swapped on o's first evidence in its own tree: %v", got)
+	}
+	if got := step("q", 1, 7); len(got) != 0 {
+		t.Fatalf("swapped although b is farther from q: %v", got)
+	}
+	if got, want := step("o", 3, 2), []string{"b:graft", "a:prune"}; !slices.Equal(got, want) {
+		t.Fatalf("o's second consecutive evidence: %v, want %v (q's announcement must not reset it)", got, want)
+	}
+	if !slices.Equal(c.EagerPeers("o"), []membership.NodeID{"b"}) || !slices.Equal(c.EagerPeers("fresh"), []membership.NodeID{"a"}) {
+		t.Fatalf("after o's swap: o eager %v, template eager %v; want [b], [a]", c.EagerPeers("o"), c.EagerPeers("fresh"))
 	}
 }
 
@@ -288,6 +321,34 @@ func TestPerOriginTreesAreIndependent(t *testing.T) {
 	}
 }
 
+// With per-origin trees the template learns only from young origins (at
+// most one message carried): a PRUNE for an origin's first message shapes
+// it, one for an origin that keeps sending reshapes that origin's tree
+// alone, and a new origin forks what the young ones left.
+func TestPerOriginTemplateLearnsFromYoungOrigins(t *testing.T) {
+	cfg := TestConfig()
+	cfg.PerOriginTrees = true
+	c := newTestCore(t, cfg, "a", "b", "c")
+	mustStep(t, c, 0, "a", gossipMsg("o1", 1, 1, "x"))
+	mustStep(t, c, ms, "b", pruneMsg("o1")) // o1 is young: template too
+	if got := c.EagerPeers("fresh"); !slices.Equal(got, []membership.NodeID{"a", "c"}) {
+		t.Fatalf("template after a young origin's prune: eager %v, want [a c]", got)
+	}
+	mustStep(t, c, 2*ms, "a", gossipMsg("o1", 2, 1, "y"))
+	mustStep(t, c, 3*ms, "c", pruneMsg("o1")) // o1 has carried two: its tree only
+	if got := c.EagerPeers("o1"); !slices.Equal(got, []membership.NodeID{"a"}) {
+		t.Fatalf("o1 eager %v, want [a]", got)
+	}
+	if got := c.EagerPeers("fresh"); !slices.Equal(got, []membership.NodeID{"a", "c"}) {
+		t.Fatalf("a mature origin's prune reached the template: eager %v, want [a c]", got)
+	}
+	// A new origin starts from the template.
+	mustStep(t, c, 4*ms, "a", gossipMsg("o2", 1, 1, "z"))
+	if got := c.EagerPeers("o2"); !slices.Equal(got, []membership.NodeID{"a", "c"}) {
+		t.Fatalf("o2 forked %v, want [a c]", got)
+	}
+}
+
 func TestNeighborDownForgetsPeer(t *testing.T) {
 	c := newTestCore(t, TestConfig(), "a", "b")
 	mustStep(t, c, 0, "a", pruneMsg("self"))
@@ -303,9 +364,10 @@ func TestNeighborDownForgetsPeer(t *testing.T) {
 	}
 	c.NeighborUp(2*ms, membership.Node{ID: "a"})
 	// With LazyNewLinks (the default) a returning neighbour starts lazy: b
-	// is still eager and traffic has flowed.
-	if !slices.Equal(c.LazyPeers("self"), []membership.NodeID{"a"}) || c.Stats().LazyNewLinks != 1 {
-		t.Fatalf("returning neighbour: lazy %v, LazyNewLinks %d; want [a], 1", c.LazyPeers("self"), c.Stats().LazyNewLinks)
+	// is still eager and traffic has flowed. Per-origin trees (the
+	// default) count it in the node's own tree and in the template.
+	if !slices.Equal(c.LazyPeers("self"), []membership.NodeID{"a"}) || c.Stats().LazyNewLinks != 2 {
+		t.Fatalf("returning neighbour: lazy %v, LazyNewLinks %d; want [a], 2", c.LazyPeers("self"), c.Stats().LazyNewLinks)
 	}
 }
 

@@ -100,15 +100,15 @@ func (c *Core) maybeSwap(now time.Duration, id MessageID, r *received, peer memb
 	if c.swapped && now-c.lastSwap < c.cfg.OptimizationInterval {
 		return false // cooling down: no evidence is gathered either
 	}
-	if !c.trees.get(id.Origin).confirm(id, peer, r.hops-(hops+1) >= t, c.cfg.OptimizationConfirm) {
+	if !c.trees.evidence(id.Origin).confirm(id, peer, r.hops-(hops+1) >= t, c.cfg.OptimizationConfirm) {
 		return false
 	}
 	c.stats.Optimizations++
 	c.lastSwap, c.swapped = now, true
-	c.trees.setLazyOwn(id.Origin, peer, false)
+	c.trees.setLazy(id.Origin, peer, false)
 	c.Send(peer, &pb.Envelope{Body: &pb.Envelope_Graft{Graft: &pb.Graft{Origins: [][]byte{[]byte(id.Origin)}}}})
 	if c.isNeighbor(r.parent) {
-		c.trees.setLazyOwn(id.Origin, r.parent, true)
+		c.trees.setLazy(id.Origin, r.parent, true)
 		c.sendPrune(r.parent, id.Origin)
 	}
 	r.parent, r.hops = peer, hops+1
@@ -153,11 +153,7 @@ func (c *Core) onGraft(from membership.NodeID, g graftIn) {
 	c.stats.GraftsReceived++
 	if c.isNeighbor(from) {
 		for _, o := range g.origins {
-			if len(g.ids) == 0 {
-				c.trees.setLazyOwn(o, from, false) // an optimisation: that tree only
-			} else {
-				c.trees.setLazy(o, from, false)
-			}
+			c.trees.setLazy(o, from, false)
 		}
 		for _, id := range g.ids {
 			c.trees.setLazy(id.Origin, from, false)

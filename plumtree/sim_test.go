@@ -1,6 +1,7 @@
 package plumtree
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -158,13 +159,24 @@ func testSeed(t *testing.T) uint64 {
 }
 
 // Under random loss and crashes, every live node still delivers every
-// message exactly once: IHAVE/GRAFT repair what the tree loses.
+// message exactly once: IHAVE/GRAFT repair what the tree loses. Both tree
+// modes (per-origin trees are the default).
 func TestSimLossAndChurnExactlyOnce(t *testing.T) {
+	for _, perOrigin := range []bool{true, false} {
+		t.Run(fmt.Sprintf("per-origin=%v", perOrigin), func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.PerOriginTrees = perOrigin
+			testSimLossAndChurn(t, cfg)
+		})
+	}
+}
+
+func testSimLossAndChurn(t *testing.T, cfg Config) {
 	seed := testSeed(t)
 	scfg := sim.DefaultConfig(seed)
 	scfg.Loss = 0.05
 	scfg.Duplicate = 0.01
-	nt := newSimNet(t, scfg, DefaultConfig(), 300, 5)
+	nt := newSimNet(t, scfg, cfg, 300, 5)
 	nt.s.RunFor(time.Second)
 	for round := 0; round < 30; round++ {
 		if round%5 == 4 {

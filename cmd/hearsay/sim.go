@@ -74,10 +74,12 @@ func simPlumtreeCommand() *cli.Command {
 			&cli.IntFlag{Name: "churn", Value: d.ChurnPerCycle, Usage: "scenario (c): nodes crashed per cycle"},
 			&cli.StringFlag{Name: "crash", Value: "0.4,0.6,0.8", Usage: "scenario (d): fractions crashed at once"},
 			&cli.IntFlag{Name: "recovery", Value: d.Recovery, Usage: "scenario (d): cycles measured after the crash"},
+			&cli.BoolFlag{Name: "per-origin", Value: d.Core.PerOriginTrees, Usage: "plumtree: a tree per sender (forked from the shared one) instead of one shared tree"},
 			seedFlag(), csvFlag(), quietFlag(),
 		},
 		Action: func(c *cli.Context) error {
 			cfg := exp.DefaultPlumtreeConfig(c.Int("nodes"), c.Uint64("seed"))
+			cfg.Core.PerOriginTrees = c.Bool("per-origin")
 			cfg.Warmup = c.Int("warmup")
 			cfg.Steady = c.Int("steady")
 			cfg.ChurnCycles = c.Int("churn-cycles")
