@@ -21,7 +21,7 @@ func (c *Core) Broadcast(now time.Duration, payload []byte) (MessageID, error) {
 	payload = slices.Clone(payload)
 	c.stats.Broadcasts++
 	c.deliver(now, id, payload, 0, "", nil, false)
-	c.trees.setParent(c.self, c.self) // the root is always connected to its tree
+	c.trees.setParent(id, c.self) // the root is always connected to its tree
 	c.push(id, 1, payload, nil)
 	return id, nil
 }

@@ -57,14 +57,14 @@ type Config struct {
 	// peer and prunes the old parent. 0 disables the optimisation.
 	OptimizationThreshold int
 
-	// LazyNewLinks makes a neighbour that comes up while the node is
-	// connected to a tree (the neighbour that pushed the tree's latest
-	// message is up and eager) start lazy in that tree rather than eager
-	// as in the paper: a replacement link then costs an IHAVE instead of a
-	// duplicate payload and a PRUNE, and is grafted only if a message
-	// actually goes missing. Before any traffic, and in a tree whose parent
-	// went down, links start eager, so the first broadcast still builds the
-	// paper's tree and a cut-off node is reached by push.
+	// LazyNewLinks makes a neighbour that comes up start lazy in every tree
+	// that has carried traffic, rather than eager as in the paper: a
+	// replacement link then costs an IHAVE instead of a duplicate payload
+	// and a PRUNE, and is grafted only if a message actually goes missing.
+	// That includes a tree whose parent went down (the node grafts what a
+	// new neighbour announces at the next tick). Before any traffic, and at
+	// a root left without another eager link, links start eager, so the
+	// first broadcast still builds the paper's tree.
 	LazyNewLinks bool
 
 	// AnnounceRecent: a neighbour that comes up is sent IHAVEs for the

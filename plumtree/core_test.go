@@ -417,6 +417,36 @@ func TestLazyNewLinkGraftedWhenMessageMissing(t *testing.T) {
 	}
 }
 
+// A node whose parent went down takes new links lazy too, and grafts the
+// next message at the first tick after a new neighbour announces it; a
+// root left without another eager link takes a new link eager.
+func TestOrphanTakesNewLinksLazy(t *testing.T) {
+	cfg := TestConfig()
+	cfg.AnnounceRecent, cfg.CatchUpSpan = 0, 0
+	c := newTestCore(t, cfg, "a", "b")
+	mustStep(t, c, 0, "a", gossipMsg("o", 1, 1, "p"))
+	c.Ready()
+	c.NeighborDown(ms, membership.Node{ID: "a"}) // the parent
+	c.NeighborUp(2*ms, membership.Node{ID: "n"})
+	if !slices.Equal(c.LazyPeers("o"), []membership.NodeID{"n"}) {
+		t.Fatalf("orphan: lazy %v, want [n]", c.LazyPeers("o"))
+	}
+	mustStep(t, c, 3*ms, "n", ihaveMsg("o", 2, 1))
+	c.Tick(cfg.TickInterval)
+	if got := kinds(c.Ready()); !slices.Equal(got, []string{"n:graft"}) {
+		t.Fatalf("orphan sent %v at the first tick, want n:graft", got)
+	}
+	// A root whose only eager link went down.
+	r := newTestCore(t, cfg, "a")
+	r.Broadcast(0, []byte("x"))
+	r.Ready()
+	r.NeighborDown(ms, membership.Node{ID: "a"})
+	r.NeighborUp(2*ms, membership.Node{ID: "n"})
+	if got := r.LazyPeers("self"); len(got) != 0 {
+		t.Fatalf("root without eager links: lazy %v, want none", got)
+	}
+}
+
 // The per-origin floors are bounded; the oldest raised is forgotten first.
 func TestFloorsBounded(t *testing.T) {
 	cfg := TestConfig()

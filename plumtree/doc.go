@@ -12,9 +12,10 @@
 // per Tick. A node that receives a payload it already has answers PRUNE
 // and moves the sender to its lazy set (the receiver of the PRUNE does the
 // same), so the eager links shrink to a spanning tree. New neighbours
-// start eager as in the paper until the node is connected to a tree; then
-// (Config.LazyNewLinks) a new neighbour starts lazy in that tree and is
-// grafted only when a message goes missing.
+// start eager as in the paper until a tree has carried traffic; then
+// (Config.LazyNewLinks) a new neighbour starts lazy in that tree, even
+// where the node's parent went down, and is grafted only when a message
+// goes missing.
 //
 // The two ends of a new overlay link learn of it at different moments;
 // until both list it, only one end pushes and announces into it. A message
@@ -52,9 +53,18 @@
 // are bounded too (Config.MaxFloors, least recently raised forgotten
 // first, counted in Stats.FloorsEvicted).
 //
-// With Config.PerOriginTrees each origin gets its own eager/lazy split,
-// forked from the shared one and bounded by MaxOriginTrees; PRUNE and
-// GRAFT name the origins whose trees they change.
+// With Config.PerOriginTrees (the default) each origin gets its own
+// eager/lazy split, forked from the shared one and bounded by
+// MaxOriginTrees; PRUNE and GRAFT name the origins whose trees they
+// change. The shared split is then the template new origins start from,
+// and only changes made while an origin's split has carried at most one
+// message reach it, so it stays the tree a single shared tree would be for
+// senders that send once. A per-origin tree knows the newest message it
+// carried: an older one (a straggler that a peer had late) is delivered
+// and passed on without reshaping the tree (its pusher does not become
+// eager or parent, its duplicate from the parent is not pruned), and a
+// node that lacks one asks for it with a catch-up GRAFT, which the
+// receiver answers without changing the link.
 //
 // # What the driver must do
 //

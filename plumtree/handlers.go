@@ -33,6 +33,10 @@ func (c *Core) onGossip(now time.Duration, from membership.NodeID, g gossipIn) {
 			c.sampleLag(now - r.announced)
 			r.viaGraft = false
 		}
+		if c.trees.straggler(g.id, from) {
+			c.stats.StaleDuplicates++ // no reason to prune the tree link
+			return
+		}
 		if c.isNeighbor(from) {
 			c.trees.setLazy(g.id.Origin, from, true)
 		}
@@ -66,9 +70,13 @@ func (c *Core) onGossip(now time.Duration, from membership.NodeID, g gossipIn) {
 			skip = append(skip, a.peer) // they have it already
 		}
 	}
-	if c.isNeighbor(from) {
+	// A straggler (older than the newest message of its origin's tree here)
+	// is delivered and passed down the tree, but does not reshape it: the
+	// peer that had it late is not the tree's path (taking it as parent
+	// made links eager at both ends, and the next message crossed on them).
+	if c.isNeighbor(from) && !c.trees.older(g.id) {
 		c.trees.setLazy(g.id.Origin, from, false)
-		c.trees.setParent(g.id.Origin, from)
+		c.trees.setParent(g.id, from)
 		if m != nil {
 			c.optimizeOnDelivery(now, g.id, r, m)
 		}
@@ -112,6 +120,7 @@ func (c *Core) maybeSwap(now time.Duration, id MessageID, r *received, peer memb
 		c.sendPrune(r.parent, id.Origin)
 	}
 	r.parent, r.hops = peer, hops+1
+	c.trees.swapParent(id.Origin, peer)
 	return true
 }
 
@@ -139,7 +148,9 @@ func (c *Core) onIHave(now time.Duration, from membership.NodeID, entries []anno
 				continue
 			}
 			r := c.cache.get(e.id)
-			if r != nil && c.trees.get(e.id.Origin).isLazy(from) {
+			// An announcement of an old message is no evidence about the
+			// tree's current paths.
+			if r != nil && !c.trees.older(e.id) && c.trees.get(e.id.Origin).isLazy(from) {
 				c.maybeSwap(now, e.id, r, from, e.hops)
 			}
 			continue
@@ -151,7 +162,7 @@ func (c *Core) onIHave(now time.Duration, from membership.NodeID, entries []anno
 // onGraft: a peer wants to be eager (again) and may want messages.
 func (c *Core) onGraft(from membership.NodeID, g graftIn) {
 	c.stats.GraftsReceived++
-	if c.isNeighbor(from) {
+	if c.isNeighbor(from) && !g.catchUp {
 		for _, o := range g.origins {
 			c.trees.setLazy(o, from, false)
 		}

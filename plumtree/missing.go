@@ -138,8 +138,14 @@ func (c *Core) fireTimers(now time.Duration) {
 		}
 		return 0
 	})
-	out := map[membership.NodeID][]MessageID{}
-	var order []membership.NodeID
+	// Per peer, tree grafts and catch-up grafts (messages older than the
+	// newest of their origin's tree here: filling a hole, the link stays).
+	type batch struct {
+		peer    membership.NodeID
+		catchUp bool
+	}
+	out := map[batch][]MessageID{}
+	var order []batch
 	for _, id := range due {
 		m := c.missing[id]
 		if len(m.grafts) >= c.cfg.MaxGraftAttempts {
@@ -156,23 +162,24 @@ func (c *Core) fireTimers(now time.Duration) {
 		}
 		m.grafts = append(m.grafts, graftSent{peer: peer, at: now})
 		m.deadline = now + c.timeout(peer, retryScale(len(m.grafts)))
-		if c.isNeighbor(peer) {
+		b := batch{peer, c.trees.older(id)}
+		if c.isNeighbor(peer) && !b.catchUp {
 			c.trees.setLazy(id.Origin, peer, false)
 		}
-		if _, seen := out[peer]; !seen {
-			order = append(order, peer)
+		if _, seen := out[b]; !seen {
+			order = append(order, b)
 		}
-		out[peer] = append(out[peer], id)
+		out[b] = append(out[b], id)
 	}
-	for _, peer := range order {
-		ids := out[peer]
+	for _, b := range order {
+		ids := out[b]
 		for len(ids) > 0 {
 			n := min(len(ids), c.cfg.MaxGraftBatch)
-			g := &pb.Graft{Ids: make([]*pb.MessageID, n)}
+			g := &pb.Graft{Ids: make([]*pb.MessageID, n), CatchUp: b.catchUp}
 			for i, id := range ids[:n] {
 				g.Ids[i] = id.wire()
 			}
-			c.Send(peer, &pb.Envelope{Body: &pb.Envelope_Graft{Graft: g}})
+			c.Send(b.peer, &pb.Envelope{Body: &pb.Envelope_Graft{Graft: g}})
 			c.stats.GraftsSent++
 			ids = ids[n:]
 		}

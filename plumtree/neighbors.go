@@ -10,10 +10,9 @@ import (
 
 // NeighborUp adds a neighbour (the overlay's NeighborUp event). It starts
 // eager in every tree, as in the paper, except with Config.LazyNewLinks:
-// then it starts lazy in every tree in which the node is still connected
-// (the neighbour that pushed the tree's latest message is up and eager): a
-// replacement link costs an IHAVE, not a duplicate payload, and is grafted
-// when a message goes missing.
+// then it starts lazy in every tree that has carried traffic (see
+// split.startLazy): a replacement link costs an IHAVE, not a duplicate
+// payload, and is grafted when a message goes missing.
 // Adding a present neighbour, or self, does nothing.
 func (c *Core) NeighborUp(now time.Duration, node membership.Node) {
 	p := node.ID

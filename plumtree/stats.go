@@ -7,18 +7,22 @@ type Stats struct {
 	GossipSent     uint64 // payload messages sent (eager push and GRAFT answers)
 	GossipReceived uint64 // payload messages received
 	Duplicates     uint64 // payload messages received for a delivered message
-	IHaveSent      uint64 // IHAVE messages sent
-	IHaveEntries   uint64 // announcements sent in them
-	GraftsSent     uint64 // GRAFT messages sent for missing messages
-	GraftsReceived uint64 // GRAFT messages received
-	GraftMisses    uint64 // GRAFTed IDs no longer in the cache
-	PrunesSent     uint64 // PRUNE messages sent
-	PrunesReceived uint64 // PRUNE messages received
-	Optimizations  uint64 // tree optimisations (graft a shorter path, prune the old)
-	RTTSamples     uint64 // round-trip times measured (GRAFT answered)
-	LagSamples     uint64 // tree lags measured (payload after its IHAVE)
-	Stalls         uint64 // Ticks late enough that the timers were pushed back
-	LazyNewLinks   uint64 // neighbours that came up lazy (Config.LazyNewLinks), per tree
+	// StaleDuplicates counts duplicates of old messages from the parent
+	// of their origin's tree, which is not pruned for them (per-origin
+	// trees; see trees.straggler).
+	StaleDuplicates uint64
+	IHaveSent       uint64 // IHAVE messages sent
+	IHaveEntries    uint64 // announcements sent in them
+	GraftsSent      uint64 // GRAFT messages sent for missing messages
+	GraftsReceived  uint64 // GRAFT messages received
+	GraftMisses     uint64 // GRAFTed IDs no longer in the cache
+	PrunesSent      uint64 // PRUNE messages sent
+	PrunesReceived  uint64 // PRUNE messages received
+	Optimizations   uint64 // tree optimisations (graft a shorter path, prune the old)
+	RTTSamples      uint64 // round-trip times measured (GRAFT answered)
+	LagSamples      uint64 // tree lags measured (payload after its IHAVE)
+	Stalls          uint64 // Ticks late enough that the timers were pushed back
+	LazyNewLinks    uint64 // neighbours that came up lazy (Config.LazyNewLinks), per tree
 	// RecentAnnounced counts announcements of recent messages queued to
 	// new neighbours (Config.AnnounceRecent).
 	RecentAnnounced uint64

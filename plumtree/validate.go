@@ -24,6 +24,7 @@ type announceIn struct {
 type graftIn struct {
 	ids     []MessageID
 	origins []membership.NodeID
+	catchUp bool // answer only: the link stays as it is
 }
 
 func (c *Core) checkGossip(g *pb.Gossip) (gossipIn, error) {
@@ -84,13 +85,16 @@ func (c *Core) checkGraft(g *pb.Graft) (graftIn, error) {
 	if len(g.GetIds())+len(origins) == 0 {
 		return graftIn{}, fmt.Errorf("plumtree: graft with neither ids nor origins")
 	}
+	if g.GetCatchUp() && (len(origins) > 0 || len(g.GetIds()) == 0) {
+		return graftIn{}, fmt.Errorf("plumtree: catch-up graft must name ids and no origins")
+	}
 	ids := make([]MessageID, len(g.Ids))
 	for i, w := range g.Ids {
 		if ids[i], err = idFromWire(w); err != nil {
 			return graftIn{}, err
 		}
 	}
-	return graftIn{ids: ids, origins: origins}, nil
+	return graftIn{ids: ids, origins: origins, catchUp: g.GetCatchUp()}, nil
 }
 
 func (c *Core) checkPrune(p *pb.Prune) ([]membership.NodeID, error) {

@@ -246,10 +246,15 @@ func (x *IHave) GetEntries() []*Announcement {
 // send the messages named in ids. origins names the trees to graft into
 // when no message is requested (the tree optimisation); with per-origin
 // trees the trees of the ids' origins are grafted too.
+//
+// catch_up asks only for the messages: they are older than the newest one
+// the sender's tree for their origin carried (it is connected and is filling
+// a hole), so the receiver answers without changing the link.
 type Graft struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Ids           []*MessageID           `protobuf:"bytes,1,rep,name=ids,proto3" json:"ids,omitempty"`
 	Origins       [][]byte               `protobuf:"bytes,2,rep,name=origins,proto3" json:"origins,omitempty"`
+	CatchUp       bool                   `protobuf:"varint,3,opt,name=catch_up,json=catchUp,proto3" json:"catch_up,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -296,6 +301,13 @@ func (x *Graft) GetOrigins() [][]byte {
 		return x.Origins
 	}
 	return nil
+}
+
+func (x *Graft) GetCatchUp() bool {
+	if x != nil {
+		return x.CatchUp
+	}
+	return false
 }
 
 // Prune asks the receiver to move the sender to the lazy set of the trees
@@ -474,10 +486,11 @@ const file_plumtree_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\v2\x1e.hearsay.plumtree.v1.MessageIDR\x02id\x12\x12\n" +
 	"\x04hops\x18\x02 \x01(\rR\x04hops\"D\n" +
 	"\x05IHave\x12;\n" +
-	"\aentries\x18\x01 \x03(\v2!.hearsay.plumtree.v1.AnnouncementR\aentries\"S\n" +
+	"\aentries\x18\x01 \x03(\v2!.hearsay.plumtree.v1.AnnouncementR\aentries\"n\n" +
 	"\x05Graft\x120\n" +
 	"\x03ids\x18\x01 \x03(\v2\x1e.hearsay.plumtree.v1.MessageIDR\x03ids\x12\x18\n" +
-	"\aorigins\x18\x02 \x03(\fR\aorigins\"!\n" +
+	"\aorigins\x18\x02 \x03(\fR\aorigins\x12\x19\n" +
+	"\bcatch_up\x18\x03 \x01(\bR\acatchUp\"!\n" +
 	"\x05Prune\x12\x18\n" +
 	"\aorigins\x18\x01 \x03(\fR\aorigins\"\xe5\x01\n" +
 	"\bEnvelope\x125\n" +
