@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"log/slog"
 	"strings"
@@ -45,6 +46,33 @@ func TestFailedListenKeepsTheCookie(t *testing.T) {
 	if tok2, _ := ReadCookie(dir); tok2 != tok1 {
 		t.Fatalf("failed Listen replaced the running server's cookie")
 	}
+}
+
+// A metrics registry shared by two servers: the second Listen is refused
+// while the first is open (it panicked in MustRegister), leaves the cookie
+// alone, and succeeds once the first is closed (an agent restarted in the
+// process).
+func TestMetricsRegistryReusedAfterClose(t *testing.T) {
+	dir := t.TempDir()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg := prometheus.NewRegistry()
+	s1, err := Listen("127.0.0.1:0", dir, "v", nil, log, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok1, _ := ReadCookie(dir)
+	if _, err := Listen("127.0.0.1:0", dir, "v", nil, log, reg); err == nil {
+		t.Fatal("a second server on a registry still in use was accepted")
+	}
+	if tok2, _ := ReadCookie(dir); tok2 != tok1 {
+		t.Fatal("the refused Listen replaced the running server's cookie")
+	}
+	s1.Close()
+	s2, err := Listen("127.0.0.1:0", dir, "v", nil, log, reg)
+	if err != nil {
+		t.Fatalf("Listen after Close on the same registry: %v", err)
+	}
+	s2.Close()
 }
 
 // trimmedFeed is a backend whose change feed starts at 4001 and ends at

@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -106,11 +107,18 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // metricsHandler serves our metrics and, when reg is not nil, whatever
-// else is registered there (libp2p's).
-func metricsHandler(src StatsSource, reg *prometheus.Registry) http.Handler {
+// else is registered there (libp2p's). It returns the collector it
+// registered, for Close to unregister: a server started again on the same
+// registry (an agent restarted in the process) then registers its own. A
+// registry that already holds another live server's collector is an
+// error (it panicked in MustRegister).
+func metricsHandler(src StatsSource, reg *prometheus.Registry) (http.Handler, prometheus.Collector, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	reg.MustRegister(newCollector(src))
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	c := newCollector(src)
+	if err := reg.Register(c); err != nil {
+		return nil, nil, fmt.Errorf("rpc: metrics registry: %w (another server registered there is still open)", err)
+	}
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), c, nil
 }

@@ -53,6 +53,10 @@ type Server struct {
 	bridge jhttp.Bridge
 	token  string
 	log    *slog.Logger
+	// metrics is the registry our collector is in (nil: our own), so that
+	// Close takes it out.
+	metrics   *prometheus.Registry
+	collector prometheus.Collector
 
 	// ws holds the open WebSocket sessions: http.Server.Shutdown does not
 	// track hijacked connections, so Close ends them itself (they went on
@@ -60,6 +64,10 @@ type Server struct {
 	wsMu     sync.Mutex
 	ws       map[*websocket.Conn]context.CancelFunc
 	wsClosed bool
+	// wsWriteTimeout bounds each WebSocket write; wsEnded, when set (tests),
+	// is called as each session ends.
+	wsWriteTimeout time.Duration
+	wsEnded        func()
 }
 
 // Listen opens the endpoint on addr (loopback only), writes the cookie and
@@ -78,22 +86,31 @@ func Listen(addr, dataDir, version string, b Backend, log *slog.Logger, metrics 
 	if err != nil {
 		return nil, fmt.Errorf("rpc: %w", err)
 	}
-	tok, err := WriteCookie(dataDir)
+	// Then the metrics registry, also before the cookie is written.
+	mh, coll, err := metricsHandler(b, metrics)
 	if err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("rpc: cookie: %w", err)
-	}
-	if err := writePrivate(filepath.Join(dataDir, AddrFile), ln.Addr().String()); err != nil {
 		ln.Close()
 		return nil, err
 	}
-	s := &Server{ln: ln, token: tok, log: log}
+	s := &Server{ln: ln, log: log, metrics: metrics, collector: coll, wsWriteTimeout: wsWriteTimeout}
+	tok, err := WriteCookie(dataDir)
+	if err != nil {
+		s.unregister()
+		ln.Close()
+		return nil, fmt.Errorf("rpc: cookie: %w", err)
+	}
+	s.token = tok
+	if err := writePrivate(filepath.Join(dataDir, AddrFile), ln.Addr().String()); err != nil {
+		s.unregister()
+		ln.Close()
+		return nil, err
+	}
 	s.bridge = jhttp.NewBridge(methods(b, version), &jhttp.BridgeOptions{
 		Server: &jrpc2.ServerOptions{Concurrency: 4},
 	})
 	mux := http.NewServeMux()
 	mux.Handle("/", s.guard(s.bridge))
-	mux.Handle("/metrics", s.auth(metricsHandler(b, metrics)))
+	mux.Handle("/metrics", s.auth(mh))
 	mux.Handle(WebSocketPath, s.auth(s.wsHandler(b, version)))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -111,10 +128,12 @@ func Listen(addr, dataDir, version string, b Backend, log *slog.Logger, metrics 
 	os.Remove(sock)
 	uln, err := net.Listen("unix", sock)
 	if err != nil {
+		s.unregister()
 		ln.Close()
 		return nil, fmt.Errorf("rpc: unix socket: %w", err)
 	}
 	if err := os.Chmod(sock, 0o600); err != nil {
+		s.unregister()
 		uln.Close()
 		ln.Close()
 		return nil, err
@@ -152,7 +171,15 @@ func (s *Server) Close() error {
 	}
 	s.wsMu.Unlock()
 	s.bridge.Close()
+	s.unregister()
 	return err
+}
+
+// unregister takes our collector out of the caller's registry.
+func (s *Server) unregister() {
+	if s.metrics != nil && s.collector != nil {
+		s.metrics.Unregister(s.collector)
+	}
 }
 
 // maxBody bounds a request body.
@@ -197,6 +224,13 @@ func (s *Server) parse(next http.Handler) http.Handler {
 			io.WriteString(w, `{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"parse error: the request is not valid JSON"}}`+"\n")
 			return
 		}
+		if isEmptyBatch(body) {
+			// jhttp answers [] with HTTP 204 and nothing; the spec wants a
+			// single response object with -32600.
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"invalid request: empty batch"}}`+"\n")
+			return
+		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		t0 := time.Now()
 		next.ServeHTTP(w, r)
@@ -204,6 +238,12 @@ func (s *Server) parse(next http.Handler) http.Handler {
 			s.log.Warn("slow RPC request", "method", methodOf(body), "took", d, "client_gone", r.Context().Err() != nil)
 		}
 	})
+}
+
+// isEmptyBatch reports whether body (valid JSON) is an empty array.
+func isEmptyBatch(body []byte) bool {
+	var batch []json.RawMessage
+	return bytes.HasPrefix(bytes.TrimSpace(body), []byte("[")) && json.Unmarshal(body, &batch) == nil && len(batch) == 0
 }
 
 // slowRequest is how long a request may take before it is logged.

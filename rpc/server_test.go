@@ -118,6 +118,7 @@ func TestCurl(t *testing.T) {
 		{"batch", `[{"jsonrpc":"2.0","id":3,"method":"crdt_inc","params":{"key":"c","by":2}},{"jsonrpc":"2.0","id":4,"method":"crdt_get","params":{"key":"c"}},{"jsonrpc":"2.0","method":"crdt_inc","params":{"key":"c"}}]`, "200", []string{`"id":3`, `"id":4`}},
 		{"notification", `{"jsonrpc":"2.0","method":"crdt_inc","params":{"key":"n"}}`, "204", nil},
 		{"parse error", `{"jsonrpc":"2.0","id":5,"method":`, "200", []string{`-32700`}},
+		{"empty batch", ` [ ] `, "200", []string{`-32600`, `"id":null`}},
 		{"unknown method", `{"jsonrpc":"2.0","id":6,"method":"crdt_frobnicate","params":{}}`, "200", []string{`-32601`}},
 		{"bad params type", `{"jsonrpc":"2.0","id":7,"method":"crdt_inc","params":{"key":"c","by":"two"}}`, "200", []string{`-32602`}},
 		{"missing field", `{"jsonrpc":"2.0","id":8,"method":"crdt_put","params":{"key":"k"}}`, "200", []string{`-32602`, `value`}},

@@ -30,13 +30,31 @@ type Watcher interface {
 }
 
 // wsChannel carries JSON-RPC messages over one WebSocket connection, one
-// message per text frame (jrpc2's channel.Channel).
+// message per text frame (jrpc2's channel.Channel). A write that has not
+// completed within timeout (0: no limit) fails and closes the connection.
 type wsChannel struct {
-	c   *websocket.Conn
-	ctx context.Context
+	c       *websocket.Conn
+	ctx     context.Context
+	timeout time.Duration
 }
 
-func (w wsChannel) Send(msg []byte) error { return w.c.Write(w.ctx, websocket.MessageText, msg) }
+func (w wsChannel) Send(msg []byte) error {
+	ctx := w.ctx
+	if w.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, w.timeout)
+		defer cancel()
+	}
+	return w.c.Write(ctx, websocket.MessageText, msg)
+}
+
+// wsWriteTimeout is how long the server waits for a WebSocket client to
+// take one message. A client that stopped reading used to hold its session,
+// and a subscription's buffered notifications, until the agent stopped;
+// now the session ends and the client must reconnect and resubscribe from
+// its last cursor.
+const wsWriteTimeout = 10 * time.Second
+
 func (w wsChannel) Recv() ([]byte, error) {
 	_, b, err := w.c.Read(w.ctx)
 	return b, err
@@ -73,7 +91,11 @@ func (s *Server) trackWS(c *websocket.Conn, cancel context.CancelFunc) bool {
 func (s *Server) untrackWS(c *websocket.Conn) {
 	s.wsMu.Lock()
 	delete(s.ws, c)
+	ended := s.wsEnded
 	s.wsMu.Unlock()
+	if ended != nil {
+		ended()
+	}
 }
 
 // wsHandler upgrades to WebSocket and serves a JSON-RPC server per
@@ -97,7 +119,7 @@ func (s *Server) wsHandler(b Backend, version string) http.Handler {
 		m["crdt_subscribe"] = strict(subs.crdt(b))
 		m["fuse_subscribe"] = strict(subs.fuse(b))
 		srv := jrpc2.NewServer(m, &jrpc2.ServerOptions{AllowPush: true, Concurrency: 4})
-		srv.Start(wsChannel{c: c, ctx: ctx})
+		srv.Start(wsChannel{c: c, ctx: ctx, timeout: s.wsWriteTimeout})
 		srv.Wait()
 		cancel()
 		subs.wg.Wait()

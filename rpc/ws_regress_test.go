@@ -3,9 +3,14 @@ package rpc
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/hearsay-mesh/hearsay/agent/store"
 
 	"github.com/coder/websocket"
 	"github.com/creachadair/jrpc2"
@@ -75,5 +80,58 @@ func TestFuseSubscribeAheadIsRefused(t *testing.T) {
 	var je *jrpc2.Error
 	if !errors.As(err, &je) || je.Code != CodeCursorGone {
 		t.Fatalf("fuse_subscribe{after: 7} with no events: %+v %v, want error %d", res, err, CodeCursorGone)
+	}
+}
+
+// endlessFeed is a backend whose change feed never ends: every read
+// returns a full page of 16 KiB changes.
+type endlessFeed struct{ Backend }
+
+func (endlessFeed) Changes(_ context.Context, after uint64, limit int) ([]store.Change, uint64, error) {
+	v := store.Value{Type: store.TypeRegister, Str: strings.Repeat("x", 16<<10)}
+	cs := make([]store.Change, limit)
+	for i := range cs {
+		cs[i] = store.Change{Seq: after + uint64(i) + 1, Key: "k", Type: store.TypeRegister, Op: store.OpPut, Value: &v}
+	}
+	return cs, after + uint64(limit), nil
+}
+
+func (endlessFeed) Watch(ctx context.Context) (<-chan struct{}, func(), error) {
+	return make(chan struct{}), func() {}, nil
+}
+
+// A WebSocket client that stops reading loses its session once a write
+// has waited wsWriteTimeout: it held the session, and the subscription's
+// pushes, until the agent stopped.
+func TestStalledWebSocketReaderIsDropped(t *testing.T) {
+	dir := t.TempDir()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := Listen("127.0.0.1:0", dir, "v", endlessFeed{}, log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.wsWriteTimeout = 200 * time.Millisecond
+	ended := make(chan struct{}, 1)
+	srv.wsEnded = func() { ended <- struct{}{} }
+	go srv.Serve()
+	defer srv.Close()
+	tok, err := ReadCookie(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c, _, err := websocket.Dial(ctx, "ws://"+srv.Addr()+WebSocketPath, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + tok}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	// Subscribe, then never read: the pushes fill the socket buffers.
+	if err := c.Write(ctx, websocket.MessageText, []byte(`{"jsonrpc":"2.0","id":1,"method":"crdt_subscribe","params":{"from_start":true}}`)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ended:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the session of a client that stopped reading was not ended")
 	}
 }
