@@ -233,17 +233,7 @@ func TestOptimizationSwapsToShorterPath(t *testing.T) {
 // another origin's sender, farther from this one) resets the evidence, so a
 // shared tree serving many senders does not oscillate.
 func TestOptimizationHysteresis(t *testing.T) {
-	cfg := TestConfig()
-	cfg.PerOriginTrees = false // the shared tree: evidence from every origin
-	cfg.OptimizationConfirm = 2
-	c := newTestCore(t, cfg, "a", "b")
-	mustStep(t, c, 0, "b", pruneMsg("o"))
-	step := func(origin membership.NodeID, seq uint64, viaB uint32) []string {
-		mustStep(t, c, 0, "a", gossipMsg(origin, seq, 6, "p"))
-		c.Ready()
-		mustStep(t, c, ms, "b", ihaveMsg(origin, seq, viaB))
-		return kinds(c.Ready())
-	}
+	c, step := hysteresisCore(t, false) // the shared tree: evidence from every origin
 	if got := step("o", 1, 2); len(got) != 0 {
 		t.Fatalf("swapped on the first evidence: %v", got)
 	}
@@ -262,21 +252,29 @@ func TestOptimizationHysteresis(t *testing.T) {
 	}
 }
 
-// With per-origin trees an origin that keeps sending gathers evidence in
-// its own tree: another origin's announcement does not reset it, and the
-// swap reshapes that origin's tree, not the template.
-func TestOptimizationHysteresisPerOrigin(t *testing.T) {
+// hysteresisCore is a core with OptimizationConfirm 2, neighbours a
+// (eager) and b (lazy in origin o's tree), and step, which delivers a
+// message of origin from a at 6 hops, then has b announce it at viaB hops,
+// and returns what the core sent.
+func hysteresisCore(t *testing.T, perOrigin bool) (*Core, func(origin membership.NodeID, seq uint64, viaB uint32) []string) {
 	cfg := TestConfig()
-	cfg.PerOriginTrees = true
+	cfg.PerOriginTrees = perOrigin
 	cfg.OptimizationConfirm = 2
 	c := newTestCore(t, cfg, "a", "b")
 	mustStep(t, c, 0, "b", pruneMsg("o"))
-	step := func(origin membership.NodeID, seq uint64, viaB uint32) []string {
+	return c, func(origin membership.NodeID, seq uint64, viaB uint32) []string {
 		mustStep(t, c, 0, "a", gossipMsg(origin, seq, 6, "p"))
 		c.Ready()
 		mustStep(t, c, ms, "b", ihaveMsg(origin, seq, viaB))
 		return kinds(c.Ready())
 	}
+}
+
+// With per-origin trees an origin that keeps sending gathers evidence in
+// its own tree: another origin's announcement does not reset it, and the
+// swap reshapes that origin's tree, not the template.
+func TestOptimizationHysteresisPerOrigin(t *testing.T) {
+	c, step := hysteresisCore(t, true)
 	if got := step("o", 1, 2); len(got) != 0 { // o is young: the template's evidence
 		t.Fatalf("swapped on the first evidence: %v", got)
 	}

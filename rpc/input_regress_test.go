@@ -75,6 +75,18 @@ func TestMetricsRegistryReusedAfterClose(t *testing.T) {
 	s2.Close()
 }
 
+// listenBackend opens a server for backend b (not serving yet) in a new
+// data directory, and returns it with the directory.
+func listenBackend(t *testing.T, b Backend) (*Server, string) {
+	t.Helper()
+	dir := t.TempDir()
+	srv, err := Listen("127.0.0.1:0", dir, "v", b, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, dir
+}
+
 // trimmedFeed is a backend whose change feed starts at 4001 and ends at
 // 104000 (a busy agent's, past FeedLen).
 type trimmedFeed struct{ Backend }
@@ -91,12 +103,7 @@ func (trimmedFeed) Changes(_ context.Context, after uint64, _ int) ([]store.Chan
 // --after asked for changes after 0, used the empty result's 0 and failed
 // again on every agent with more than FeedLen changes.
 func TestChangesCursorGoneCarriesTheNewestSeq(t *testing.T) {
-	dir := t.TempDir()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := Listen("127.0.0.1:0", dir, "v", trimmedFeed{}, log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, dir := listenBackend(t, trimmedFeed{})
 	go srv.Serve()
 	defer srv.Close()
 	cl, err := Dial(dir)

@@ -3,8 +3,6 @@ package rpc
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -104,12 +102,7 @@ func (endlessFeed) Watch(ctx context.Context) (<-chan struct{}, func(), error) {
 // has waited wsWriteTimeout: it held the session, and the subscription's
 // pushes, until the agent stopped.
 func TestStalledWebSocketReaderIsDropped(t *testing.T) {
-	dir := t.TempDir()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := Listen("127.0.0.1:0", dir, "v", endlessFeed{}, log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, dir := listenBackend(t, endlessFeed{})
 	srv.wsWriteTimeout = 200 * time.Millisecond
 	ended := make(chan struct{}, 1)
 	srv.wsEnded = func() { ended <- struct{}{} }
