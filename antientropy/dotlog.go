@@ -21,6 +21,11 @@ type originLog struct {
 	first uint64   // counter of keys[0]
 	keys  []string // keys[i] changed by dot first+i; "" = not logged
 	n     int      // non-empty slots
+	// floor is the highest counter dropped (pruned, evicted or pushed out
+	// of the span): a dot at or below it is not logged again. Above it, a
+	// dot that arrives after later ones (broadcast reorders) extends the
+	// window back.
+	floor uint64
 }
 
 func (l *dotLog) origin(node NodeID, create bool) *originLog {
@@ -44,17 +49,27 @@ func (l *dotLog) origin(node NodeID, create bool) *originLog {
 	return o
 }
 
-// add records that dot d changed key. A counter below the window's start
-// is ignored (it was pruned or evicted: peers are repaired another way).
-// A counter so far ahead that the window would span more than maxSpan
-// slots drops the window's front.
+// add records that dot d changed key. A counter at or below the origin's
+// floor is ignored (it was pruned or evicted: peers are repaired another
+// way); one below the window's start but above the floor (it arrived after
+// later dots) extends the window back, unless the window would then span
+// more than maxSpan slots. A counter so far ahead that the window would
+// span more than maxSpan slots drops the window's front.
 func (l *dotLog) add(d Dot, key string, maxSpan int) {
 	o := l.origin(d.Node, true)
+	if d.Counter <= o.floor {
+		return
+	}
 	if o.n == 0 {
 		o.first, o.keys = d.Counter, o.keys[:0]
 	}
 	if d.Counter < o.first {
-		return
+		back := o.first - d.Counter
+		if back+uint64(len(o.keys)) > uint64(maxSpan) {
+			return
+		}
+		o.keys = append(make([]string, back, back+uint64(len(o.keys))), o.keys...)
+		o.first = d.Counter
 	}
 	i := d.Counter - o.first
 	if i >= uint64(maxSpan) {
@@ -103,6 +118,7 @@ func (l *dotLog) dropFront(o *originLog, upTo uint64) {
 	}
 	o.keys = o.keys[k:]
 	o.first = upTo
+	o.floor = max(o.floor, upTo-1)
 	// Skip leading holes so the window starts at a logged dot.
 	for len(o.keys) > 0 && o.keys[0] == "" {
 		o.keys = o.keys[1:]
