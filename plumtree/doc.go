@@ -63,8 +63,10 @@
 // carried: an older one (a straggler that a peer had late) is delivered
 // and passed on without reshaping the tree (its pusher does not become
 // eager or parent, its duplicate from the parent is not pruned), and a
-// node that lacks one asks for it with a catch-up GRAFT, which the
-// receiver answers without changing the link.
+// node that lacks one while the tree is delivering to it asks for it with
+// a catch-up GRAFT, which the receiver answers without changing the link.
+// An orphan, or a node the tree has not pushed to lately, grafts as in the
+// paper, whatever the sequence numbers say.
 //
 // # What the driver must do
 //

@@ -81,6 +81,9 @@ func (c *Core) onGossip(now time.Duration, from membership.NodeID, g gossipIn) {
 			c.optimizeOnDelivery(now, g.id, r, m)
 		}
 	}
+	if c.isNeighbor(from) && (m == nil || !m.graftedTo(from)) {
+		c.trees.pushedBy(g.id.Origin, now)
+	}
 	c.push(g.id, g.hops+1, g.payload, skip)
 }
 

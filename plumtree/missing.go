@@ -139,7 +139,8 @@ func (c *Core) fireTimers(now time.Duration) {
 		return 0
 	})
 	// Per peer, tree grafts and catch-up grafts (messages older than the
-	// newest of their origin's tree here: filling a hole, the link stays).
+	// newest of a tree that is delivering here: filling a hole, the link
+	// stays; see trees.catchUp).
 	type batch struct {
 		peer    membership.NodeID
 		catchUp bool
@@ -162,7 +163,7 @@ func (c *Core) fireTimers(now time.Duration) {
 		}
 		m.grafts = append(m.grafts, graftSent{peer: peer, at: now})
 		m.deadline = now + c.timeout(peer, retryScale(len(m.grafts)))
-		b := batch{peer, c.trees.older(id)}
+		b := batch{peer, c.trees.catchUp(id, now, c.cfg.MaxTreeLag)}
 		if c.isNeighbor(peer) && !b.catchUp {
 			c.trees.setLazy(id.Origin, peer, false)
 		}

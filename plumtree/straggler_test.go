@@ -3,6 +3,7 @@ package plumtree
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/hearsay-mesh/hearsay/membership"
 	"github.com/hearsay-mesh/hearsay/plumtree/pb"
@@ -91,5 +92,56 @@ func TestCatchUpGraftKeepsLinks(t *testing.T) {
 	bad := &pb.Envelope{Body: &pb.Envelope_Graft{Graft: &pb.Graft{Ids: g.GetIds(), Origins: [][]byte{[]byte("o")}, CatchUp: true}}}
 	if err := d.Step(3*ms, "n", bad); err == nil {
 		t.Fatal("a catch-up GRAFT naming origins was accepted")
+	}
+}
+
+// One sequence number far above the origin's real ones (forged, or the
+// origin restarted with its clock stepped back) made every later message
+// a straggler, so a node whose parent went down fetched every message by
+// IHAVE, timer and catch-up GRAFT, for good. The first repair must
+// re-attach it, as without the forged number.
+func TestInflatedSequenceDoesNotStopRepair(t *testing.T) {
+	for _, forge := range []bool{false, true} {
+		cfg := TestConfig()
+		cfg.PerOriginTrees = true
+		cfg.AnnounceRecent, cfg.CatchUpSpan = 0, 0
+		c := newTestCore(t, cfg, "a", "h")
+		now := ms
+		mustStep(t, c, now, "a", gossipMsg("o", 1, 1, "p"))
+		if forge {
+			mustStep(t, c, now, "h", gossipMsg("o", 1<<62, 1, "forged"))
+		}
+		c.Ready()
+		c.NeighborDown(now, membership.Node{ID: "a"})
+		c.NeighborDown(now, membership.Node{ID: "h"})
+		c.NeighborUp(now, membership.Node{ID: "l"})
+		grafts := 0
+		for seq := uint64(2); seq < 12; seq++ {
+			now += cfg.TickInterval
+			if !c.trees.peekOrShared("o").isLazy("l") {
+				mustStep(t, c, now, "l", gossipMsg("o", seq, 2, "p"))
+				c.Ready()
+				continue
+			}
+			mustStep(t, c, now, "l", ihaveMsg("o", seq, 1))
+			var graft *pb.Graft
+			for ; graft == nil && now < time.Minute; now += cfg.TickInterval {
+				c.Tick(now)
+				for _, s := range c.Ready().Sends {
+					if g := s.Msg.(*pb.Envelope).GetGraft(); g != nil {
+						graft = g
+					}
+				}
+			}
+			if graft == nil {
+				t.Fatalf("forge=%v: no GRAFT for o#%d", forge, seq)
+			}
+			grafts++
+			mustStep(t, c, now, "l", gossipMsg("o", seq, 2, "p"))
+			c.Ready()
+		}
+		if grafts != 1 {
+			t.Errorf("forge=%v: %d of 10 messages needed a GRAFT, want 1 (the repair re-attaches the node)", forge, grafts)
+		}
 	}
 }

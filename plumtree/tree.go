@@ -2,6 +2,7 @@ package plumtree
 
 import (
 	"slices"
+	"time"
 
 	"github.com/hearsay-mesh/hearsay/membership"
 )
@@ -26,8 +27,12 @@ type split struct {
 	// carried at most one (see trees.mirror).
 	msgs int
 	// newest is the highest sequence number this split carried (per-origin
-	// splits; see trees.stale).
-	newest uint64
+	// splits; see trees.older); pushedAt is when a neighbour's push (not
+	// a GRAFT answer) last delivered one of its messages, and pushed says
+	// one ever did (see trees.catchUp).
+	newest   uint64
+	pushedAt time.Duration
+	pushed   bool
 }
 
 type candidate struct {
@@ -226,9 +231,35 @@ func (t *trees) setParent(id MessageID, p membership.NodeID) {
 // own tree carried here: a straggler (delivered late, or asked for to
 // fill a hole), which says nothing about the tree's current links. Only
 // per-origin trees know this; the shared tree carries every origin.
+//
+// An orphan (its parent went down) has no tree to be a straggler on: its
+// next delivery, old or not, re-attaches it. Without that, one sequence
+// number above the origin's real ones (a forged one, or the origin
+// restarted with its clock stepped back) made every later message a
+// straggler, so no delivery or GRAFT ever made a link eager again and the
+// tree never healed.
 func (t *trees) older(id MessageID) bool {
 	s := t.byOrigin[id.Origin]
-	return t.perOrigin && s != nil && id.Seq < s.newest
+	return t.perOrigin && s != nil && !s.orphan && id.Seq < s.newest
+}
+
+// pushedBy records that a neighbour's push, not a GRAFT answer, delivered
+// a message of origin at now.
+func (t *trees) pushedBy(origin membership.NodeID, now time.Duration) {
+	if s := t.byOrigin[origin]; t.perOrigin && s != nil {
+		s.pushedAt, s.pushed = now, true
+	}
+}
+
+// catchUp reports whether a missing message id is asked for with a
+// catch-up GRAFT (the link stays as it is): it is older than the newest of
+// its origin's tree, and that tree is delivering here (a push delivered
+// one of its messages within window). Otherwise the GRAFT attaches the
+// link, as in the paper: a node the tree no longer reaches must be
+// re-attached whatever the sequence numbers say.
+func (t *trees) catchUp(id MessageID, now, window time.Duration) bool {
+	s := t.byOrigin[id.Origin]
+	return t.older(id) && s.pushed && now-s.pushedAt <= window
 }
 
 // straggler reports whether a duplicate of id from p is a straggler on the

@@ -248,8 +248,9 @@ func (x *IHave) GetEntries() []*Announcement {
 // trees the trees of the ids' origins are grafted too.
 //
 // catch_up asks only for the messages: they are older than the newest one
-// the sender's tree for their origin carried (it is connected and is filling
-// a hole), so the receiver answers without changing the link.
+// the sender's tree for their origin carried, and that tree is delivering to
+// the sender (it is filling a hole), so the receiver answers without
+// changing the link.
 type Graft struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Ids           []*MessageID           `protobuf:"bytes,1,rep,name=ids,proto3" json:"ids,omitempty"`
