@@ -198,6 +198,14 @@ func (s *Store) local(key string, t Type, op Op, mustExist bool, fn func(e *entr
 		s.reload(key)
 		return nil, Change{}, err
 	}
+	if m := e.m.Context().Max(s.self); m > crdt.MaxDotCounter {
+		// A merged state claimed this node's dots up to the limit (only a
+		// faulty or hostile peer does). Persisting the write made a record
+		// every later Open refused as corrupt: the replica never restarted.
+		s.reload(key)
+		return nil, Change{}, fmt.Errorf("%w: key %q: this node's dot counter for it would pass %d (a state merged from a peer claimed this node's dots up to the limit); the key takes no writes from this node",
+			ErrInvalid, key, uint64(crdt.MaxDotCounter))
+	}
 	rec := encodeRecord(e)
 	if len(rec) > s.opts.MaxStateBytes {
 		s.reload(key)
