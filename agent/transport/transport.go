@@ -21,6 +21,9 @@ var (
 	ErrQueueFull       = errors.New("transport: outbound queue full, message dropped")
 	ErrUnknownProtocol = errors.New("transport: protocol not registered")
 	ErrSelf            = errors.New("transport: cannot send to self")
+	// ErrNilMessage: a nil message (or a typed nil) went out as an empty
+	// frame, which the receiver then counted as bad.
+	ErrNilMessage = errors.New("transport: nil message")
 )
 
 // Inbound is one decoded message from a peer.
@@ -143,6 +146,9 @@ func (t *Transport) Send(to peer.ID, proto protocol.ID, msg proto.Message) error
 	t.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrUnknownProtocol, proto)
+	}
+	if msg == nil || !msg.ProtoReflect().IsValid() {
+		return ErrNilMessage
 	}
 	body, err := marshal(msg)
 	if err != nil {

@@ -261,6 +261,13 @@ func TestSendErrors(t *testing.T) {
 	if got := a.tr.Stats().Protocols[protoA].RejectedTooLarge; got != 1 {
 		t.Errorf("RejectedTooLarge = %d, want 1", got)
 	}
+	// A nil message, typed or not, went out as an empty frame.
+	var typedNil *wrapperspb.BytesValue
+	for _, m := range []proto.Message{nil, typedNil} {
+		if err := a.tr.Send(other.ID(), protoA, m); !errors.Is(err, transport.ErrNilMessage) {
+			t.Errorf("nil message %T: %v", m, err)
+		}
+	}
 }
 
 func TestFullQueueDropsAndCounts(t *testing.T) {
