@@ -240,10 +240,11 @@ func (s *Server) parse(next http.Handler) http.Handler {
 	})
 }
 
-// isEmptyBatch reports whether body (valid JSON) is an empty array.
+// isEmptyBatch reports whether body, already checked to be valid JSON, is
+// an empty array (without parsing a large batch a second time).
 func isEmptyBatch(body []byte) bool {
-	var batch []json.RawMessage
-	return bytes.HasPrefix(bytes.TrimSpace(body), []byte("[")) && json.Unmarshal(body, &batch) == nil && len(batch) == 0
+	b := bytes.TrimSpace(body)
+	return len(b) >= 2 && b[0] == '[' && len(bytes.TrimSpace(b[1:len(b)-1])) == 0
 }
 
 // slowRequest is how long a request may take before it is logged.

@@ -56,7 +56,7 @@ func cmd(s *Sim, i int) *cmdCore { return s.Process(i).(*cmdProc).core }
 func TestLinkDownSurvivesResume(t *testing.T) {
 	s := newCmdSim(t)
 	s.Crash(1)
-	s.Invoke(0, func(time.Duration) { cmd(s, 0).Send(NodeName(1), &wrapperspb.UInt64Value{Value: 1}) })
+	sendOne(s)
 	s.Pause(0)
 	s.Run(20 * time.Millisecond) // delivery fails at 10 ms, link-down due at 60 ms
 	s.Resume(0)
@@ -66,11 +66,16 @@ func TestLinkDownSurvivesResume(t *testing.T) {
 	}
 }
 
+// sendOne has node 0 send one message to node 1.
+func sendOne(s *Sim) {
+	s.Invoke(0, func(time.Duration) { cmd(s, 0).Send(NodeName(1), &wrapperspb.UInt64Value{Value: 1}) })
+}
+
 // Messages in flight to a crashed node are lost even if it restarts before
 // they arrive (the new process got them).
 func TestInFlightToCrashedNodeLostAcrossRestart(t *testing.T) {
 	s := newCmdSim(t)
-	s.Invoke(0, func(time.Duration) { cmd(s, 0).Send(NodeName(1), &wrapperspb.UInt64Value{Value: 1}) })
+	sendOne(s)
 	s.Crash(1)
 	s.Run(5 * time.Millisecond)
 	s.Restart(1)
@@ -85,7 +90,7 @@ func TestInFlightToCrashedNodeLostAcrossRestart(t *testing.T) {
 func TestPausedNodeSendsNothing(t *testing.T) {
 	s := newCmdSim(t)
 	s.Pause(0)
-	s.Invoke(0, func(time.Duration) { cmd(s, 0).Send(NodeName(1), &wrapperspb.UInt64Value{Value: 1}) })
+	sendOne(s)
 	s.Run(100 * time.Millisecond)
 	if g := cmd(s, 1).got; g != 0 {
 		t.Fatalf("a paused node's send was delivered (%d) while it was still paused", g)

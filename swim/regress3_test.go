@@ -26,19 +26,12 @@ func deliver(t *testing.T, now time.Duration, src *swim.Core, srcID string, dst 
 // repeats); a's records at its real incarnation are
 // ignored by b.
 func TestForgedAliveJumpThenDeathIsRefutable(t *testing.T) {
-	a, b := newCore(t, "a"), newCore(t, "b")
-	_ = b.Step(0, "a", gossip(&pb.Member{Id: "a", Incarnation: 1, State: pb.State_STATE_ALIVE}))
-	_ = a.Step(0, "b", gossip(&pb.Member{Id: "b", Incarnation: 1, State: pb.State_STATE_ALIVE}))
+	a, b := pair(t)
 	high := uint64(1 + 2<<32)
 	_ = b.Step(0, "x", gossip(&pb.Member{Id: "a", Incarnation: high, State: pb.State_STATE_ALIVE}))
 	_ = b.Step(0, "x", gossip(&pb.Member{Id: "a", Incarnation: high, State: pb.State_STATE_DEAD, From: "x"}))
 	// b gossips the suspicion to a; a answers with whatever it has.
-	for now := time.Duration(0); now < 50*time.Second; now += 100 * time.Millisecond {
-		a.Tick(now)
-		b.Tick(now)
-		deliver(t, now, b, "b", a, "a")
-		deliver(t, now, a, "a", b, "b")
-	}
+	run(t, a, b, 0, 50*time.Second)
 	if m, _ := b.Member("a"); m.State != membership.StateAlive {
 		t.Fatalf("b holds live a %v at %d; a is at %d", m.State, m.Incarnation, a.Incarnation())
 	}
@@ -54,12 +47,7 @@ func TestUnknownMemberAtTopIsRefutable(t *testing.T) {
 	_ = a.Step(0, "b", gossip(&pb.Member{Id: "b", Incarnation: 1, State: pb.State_STATE_ALIVE}))
 	_ = b.Step(0, "x", gossip(&pb.Member{Id: "a", Incarnation: 1 << 62, State: pb.State_STATE_ALIVE}))
 	_ = b.Step(0, "x", gossip(&pb.Member{Id: "a", Incarnation: 1 << 62, State: pb.State_STATE_DEAD, From: "x"}))
-	for now := time.Duration(0); now < 50*time.Second; now += 100 * time.Millisecond {
-		a.Tick(now)
-		b.Tick(now)
-		deliver(t, now, b, "b", a, "a")
-		deliver(t, now, a, "a", b, "b")
-	}
+	run(t, a, b, 0, 50*time.Second)
 	if m, _ := b.Member("a"); m.State != membership.StateAlive {
 		t.Fatalf("b holds live a %v at %d; a is at %d", m.State, m.Incarnation, a.Incarnation())
 	}
@@ -72,17 +60,10 @@ func TestUnknownMemberAtTopIsRefutable(t *testing.T) {
 // ignores it and never outbids it; b ignores a's records at 1. a stays
 // dead at b (until b reaps it) although it is up and talking to b.
 func TestRestartAfterForgedRaiseCanRefute(t *testing.T) {
-	a, b := newCore(t, "a"), newCore(t, "b")
-	_ = b.Step(0, "a", gossip(&pb.Member{Id: "a", Incarnation: 1, State: pb.State_STATE_ALIVE}))
-	_ = a.Step(0, "b", gossip(&pb.Member{Id: "b", Incarnation: 1, State: pb.State_STATE_ALIVE}))
+	a, b := pair(t)
 	_ = a.Step(0, "x", gossip(&pb.Member{Id: "a", Incarnation: 1 + 1<<32, State: pb.State_STATE_SUSPECT, From: "x"}))
-	now := time.Duration(0)
-	for ; now < 2*time.Second; now += 100 * time.Millisecond {
-		a.Tick(now)
-		b.Tick(now)
-		deliver(t, now, b, "b", a, "a")
-		deliver(t, now, a, "a", b, "b")
-	}
+	now := 2 * time.Second
+	run(t, a, b, 0, now)
 	if m, _ := b.Member("a"); m.Incarnation != a.Incarnation() {
 		t.Fatalf("setup: b holds a at %d, a is at %d", m.Incarnation, a.Incarnation())
 	}

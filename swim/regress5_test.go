@@ -30,19 +30,22 @@ func TestForgedDeathToOneIsRefuted(t *testing.T) {
 		cl.waitConverged(30 * time.Second)
 		forgeDead(t, cl, 7, []int{1}, pb.State_STATE_DEAD)
 		cl.s.RunFor(50 * time.Second)
-		bad := 0
-		for i := 0; i < n; i++ {
-			if i == 7 {
-				continue
-			}
-			if m, _ := cl.core(i).Member(sim.NodeName(7)); m.State != membership.StateAlive {
-				bad++
-			}
-		}
-		if bad > 0 {
+		if bad := notAlive(cl, n, 7); bad > 0 {
 			t.Errorf("n=%d: %d nodes hold live node 7 not alive after 50s (inc %d)", n, bad, cl.core(7).Incarnation())
 		}
 	}
+}
+
+// notAlive counts the members of an n-node cluster, other than victim,
+// that do not hold victim alive.
+func notAlive(cl *cluster, n, victim int) int {
+	bad := 0
+	for i := 0; i < n; i++ {
+		if m, _ := cl.core(i).Member(sim.NodeName(victim)); i != victim && m.State != membership.StateAlive {
+			bad++
+		}
+	}
+	return bad
 }
 
 // The same death forged to every member is refuted too.
@@ -60,25 +63,10 @@ func TestForgedDeathToAllIsRefuted(t *testing.T) {
 		forgeDead(t, cl, 7, all, pb.State_STATE_DEAD)
 		for k := 0; k < 10; k++ {
 			cl.s.RunFor(500 * time.Millisecond)
-			d := 0
-			for i := 0; i < n; i++ {
-				if m, _ := cl.core(i).Member(sim.NodeName(7)); i != 7 && m.State != membership.StateAlive {
-					d++
-				}
-			}
-			t.Logf("n=%d t=%v: %d hold 7 not alive; inc %d", n, cl.s.Now(), d, cl.core(7).Incarnation())
+			t.Logf("n=%d t=%v: %d hold 7 not alive; inc %d", n, cl.s.Now(), notAlive(cl, n, 7), cl.core(7).Incarnation())
 		}
 		cl.s.RunFor(50 * time.Second)
-		bad := 0
-		for i := 0; i < n; i++ {
-			if i == 7 {
-				continue
-			}
-			if m, _ := cl.core(i).Member(sim.NodeName(7)); m.State != membership.StateAlive {
-				bad++
-			}
-		}
-		if bad > 0 {
+		if bad := notAlive(cl, n, 7); bad > 0 {
 			t.Errorf("n=%d: %d nodes hold live node 7 not alive after 50s (inc %d)", n, bad, cl.core(7).Incarnation())
 		}
 	}
