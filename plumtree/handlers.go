@@ -74,15 +74,17 @@ func (c *Core) onGossip(now time.Duration, from membership.NodeID, g gossipIn) {
 	// is delivered and passed down the tree, but does not reshape it: the
 	// peer that had it late is not the tree's path (taking it as parent
 	// made links eager at both ends, and the next message crossed on them).
-	if c.isNeighbor(from) && !c.trees.older(g.id) {
-		c.trees.setLazy(g.id.Origin, from, false)
-		c.trees.setParent(g.id, from)
-		if m != nil {
-			c.optimizeOnDelivery(now, g.id, r, m)
+	if c.isNeighbor(from) {
+		if !c.trees.older(g.id) {
+			c.trees.setLazy(g.id.Origin, from, false)
+			c.trees.setParent(g.id, from)
+			if m != nil {
+				c.optimizeOnDelivery(now, g.id, r, m)
+			}
 		}
-	}
-	if c.isNeighbor(from) && (m == nil || !m.graftedTo(from)) {
-		c.trees.pushedBy(g.id.Origin, now)
+		if m == nil || !m.graftedTo(from) {
+			c.trees.pushedBy(g.id.Origin, now)
+		}
 	}
 	c.push(g.id, g.hops+1, g.payload, skip)
 }
