@@ -22,12 +22,16 @@ import (
 //     if that fails: suspicion starts within about a period of a crash
 //     instead of after the first-probe delay of round-robin.
 type check struct {
-	target        membership.NodeID
-	seq           uint64
-	start         time.Duration
-	ackBy         time.Duration // direct ping deadline (hint checks)
-	end           time.Duration
-	indirect      bool
+	target   membership.NodeID
+	seq      uint64
+	start    time.Duration
+	ackBy    time.Duration // direct ping deadline (hint checks)
+	end      time.Duration
+	indirect bool
+	// connecting: as probeState's (hint checks only; a final check asks
+	// 2k relays at once).
+	connecting    bool
+	waited        bool
 	final         bool
 	expectedNacks int
 	nacks         int
@@ -55,6 +59,12 @@ func (c *Core) startCheck(now time.Duration, target membership.NodeID, final boo
 	c.seq++
 	c.stats.Checks++
 	k := &check{target: target, seq: c.seq, start: now, ackBy: now + c.ackTimeout(), end: now + c.scaled(c.cfg.ProbeInterval), final: final}
+	if !final && c.awaitsConn(target) {
+		k.connecting, k.waited = true, true
+		k.ackBy = now + c.cfg.ConnectTimeout
+		k.end = max(k.end, k.ackBy)
+		c.stats.ConnectWaits++
+	}
 	c.checks = append(c.checks, k)
 	c.stats.Pings++
 	c.send(target, &pb.Envelope{Body: &pb.Envelope_Ping{Ping: &pb.Ping{Seq: k.seq, Target: string(target), SuspectIncarnation: c.suspectInc(target)}}}, c.cfg.PiggybackBytes)
@@ -65,7 +75,7 @@ func (c *Core) startCheck(now time.Duration, target membership.NodeID, final boo
 }
 
 func (c *Core) sendCheckIndirect(now time.Duration, k *check, n int) {
-	k.indirect = true
+	k.indirect, k.connecting = true, false
 	// Relays nack ProbeTimeout after our request reaches them: wait for
 	// their nacks (a check with none is not trusted, see checkFailed).
 	if e := now + c.cfg.ProbeTimeout + c.cfg.ProbeTimeout/2; k.end < e {
@@ -90,6 +100,9 @@ func (c *Core) tickChecks(now time.Duration) {
 	kept := c.checks[:0]
 	var failed []*check
 	for _, k := range c.checks {
+		if k.connecting && now >= k.ackBy && c.inconclusive(k.target, k.start) {
+			continue // dropped: no verdict
+		}
 		if !k.indirect && now >= k.ackBy {
 			c.sendCheckIndirect(now, k, c.cfg.IndirectChecks)
 		}
@@ -130,7 +143,7 @@ func (c *Core) checkFailed(now time.Duration, k *check) {
 		c.healthDelta(+1)
 		return
 	}
-	c.Emit(ProbeFailed{Node: k.target, Started: k.start, Hint: true})
+	c.Emit(ProbeFailed{Node: k.target, Started: k.start, Hint: true, Waited: k.waited, Relays: k.expectedNacks, Nacks: k.nacks})
 	c.probeFailedOn(now, m)
 }
 
@@ -170,6 +183,7 @@ func (c *Core) onCheckNack(now time.Duration, seq uint64) bool {
 // anyone. A paused process keeps its connections, so pauses cause no
 // hint.
 func (c *Core) PeerDown(now time.Duration, peer membership.NodeID) {
+	c.connLost(now, peer)
 	if !c.cfg.PeerDownProbe || c.left || !c.started {
 		return
 	}

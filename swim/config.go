@@ -57,6 +57,29 @@ type Config struct {
 	// process keeps its connections, so it gets no such probe. Off, PeerDown
 	// is ignored.
 	PeerDownProbe bool
+	// ConnectTimeout is, for a driver whose messages travel on connections
+	// that must be set up first (the agent: a libp2p dial, a Noise
+	// handshake, yamux and identify), how long a probe of a member with no
+	// connection waits for one before its direct ping counts as
+	// unanswered. The driver reports connections with PeerUp and failed
+	// dials and closed connections with PeerDown (which ends the wait at
+	// once). The ping's ProbeTimeout starts when the connection is up: a
+	// probe measures the member, not the setup. Without it, 200 agents
+	// that joined at once accused each other thousands of times a second
+	// for minutes while the starved machine set up the connections
+	// (docs/swim-bench.md, "Probes wait for the connection"). Zero (the
+	// default, and the simulator's datagrams) treats every member as
+	// connected.
+	ConnectTimeout time.Duration
+	// InconclusiveProbes is how many probes of a member in a row may end
+	// with no connection to it after ConnectTimeout (a dial that neither
+	// connected nor was refused: no answer either way) without a verdict;
+	// the next one goes on to ping-reqs and suspicion as an unanswered
+	// ping does. A starved machine setting up hundreds of connections
+	// times dials out while every member is alive; a member that died
+	// before anyone connected to it is still suspected, after this many
+	// rounds. A refused dial (PeerDown) is evidence and never counts here.
+	InconclusiveProbes int
 	// Lifeguard turns on the local health multiplier, nacks and
 	// confirmation-based suspicion timeouts; off gives plain SWIM with a
 	// fixed suspicion timeout of min.
@@ -208,6 +231,7 @@ func (c Config) Validate() error {
 		{"DeadRetention", c.DeadRetention, false},
 		{"FuseRetryInterval", c.FuseRetryInterval, false},
 		{"FuseCreateTimeout", c.FuseCreateTimeout, false},
+		{"ConnectTimeout", c.ConnectTimeout, true},
 	} {
 		if d.v < 0 || (!d.zero && d.v == 0) {
 			return fmt.Errorf("swim: Config.%s = %v; want > 0", d.name, d.v)
@@ -226,6 +250,7 @@ func (c Config) Validate() error {
 	}
 	for _, x := range []count{
 		{"IndirectChecks", c.IndirectChecks, 0, 16},
+		{"InconclusiveProbes", c.InconclusiveProbes, 0, 64},
 		{"RetransmitMult", c.RetransmitMult, 1, 64},
 		{"SuspicionConfirmations", c.SuspicionConfirmations, 0, 64},
 		{"MaxLocalHealth", c.MaxLocalHealth, 0, 64},

@@ -25,6 +25,9 @@ type member struct {
 	susp  *suspicion        // while suspect
 	// hintAt is when a PeerDown about it last started a check.
 	hintAt time.Duration
+	// noConn counts our probes of it in a row that found no connection
+	// within ConnectTimeout (conns.go).
+	noConn int
 }
 
 // Core is one node's SWIM failure detector. Build it with New.
@@ -70,6 +73,9 @@ type Core struct {
 	// links are the members the driver has an open link to, sorted
 	// (LinkUp, LinkDown; links.go).
 	links []membership.NodeID
+	// conns are the members the driver holds a connection to, with
+	// Config.ConnectTimeout (PeerUp, PeerDown; conns.go).
+	conns map[membership.NodeID]struct{}
 
 	fuse  fuseState
 	stats Stats
@@ -94,6 +100,7 @@ func New(self membership.Node, cfg Config, rng *rand.Rand) (*Core, error) {
 		rng:     rng,
 		inc:     1,
 		members: map[membership.NodeID]*member{},
+		conns:   map[membership.NodeID]struct{}{},
 		rtt:     newRTTHistory(cfg.PhiWindow),
 	}
 	c.fuse.init()
@@ -124,6 +131,7 @@ func (c *Core) Step(now time.Duration, from membership.NodeID, msg proto.Message
 	}
 	c.stats.Received++
 	c.start(now)
+	c.PeerUp(now, from) // it reached us: there is a connection
 	for _, u := range env.Updates {
 		c.apply(now, u, from)
 	}

@@ -35,6 +35,11 @@
 //     crashed process (whose connections are reset) is suspected within
 //     about a period instead of after the first-probe delay. A paused
 //     process keeps its connections and gets no such probe.
+//   - With Config.ConnectTimeout (a transport whose messages need a
+//     connection set up first), call PeerUp when a connection to a member
+//     is up. A probe of a member without one waits for it, at most
+//     ConnectTimeout, before its ProbeTimeout starts; PeerDown (a failed
+//     dial) ends the wait at once. See conns.go.
 //   - Optionally call LinkUp and LinkDown as links to members open and
 //     close (the agent: HyParView's active view). Gossip rounds and
 //     indirect probes then go to linked members first and to random ones

@@ -17,6 +17,24 @@ type ProbeFailed struct {
 	// Hint is set when the probe was started by PeerDown, outside the
 	// round-robin order.
 	Hint bool
+	// Waited is set when the probe first waited for a connection to Node
+	// (Config.ConnectTimeout).
+	Waited bool
+	// Relays and Nacks are the ping-reqs sent and the nacks that came
+	// back: nacks from every relay mean they are alive but could not
+	// reach Node either.
+	Relays, Nacks int
+}
+
+// ProbeInconclusive reports a probe (or hint check) that ended without a
+// verdict: no connection to Node came up within Config.ConnectTimeout and
+// the dial was not refused. Tries is how many such probes in a row Node has
+// had (Config.InconclusiveProbes bounds it).
+type ProbeInconclusive struct {
+	membership.EventMarker
+	Node    membership.NodeID
+	Started time.Duration
+	Tries   int
 }
 
 // GroupID names a FUSE group: "<creator>/<counter>".

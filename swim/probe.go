@@ -9,12 +9,18 @@ import (
 
 // probeState is the probe of the current protocol period.
 type probeState struct {
-	target        membership.NodeID
-	seq           uint64
-	start         time.Duration
-	ackBy         time.Duration // direct ping deadline
-	end           time.Duration // indirect deadline: the period's end
-	indirect      bool
+	target   membership.NodeID
+	seq      uint64
+	start    time.Duration
+	ackBy    time.Duration // direct ping deadline
+	end      time.Duration // indirect deadline: the period's end
+	indirect bool
+	// connecting: the target had no connection when the probe started;
+	// ackBy is the ConnectTimeout until PeerUp (conns.go).
+	connecting bool
+	// waited: the probe waited for a connection (its round trip is no
+	// sample of the member's).
+	waited        bool
 	expectedNacks int
 	nacks         int
 }
@@ -53,10 +59,13 @@ func (c *Core) suspectInc(id membership.NodeID) uint64 {
 
 func (c *Core) tickProbe(now time.Duration) {
 	if p := c.probe; p != nil {
-		if !p.indirect && now >= p.ackBy {
+		if p.connecting && now >= p.ackBy && c.inconclusive(p.target, p.start) {
+			c.probe, p = nil, nil
+		}
+		if p != nil && !p.indirect && now >= p.ackBy {
 			c.sendIndirect(now, p)
 		}
-		if p.indirect && now >= p.end {
+		if p != nil && p.indirect && now >= p.end {
 			c.probe = nil
 			c.probeFailed(now, p)
 		}
@@ -77,6 +86,12 @@ func (c *Core) startProbe(now time.Duration) {
 	c.seq++
 	c.stats.Probes++
 	c.probe = &probeState{target: target, seq: c.seq, start: now, ackBy: now + c.ackTimeout(), end: now + interval}
+	if c.awaitsConn(target) {
+		c.probe.connecting, c.probe.waited = true, true
+		c.probe.ackBy = now + c.cfg.ConnectTimeout
+		c.probe.end = max(c.probe.end, c.probe.ackBy)
+		c.stats.ConnectWaits++
+	}
 	c.stats.Pings++
 	c.send(target, &pb.Envelope{Body: &pb.Envelope_Ping{Ping: &pb.Ping{Seq: c.seq, SuspectIncarnation: c.suspectInc(target)}}}, c.cfg.PiggybackBytes)
 }
@@ -99,7 +114,7 @@ func (c *Core) ackTimeout() time.Duration {
 }
 
 func (c *Core) sendIndirect(now time.Duration, p *probeState) {
-	p.indirect = true
+	p.indirect, p.connecting = true, false
 	if p.end < now+c.cfg.ProbeTimeout {
 		// After a stall (a paused process) give the indirect probes time.
 		p.end = now + c.cfg.ProbeTimeout
@@ -119,7 +134,7 @@ func (c *Core) sendIndirect(now time.Duration, p *probeState) {
 
 func (c *Core) probeFailed(now time.Duration, p *probeState) {
 	c.stats.ProbeFailures++
-	c.Emit(ProbeFailed{Node: p.target, Started: p.start})
+	c.Emit(ProbeFailed{Node: p.target, Started: p.start, Waited: p.waited, Relays: p.expectedNacks, Nacks: p.nacks})
 	if c.cfg.Lifeguard {
 		// Missing nacks mean our own links are failing, not the target.
 		if p.expectedNacks > 0 {
@@ -212,7 +227,7 @@ func (c *Core) onAck(now time.Duration, from membership.NodeID, a *pb.Ack) {
 		if c.cfg.Lifeguard {
 			c.healthDelta(-1)
 		}
-		if from == p.target && !p.indirect {
+		if from == p.target && !p.indirect && !p.waited {
 			c.rtt.add(now - p.start)
 		}
 		if m := c.members[p.target]; m != nil {

@@ -23,6 +23,12 @@ type Stats struct {
 	Checks        uint64 // out-of-order probes: final checks and PeerDown hints
 	CheckFailures uint64 // checks that got no ack
 	Stalls        uint64 // ticks that came late (the process was paused)
+	// ConnectWaits counts probes and hint checks whose target had no
+	// connection, so that they first waited for one (Config.ConnectTimeout).
+	ConnectWaits uint64
+	// Inconclusive counts those waits that ran out with no verdict
+	// (Config.InconclusiveProbes).
+	Inconclusive uint64
 	// OversizedUpdates counts updates too large for any gossip message
 	// (GossipBytes), left to push-pull instead of queued.
 	OversizedUpdates uint64
