@@ -45,6 +45,16 @@ type Config struct {
 	// its last tick, never later than a second after it. The other cores
 	// keep their fixed cadence.
 	Deadlines bool
+	// Connect, when set, models connection setup (on libp2p: TCP, a
+	// Noise handshake, yamux, identify): a message between two nodes
+	// without a connection waits until one is set up. Setting one up
+	// takes a sample of Connect, and each node sets up its connections
+	// one after another, so a node that many dial at once answers them
+	// late, as a saturated process does. When a connection is up, the
+	// cores of both nodes that have a PeerUp(now, peer) method are told.
+	// A connection dies with either end's process. nil: messages need no
+	// connection (datagrams).
+	Connect Latency
 }
 
 // DefaultConfig returns a LAN-like network: 5-25 ms latency, no loss,

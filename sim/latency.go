@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -28,6 +29,9 @@ func (u Uniform) Sample(r *rand.Rand, _, _ int) time.Duration {
 	}
 	return u.Min + time.Duration(r.Int64N(int64(u.Max-u.Min)+1))
 }
+
+// String is "uniform MIN-MAX".
+func (u Uniform) String() string { return fmt.Sprintf("uniform %v-%v", u.Min, u.Max) }
 
 // LogNormal draws a heavy-tailed delay: Min plus a log-normal with the
 // given median and shape Sigma (0.5 is a typical WAN tail).

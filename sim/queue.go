@@ -12,6 +12,7 @@ const (
 	evDeliver eventKind = iota + 1
 	evTick
 	evLinkDown
+	evConnUp // a connection between node and from is set up (Config.Connect)
 	evAction
 )
 

@@ -32,6 +32,11 @@ type Sim struct {
 	// nothing (last arrival already past) are dropped; see pruneFIFO.
 	fifoCap int
 
+	// With Config.Connect: connections by node pair (connKey), and when
+	// each node's connection setups are done (it does one at a time).
+	conns  map[uint64]conn
+	hsBusy []time.Duration
+
 	trace    traceHash
 	stats    Stats
 	observer Observer
@@ -81,6 +86,7 @@ func New(cfg Config, n int, factory Factory) (*Sim, error) {
 		index:    make(map[membership.NodeID]int32, n),
 		protoIdx: map[membership.ProtocolID]int16{},
 		fifo:     map[uint64]time.Duration{},
+		conns:    map[uint64]conn{},
 		fifoCap:  minFIFOCap,
 		trace:    newTraceHash(),
 	}
@@ -101,6 +107,7 @@ func (s *Sim) AddNode() int {
 	s.ids = append(s.ids, id)
 	s.index[id] = int32(i)
 	s.group = append(s.group, 0)
+	s.hsBusy = append(s.hsBusy, 0)
 	s.nodes = append(s.nodes, node{})
 	s.start(i)
 	return i
@@ -316,6 +323,8 @@ func (s *Sim) step() {
 			c.PeerDown(s.now, peer)
 		}
 		s.drain(int(e.node))
+	case evConnUp:
+		s.connUp(e)
 	}
 }
 
@@ -426,8 +435,9 @@ func (s *Sim) send(from int32, proto16 int16, snd membership.Send) {
 		copies = 2
 		st.Duplicated++
 	}
+	ready := s.connReady(from, to)
 	for k := 0; k < copies; k++ {
-		at := s.now + s.cfg.Latency.Sample(s.rng, int(from), int(to))
+		at := ready + s.cfg.Latency.Sample(s.rng, int(from), int(to))
 		if s.cfg.Reorder == 0 || s.rng.Float64() >= s.cfg.Reorder {
 			key := uint64(from)<<32 | uint64(uint32(to))
 			if last := s.fifo[key]; at < last {

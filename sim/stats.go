@@ -22,6 +22,8 @@ type ProtocolStats struct {
 // Stats are the network's counters since the start.
 type Stats struct {
 	PerProtocol []ProtocolStats
+	// Connections counts connections set up (Config.Connect).
+	Connections uint64
 }
 
 func (st *Stats) grow(n int) {
@@ -32,7 +34,7 @@ func (st *Stats) grow(n int) {
 
 // Stats returns a copy of the counters.
 func (s *Sim) Stats() Stats {
-	out := Stats{PerProtocol: append([]ProtocolStats(nil), s.stats.PerProtocol...)}
+	out := Stats{PerProtocol: append([]ProtocolStats(nil), s.stats.PerProtocol...), Connections: s.stats.Connections}
 	for i := range out.PerProtocol {
 		out.PerProtocol[i].Protocol = s.protocols[i]
 	}

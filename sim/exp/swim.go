@@ -42,6 +42,10 @@ type SwimConfig struct {
 	FuseTrials int
 	// JoinSizes are the cluster sizes for the join-through-one-seed test.
 	JoinSizes []int
+	// Connect, when set, models connection setup in every phase
+	// (sim.Config.Connect: a sample per connection, one setup at a time
+	// per member), as libp2p's dial, Noise handshake and identify cost.
+	Connect sim.Latency
 	// Swim is the core's configuration; zero means DefaultLANConfig.
 	Swim swim.Config
 }
@@ -71,6 +75,7 @@ func (c SwimConfig) net(seed uint64, n int) sim.Config {
 	net := sim.DefaultConfig(seed)
 	net.Loss = c.Loss
 	net.CountBytes = true
+	net.Connect = c.Connect
 	if c.Slow > 0 {
 		slow := make([]bool, n)
 		for i := 0; i < c.Slow && i+1 < n; i++ {
@@ -136,16 +141,19 @@ func Swim(cfg SwimConfig, progress Progress) ([]*Table, error) {
 	step("fuse")
 	step("fuse bytes")
 
-	join := &Table{Title: "swim: join through one seed", Columns: []string{"N", "all-see-all(s)"}}
+	join := &Table{Title: "swim: join through one seed", Columns: []string{"N", "all-see-all(s)", "suspicions", "false-deaths", "connections"}}
 	for _, n := range cfg.JoinSizes {
-		d, err := swimJoin(cfg, sc, n)
+		r, err := swimJoin(cfg, sc, n)
 		if err != nil {
 			return nil, err
 		}
-		join.Add(n, d.Seconds())
+		join.Add(n, r.formed.Seconds(), r.suspicions, r.deaths, r.conns)
 		step(fmt.Sprintf("join N=%d", n))
 	}
-	join.Notes = append(join.Notes, "every member calls Join(seed) at a random time in the first 100 ms; time from the first Join until every member sees every other alive")
+	join.Notes = append(join.Notes, "every member calls Join(seed) at a random time in the first 100 ms; time from the first Join until every member sees every other alive (60 s: not formed); suspicions and false-deaths are member events over those 60 s (nobody crashes)")
+	if cfg.Connect != nil {
+		join.Notes = append(join.Notes, fmt.Sprintf("connections modelled (--connect): each costs a sample of %v, one setup at a time per member; connections = those set up in the 60 s; probes wait for a connection up to ConnectTimeout %v, %d inconclusive waits in a row allowed", cfg.Connect, sc.ConnectTimeout, sc.InconclusiveProbes))
+	}
 	return []*Table{det, pause, fuse, join}, nil
 }
 

@@ -336,13 +336,34 @@ func swimFuse(cfg SwimConfig, sc swim.Config) (*Table, error) {
 	return t, nil
 }
 
-func swimJoin(cfg SwimConfig, sc swim.Config, n int) (time.Duration, error) {
+// joinResult is one join-through-one-seed run.
+type joinResult struct {
+	formed             time.Duration // 60 s: not formed
+	suspicions, deaths int           // member events over the 60 s
+	conns              uint64        // connections set up (sim.Config.Connect)
+}
+
+func swimJoin(cfg SwimConfig, sc swim.Config, n int) (joinResult, error) {
 	cl, err := newSwimCluster(cfg.Seed, n, cfg.net(cfg.Seed, n), sc, 100*time.Millisecond)
 	if err != nil {
-		return 0, err
+		return joinResult{}, err
 	}
-	if !pollUntil(cl.s, 60*time.Second, 10*time.Millisecond, cl.converged) {
-		return 60 * time.Second, nil
+	var r joinResult
+	cl.rec.on = func(_ time.Duration, _ int, ev membership.Event) {
+		if me, ok := ev.(membership.MemberEvent); ok {
+			switch me.Change {
+			case membership.MemberSuspect:
+				r.suspicions++
+			case membership.MemberFailed:
+				r.deaths++
+			}
+		}
 	}
-	return cl.s.Now(), nil
+	r.formed = 60 * time.Second
+	if pollUntil(cl.s, 60*time.Second, 10*time.Millisecond, cl.converged) {
+		r.formed = cl.s.Now()
+	}
+	cl.s.Run(60 * time.Second) // the whole minute's events
+	r.conns = cl.s.Stats().Connections
+	return r, nil
 }

@@ -1,0 +1,90 @@
+package sim
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/hearsay-mesh/hearsay/membership"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+)
+
+// connCore records when messages arrive and when PeerUp is called.
+type connCore struct {
+	membership.Outbox
+	got map[membership.NodeID][]time.Duration
+	ups map[membership.NodeID][]time.Duration
+}
+
+func (c *connCore) Protocol() membership.ProtocolID { return "/test/conn" }
+func (c *connCore) NewMessage() proto.Message       { return &wrapperspb.UInt64Value{} }
+func (c *connCore) TickInterval() time.Duration     { return 0 }
+func (c *connCore) Step(now time.Duration, from membership.NodeID, _ proto.Message) error {
+	c.got[from] = append(c.got[from], now)
+	return nil
+}
+func (c *connCore) Tick(time.Duration)                            {}
+func (c *connCore) PeerDown(time.Duration, membership.NodeID)     {}
+func (c *connCore) PeerUp(now time.Duration, p membership.NodeID) { c.ups[p] = append(c.ups[p], now) }
+
+type connProc struct{ core *connCore }
+
+func (p *connProc) Cores() []membership.Core              { return []membership.Core{p.core} }
+func (p *connProc) Route(time.Duration, membership.Event) {}
+
+// With Config.Connect the first message between two nodes waits for the
+// connection (Connect's sample), both ends hear PeerUp when it is set up,
+// later messages do not wait, a node sets up its connections one at a
+// time (three nodes dialling one at once are connected 100, 200 and 300 ms
+// later), and a restarted process needs a new connection.
+func TestConnectModel(t *testing.T) {
+	cfg := DefaultConfig(1)
+	cfg.Latency = Fixed(10 * time.Millisecond)
+	cfg.Connect = Fixed(100 * time.Millisecond)
+	s, err := New(cfg, 4, func(id membership.NodeID, _ int, _ *rand.Rand) Process {
+		return &connProc{core: &connCore{got: map[membership.NodeID][]time.Duration{}, ups: map[membership.NodeID][]time.Duration{}}}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	core := func(i int) *connCore { return s.Process(i).(*connProc).core }
+	send := func(from, to int) {
+		s.Invoke(from, func(time.Duration) { core(from).Send(NodeName(to), &wrapperspb.UInt64Value{Value: 1}) })
+	}
+	for i := 1; i <= 3; i++ {
+		send(i, 0)
+	}
+	s.RunFor(time.Second)
+	for i := 1; i <= 3; i++ {
+		ready := time.Duration(i) * 100 * time.Millisecond
+		if got := core(0).got[NodeName(i)]; len(got) != 1 || got[0] != ready+10*time.Millisecond {
+			t.Errorf("from %d: arrivals %v, want [%v]", i, got, ready+10*time.Millisecond)
+		}
+		if ups := core(0).ups[NodeName(i)]; len(ups) != 1 || ups[0] != ready {
+			t.Errorf("node 0's PeerUp(%d) at %v, want [%v]", i, ups, ready)
+		}
+		if ups := core(i).ups[NodeName(0)]; len(ups) != 1 || ups[0] != ready {
+			t.Errorf("node %d's PeerUp(0) at %v, want [%v]", i, ups, ready)
+		}
+	}
+	// The connection is there: the answer does not wait.
+	at := s.Now()
+	send(0, 2)
+	s.RunFor(time.Second)
+	if got := core(2).got[NodeName(0)]; len(got) != 1 || got[0] != at+10*time.Millisecond {
+		t.Errorf("answer arrived at %v, want %v", got, at+10*time.Millisecond)
+	}
+	// A restarted node has no connections.
+	s.Crash(2)
+	s.Restart(2)
+	at = s.Now()
+	send(0, 2)
+	s.RunFor(time.Second)
+	if got := core(2).got[NodeName(0)]; len(got) != 1 || got[0] != at+110*time.Millisecond {
+		t.Errorf("after a restart: arrival %v, want %v", got, at+110*time.Millisecond)
+	}
+	if c := s.Stats().Connections; c != 4 {
+		t.Errorf("%d connections set up, want 4", c)
+	}
+}
