@@ -271,11 +271,24 @@ func (a *Agent) loop(ctx context.Context) error {
 				return a.transportClosed()
 			}
 			kind, t0 = "transport event", time.Now()
-			if d, isDown := ev.(transport.PeerDown); isDown {
-				a.log.Debug("peer down", "peer", d.Peer.String(), "reason", d.Reason)
+			switch e := ev.(type) {
+			case transport.PeerDown:
+				a.log.Debug("peer down", "peer", e.Peer.String(), "reason", e.Reason, "timed_out", e.TimedOut())
 				now := a.now()
 				for _, c := range a.cores {
-					c.PeerDown(now, nodeID(d.Peer))
+					if c == membership.Core(a.sw) && e.TimedOut() {
+						// No evidence: SWIM's own ConnectTimeout
+						// ends a probe waiting for this peer without
+						// a verdict (swim/conns.go).
+						continue
+					}
+					c.PeerDown(now, nodeID(e.Peer))
+				}
+			case transport.StreamUp:
+				// SWIM's probes of a member wait for its stream: the
+				// connection and identify (swim.Config.ConnectTimeout).
+				if membership.ProtocolID(e.Protocol) == swim.Protocol {
+					a.sw.PeerUp(a.now(), nodeID(e.Peer))
 				}
 			}
 		case f := <-a.cmds:

@@ -119,7 +119,7 @@ func DefaultConfig() Config {
 		RPCListen:      "127.0.0.1:7781",
 		Datastore:      DatastorePebble,
 		HyParView:      hyparview.DefaultConfig(),
-		Swim:           swim.DefaultLANConfig(),
+		Swim:           defaultSwimConfig(),
 		AntiEntropy:    antientropy.DefaultConfig(),
 		Broadcast:      BroadcastPlumtree,
 		Plumtree:       plumtree.DefaultConfig(),
@@ -127,6 +127,17 @@ func DefaultConfig() Config {
 		Transport:      transport.DefaultConfig(),
 		Log:            slog.Default(),
 	}
+}
+
+// defaultSwimConfig is SWIM's LAN config with probes that wait for a
+// libp2p connection to be set up (swim.Config.ConnectTimeout) as long as
+// the transport lets a dial take, and three such waits in a row that run
+// out allowed before one counts as a failed probe.
+func defaultSwimConfig() swim.Config {
+	c := swim.DefaultLANConfig()
+	c.ConnectTimeout = transport.DefaultConfig().DialTimeout
+	c.InconclusiveProbes = 3
+	return c
 }
 
 // Validate names the first bad field.

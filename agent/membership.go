@@ -30,7 +30,14 @@ func (a *Agent) routeMembership(now time.Duration, ev membership.Event) bool {
 			a.cfg.OnFuse(ev)
 		}
 		return true
+	case swim.ProbeInconclusive:
+		a.log.Info("probe inconclusive", "peer", string(e.Node), "took", now-e.Started, "tries", e.Tries)
+		return true
 	case swim.ProbeFailed:
+		// Each failed probe leads to a suspicion: worth a line for an
+		// operator (and for reading a formation storm from the logs).
+		a.log.Info("probe failed", "peer", string(e.Node), "took", now-e.Started, "hint", e.Hint,
+			"waited_for_conn", e.Waited, "relays", e.Relays, "nacks", e.Nacks, "health", a.sw.LocalHealth())
 		return true
 	}
 	return false

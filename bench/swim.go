@@ -48,7 +48,11 @@ type SwimConfig struct {
 	// LaunchEvery, with Procs, spaces the launches of members 1..N-1
 	// (0: all at the same instant).
 	LaunchEvery time.Duration
-	Log         *slog.Logger
+	// KeepDir, with Procs, keeps the hearsay members' data directories,
+	// each with the member's log (stderr.log), under KeepDir/hearsay-N
+	// instead of a temporary directory that is removed.
+	KeepDir string
+	Log     *slog.Logger
 }
 
 // DefaultSwimConfig is issue 4's comparison, with a 30 s quiet window.

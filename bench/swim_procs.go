@@ -74,6 +74,7 @@ type metaExpect struct {
 // hearsayProcs is N `hearsay agent` processes.
 type hearsayProcs struct {
 	bin, dir string
+	keep     bool     // leave dir (each member's stderr.log) in place
 	cmd      []string // "agent", or the bench's member command
 	n        int
 	rec      *swimRecorder
@@ -134,8 +135,20 @@ func (h *hearsayProcs) tap(obs int) func([]byte) {
 	}
 }
 
-func newHearsayProcs(bin string, tick time.Duration, n int, rec *swimRecorder) (*hearsayProcs, error) {
-	dir, err := os.MkdirTemp("", "hearsay-bench-swim-procs-")
+// newHearsayProcs prepares n members' data directories: in a temporary
+// directory removed by close, or under keepDir (when not empty) as
+// keepDir/hearsay-N/nIII, left in place with each member's stderr.log.
+func newHearsayProcs(bin string, tick time.Duration, n int, rec *swimRecorder, keepDir string) (*hearsayProcs, error) {
+	var dir string
+	var err error
+	if keepDir != "" {
+		dir = filepath.Join(keepDir, fmt.Sprintf("hearsay-%d", n))
+		if err = os.RemoveAll(dir); err == nil {
+			err = os.MkdirAll(dir, 0o755)
+		}
+	} else {
+		dir, err = os.MkdirTemp("", "hearsay-bench-swim-procs-")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +156,7 @@ func newHearsayProcs(bin string, tick time.Duration, n int, rec *swimRecorder) (
 	if tick > 0 {
 		cmd = []string{"bench", "swim", "member", "--tick", tick.String()}
 	}
-	h := &hearsayProcs{bin: bin, cmd: cmd, dir: dir, n: n, rec: rec, ps: make([]*memberProc, n), ids: make([]string, n),
+	h := &hearsayProcs{bin: bin, cmd: cmd, dir: dir, keep: keepDir != "", n: n, rec: rec, ps: make([]*memberProc, n), ids: make([]string, n),
 		cls: make([]*rpc.Client, n), expect: map[int]metaExpect{}}
 	// Identities first, so that every peer ID is known before any agent
 	// reports on it.
@@ -347,7 +360,9 @@ func (h *hearsayProcs) close() {
 			cl.Close()
 		}
 	}
-	os.RemoveAll(h.dir)
+	if !h.keep {
+		os.RemoveAll(h.dir)
+	}
 }
 
 // memberlistProcs is N `memberlist-bench -member -events` processes.
@@ -516,7 +531,7 @@ func runSwimProcs(ctx context.Context, cfg SwimConfig, impl string, n int, mlBin
 	rec := newSwimRecorder(n)
 	var side procsSide
 	if impl == ImplHearsay {
-		side, err = newHearsayProcs(cfg.HearsayBin, cfg.MemberTick, n, rec)
+		side, err = newHearsayProcs(cfg.HearsayBin, cfg.MemberTick, n, rec, cfg.KeepDir)
 	} else {
 		side, err = newMemberlistProcs(mlBin, n, rec)
 	}

@@ -2,19 +2,33 @@ package transport
 
 import (
 	"context"
+	"errors"
+	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 )
 
-// PeerEvent is PeerUp or PeerDown. The owner type-switches on it.
+// PeerEvent is PeerUp, StreamUp or PeerDown. The owner type-switches on it.
 type PeerEvent interface{ peerEvent() }
 
 // PeerUp reports that the first connection to Peer was established (either
 // side dialed).
 type PeerUp struct {
 	Peer peer.ID
+}
+
+// StreamUp reports that a stream to Peer for Protocol opened: the
+// connection is up, the peer's identify exchange is done (libp2p's
+// NewStream waits for it) and the queued messages go out now. On a
+// saturated machine identify can take seconds after PeerUp, so a protocol
+// timing its messages (SWIM's probes) starts its clock here.
+type StreamUp struct {
+	Peer     peer.ID
+	Protocol protocol.ID
 }
 
 // PeerDown reports that Peer is unreachable: its last connection closed, or
@@ -26,7 +40,24 @@ type PeerDown struct {
 	Reason error
 }
 
+// TimedOut reports whether the peer went down only because something ran
+// out of time (a dial, a stream open or a write that got no answer within
+// its bound) rather than being refused or reset. On a saturated machine
+// dials to live peers time out too, so this is no evidence that the peer
+// is gone.
+func (d PeerDown) TimedOut() bool {
+	if d.Reason == nil {
+		return false
+	}
+	if errors.Is(d.Reason, context.DeadlineExceeded) || errors.Is(d.Reason, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(d.Reason, &ne) && ne.Timeout()
+}
+
 func (PeerUp) peerEvent()   {}
+func (StreamUp) peerEvent() {}
 func (PeerDown) peerEvent() {}
 
 // eventQueue decouples libp2p's notification goroutines (which must not

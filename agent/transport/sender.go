@@ -70,6 +70,7 @@ func (s *sender) run() {
 		s.fail("open stream", err, 0)
 		return
 	}
+	s.t.emit(StreamUp{Peer: s.key.peer, Protocol: s.key.proto})
 	// A tag per sender: protection is not refcounted, and an exiting sender
 	// must not unprotect the link its successor is using.
 	tag := fmt.Sprintf("hearsay:%s:%p", s.key.proto, s)

@@ -6,7 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hearsay-mesh/hearsay/sim"
 	"github.com/hearsay-mesh/hearsay/sim/exp"
+	"github.com/hearsay-mesh/hearsay/swim"
 	"github.com/urfave/cli/v2"
 )
 
@@ -113,6 +115,9 @@ func simSwimCommand() *cli.Command {
 			&cli.IntFlag{Name: "pause-trials", Value: d.PauseTrials, Usage: "trials per pause length"},
 			&cli.IntFlag{Name: "groups", Value: d.Groups, Usage: "FUSE groups in the FUSE cluster"},
 			&cli.StringFlag{Name: "join", Value: "50,200", Usage: "cluster sizes for join-through-one-seed"},
+			&cli.StringFlag{Name: "connect", Usage: "model connection setup: each connection costs a uniform `MIN-MAX` (e.g. 50ms-150ms), one at a time per member, as libp2p's dial, handshake and identify do (default: none, datagrams)"},
+			&cli.DurationFlag{Name: "connect-timeout", Usage: "probes of a member without a connection wait this long for one (swim ConnectTimeout; the agent uses 10s; 0: no wait)"},
+			&cli.IntFlag{Name: "inconclusive", Usage: "probes in a row whose connection wait runs out allowed without a verdict (swim InconclusiveProbes; the agent uses 3)"},
 			seedFlag(), csvFlag(), quietFlag(),
 		},
 		Action: func(c *cli.Context) error {
@@ -125,6 +130,18 @@ func simSwimCommand() *cli.Command {
 			if cfg.JoinSizes, err = parseInts(c.String("join")); err != nil {
 				return withCode(exitUsage, fmt.Errorf("--join: %w", err))
 			}
+			if v := c.String("connect"); v != "" {
+				lo, hi, ok := strings.Cut(v, "-")
+				minD, err1 := time.ParseDuration(lo)
+				maxD, err2 := time.ParseDuration(hi)
+				if !ok || err1 != nil || err2 != nil || minD < 0 || maxD < minD {
+					return withCode(exitUsage, fmt.Errorf("--connect %q: want MIN-MAX durations, e.g. 50ms-150ms", v))
+				}
+				cfg.Connect = sim.Uniform{Min: minD, Max: maxD}
+			}
+			cfg.Swim = swim.DefaultLANConfig()
+			cfg.Swim.ConnectTimeout = c.Duration("connect-timeout")
+			cfg.Swim.InconclusiveProbes = c.Int("inconclusive")
 			cfg.Crashes = c.Int("crashes")
 			cfg.Loss = c.Float64("loss")
 			cfg.Slow = c.Int("slow")
