@@ -22,10 +22,10 @@ type PeerUp struct {
 }
 
 // StreamUp reports that a stream to Peer for Protocol opened: the
-// connection is up, the peer's identify exchange is done (libp2p's
-// NewStream waits for it) and the queued messages go out now. On a
-// saturated machine identify can take seconds after PeerUp, so a protocol
-// timing its messages (SWIM's probes) starts its clock here.
+// connection is up and the queued messages go out now (the sender does not
+// wait for identify; see newStream). A protocol timing its messages
+// (SWIM's probes) starts its clock here rather than at PeerUp, which can
+// come from another protocol's connection still being set up.
 type StreamUp struct {
 	Peer     peer.ID
 	Protocol protocol.ID
