@@ -18,8 +18,14 @@ func connCore(t *testing.T, connect time.Duration) *swim.Core {
 	t.Helper()
 	cfg := swim.DefaultTestConfig()
 	cfg.ConnectTimeout = connect
+	return connCoreWith(t, cfg, rand.New(rand.NewPCG(3, 4)))
+}
+
+// connCoreWith is connCore with cfg (PeerDownProbe turned off).
+func connCoreWith(t *testing.T, cfg swim.Config, rng *rand.Rand) *swim.Core {
+	t.Helper()
 	cfg.PeerDownProbe = false
-	a, err := swim.New(membership.Node{ID: "a"}, cfg, rand.New(rand.NewPCG(3, 4)))
+	a, err := swim.New(membership.Node{ID: "a"}, cfg, rng)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,20 +175,7 @@ func TestInconclusiveProbesThenSuspect(t *testing.T) {
 	cfg := swim.DefaultTestConfig()
 	cfg.ConnectTimeout = 2 * time.Second
 	cfg.InconclusiveProbes = 2
-	cfg.PeerDownProbe = false
-	a, err := swim.New(membership.Node{ID: "a"}, cfg, rand.New(rand.NewPCG(5, 6)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ups []*pb.Member
-	for _, id := range []string{"b", "c", "d", "e", "f"} {
-		ups = append(ups, &pb.Member{Id: id, Incarnation: 1, State: pb.State_STATE_ALIVE})
-	}
-	if err := a.Step(0, "b", &pb.Envelope{Updates: ups, Body: &pb.Envelope_Gossip{Gossip: &pb.Gossip{}}}); err != nil {
-		t.Fatal(err)
-	}
-	a.PeerDown(0, "b")
-	a.Ready()
+	a := connCoreWith(t, cfg, rand.New(rand.NewPCG(5, 6)))
 	tries := map[membership.NodeID]int{}
 	suspected := map[membership.NodeID]bool{}
 	for now := 10 * time.Millisecond; now < 90*time.Second; now += 10 * time.Millisecond {

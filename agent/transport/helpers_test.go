@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -149,3 +150,31 @@ func isDown(p peer.ID) func(transport.PeerEvent) bool {
 }
 
 func payload(i int) string { return fmt.Sprintf("m-%06d", i) }
+
+// silentListener accepts TCP connections on 127.0.0.1 and never speaks (a
+// stale address, or a hung process): a libp2p dial to it hangs until its
+// timeout. It returns the port and a channel that gets a value (without
+// blocking) at each accepted connection.
+func silentListener(t *testing.T) (port int, accepted <-chan struct{}) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	ch := make(chan struct{}, 1)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // accept, never speak
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return l.Addr().(*net.TCPAddr).Port, ch
+}

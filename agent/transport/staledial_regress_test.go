@@ -2,7 +2,6 @@ package transport_test
 
 import (
 	"fmt"
-	"net"
 	"testing"
 	"time"
 
@@ -20,26 +19,8 @@ func TestStaleDialUsesThePeersConnection(t *testing.T) {
 	cfg := testConfig()
 	cfg.DialTimeout = 2 * time.Second
 	a, b := newNode(t, cfg), newNode(t, testConfig())
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	dialing := make(chan struct{}, 1)
-	go func() {
-		for {
-			c, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close() // accept, never speak
-			select {
-			case dialing <- struct{}{}:
-			default:
-			}
-		}
-	}()
-	stale := ma.StringCast(fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", silent.Addr().(*net.TCPAddr).Port))
+	port, dialing := silentListener(t)
+	stale := ma.StringCast(fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", port))
 	a.tr.AddAddrs(peer.AddrInfo{ID: b.h.ID(), Addrs: []ma.Multiaddr{stale}}, peerstore.PermanentAddrTTL)
 	if err := a.tr.Send(b.h.ID(), protoA, msg("to b")); err != nil {
 		t.Fatal(err)

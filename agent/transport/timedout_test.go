@@ -20,20 +20,7 @@ func TestPeerDownTimedOutOnlyForUnansweredDials(t *testing.T) {
 	cfg := testConfig()
 	cfg.DialTimeout = 500 * time.Millisecond
 	a, b, c := newNode(t, cfg), newNode(t, testConfig()), newNode(t, testConfig())
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	go func() {
-		for {
-			conn, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			defer conn.Close() // accept, never speak
-		}
-	}()
+	silent, _ := silentListener(t)
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +34,7 @@ func TestPeerDownTimedOutOnlyForUnansweredDials(t *testing.T) {
 		port    int
 		timeout bool
 	}{
-		{"unanswered", b.h.ID(), silent.Addr().(*net.TCPAddr).Port, true},
+		{"unanswered", b.h.ID(), silent, true},
 		{"refused", c.h.ID(), refusing, false},
 	} {
 		addr := ma.StringCast(fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", tc.port))
