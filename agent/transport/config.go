@@ -164,7 +164,10 @@ type Config struct {
 	EventQueueLen int
 
 	// DialTimeout bounds dialing a peer and opening a stream to it, on the
-	// first Send to that (peer, protocol).
+	// first Send to that (peer, protocol). Default 12 s: longer than the
+	// host's per-address dial timeout (HostConfig.DialTimeout, 10 s), so
+	// that a dial ends with each address's own error and a refusal on one
+	// address is not hidden behind the deadline (PeerDown.TimedOut).
 	DialTimeout time.Duration
 
 	// WriteTimeout bounds writing one frame to a stream; a stalled peer
@@ -183,7 +186,7 @@ func DefaultConfig() Config {
 		QueueLen:      1024,
 		InboundLen:    1024,
 		EventQueueLen: 4096,
-		DialTimeout:   10 * time.Second,
+		DialTimeout:   12 * time.Second,
 		WriteTimeout:  10 * time.Second,
 		FlushTimeout:  2 * time.Second,
 	}

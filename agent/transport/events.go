@@ -10,6 +10,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 )
 
 // PeerEvent is PeerUp, StreamUp or PeerDown. The owner type-switches on it.
@@ -49,11 +50,26 @@ func (d PeerDown) TimedOut() bool {
 	if d.Reason == nil {
 		return false
 	}
-	if errors.Is(d.Reason, context.DeadlineExceeded) || errors.Is(d.Reason, os.ErrDeadlineExceeded) {
+	// A dial of several addresses timed out only if every address did: a
+	// refused one is evidence (errors.Is would find the other's timeout).
+	var de *swarm.DialError
+	if errors.As(d.Reason, &de) && len(de.DialErrors) > 0 {
+		for _, te := range de.DialErrors {
+			if !isTimeout(te.Cause) {
+				return false
+			}
+		}
+		return true
+	}
+	return isTimeout(d.Reason)
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
 		return true
 	}
 	var ne net.Error
-	return errors.As(d.Reason, &ne) && ne.Timeout()
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 func (PeerUp) peerEvent()   {}

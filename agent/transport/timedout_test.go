@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -12,14 +13,31 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 )
 
-// A dial that gets no answer within DialTimeout (a listener that accepts
+// A dial that gets no answer within its timeout (a listener that accepts
 // and never speaks: a starved or hung process) reports PeerDown with
-// TimedOut true; a refused one (nothing listening) with TimedOut false.
-// The agent passes only the latter to SWIM as evidence.
+// TimedOut true; a refused one (nothing listening) with TimedOut false,
+// and so does a peer with one refusing and one silent address (another
+// interface, a stale address): the refusal is evidence, the agent passes
+// it to SWIM. The host's per-address dial timeout (300 ms) ends before the
+// sender's (2 s), as in the defaults (10 s and 12 s), so the swarm reports
+// every address's error.
 func TestPeerDownTimedOutOnlyForUnansweredDials(t *testing.T) {
+	hc := transport.TestHostConfig(t.TempDir())
+	hc.DialTimeout = 300 * time.Millisecond
+	h, err := transport.NewHost(hc, newLogger(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := testConfig()
-	cfg.DialTimeout = 500 * time.Millisecond
-	a, b, c := newNode(t, cfg), newNode(t, testConfig()), newNode(t, testConfig())
+	cfg.DialTimeout = 2 * time.Second
+	tr, err := transport.New(h, cfg, newLogger(io.Discard))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Register(protoA, newBytes)
+	t.Cleanup(func() { tr.Close(); h.Close() })
+	a := &node{h: h, tr: tr, logs: &syncBuffer{}}
+
 	silent, _ := silentListener(t)
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -30,19 +48,23 @@ func TestPeerDownTimedOutOnlyForUnansweredDials(t *testing.T) {
 
 	for _, tc := range []struct {
 		name    string
-		to      peer.ID
-		port    int
+		ports   []int
 		timeout bool
 	}{
-		{"unanswered", b.h.ID(), silent, true},
-		{"refused", c.h.ID(), refusing, false},
+		{"unanswered", []int{silent}, true},
+		{"refused", []int{refusing}, false},
+		{"refused and unanswered", []int{refusing, silent}, false},
 	} {
-		addr := ma.StringCast(fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", tc.port))
-		a.tr.AddAddrs(peer.AddrInfo{ID: tc.to, Addrs: []ma.Multiaddr{addr}}, peerstore.PermanentAddrTTL)
-		if err := a.tr.Send(tc.to, protoA, msg("hello")); err != nil {
+		to := newNode(t, testConfig()).h.ID()
+		var addrs []ma.Multiaddr
+		for _, p := range tc.ports {
+			addrs = append(addrs, ma.StringCast(fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", p)))
+		}
+		a.tr.AddAddrs(peer.AddrInfo{ID: to, Addrs: addrs}, peerstore.PermanentAddrTTL)
+		if err := a.tr.Send(to, protoA, msg("hello")); err != nil {
 			t.Fatal(err)
 		}
-		d := waitEvent(t, a, "PeerDown("+tc.name+")", isDown(tc.to)).(transport.PeerDown)
+		d := waitEvent(t, a, "PeerDown("+tc.name+")", isDown(to)).(transport.PeerDown)
 		if d.TimedOut() != tc.timeout {
 			t.Errorf("%s: TimedOut() = %v, want %v (reason %v)", tc.name, d.TimedOut(), tc.timeout, d.Reason)
 		}
