@@ -56,8 +56,17 @@ func (s *Sim) connUp(e event) {
 	if !nd.alive || nd.life != e.life {
 		return
 	}
+	if key, lo, hi := connKey(e.node, e.from); !s.connLive(key, lo, hi) {
+		return // the other end's process died during the setup
+	}
 	if nd.paused {
 		nd.held = append(nd.held, e)
+		return
+	}
+	if far := &s.nodes[e.from]; far.paused {
+		// A paused process cannot do its half of the handshake: the
+		// setup ends when it resumes (Resume re-pushes what it held).
+		far.held = append(far.held, e)
 		return
 	}
 	peer := s.ids[e.from]
@@ -67,4 +76,32 @@ func (s *Sim) connUp(e event) {
 		}
 	}
 	s.drain(int(e.node))
+}
+
+// connsDied tells the other end of each of node i's connections that it
+// closed with i's process (a reset connection: PeerDown after
+// LinkDownDelay), in index order.
+func (s *Sim) connsDied(i int32) {
+	if s.cfg.Connect == nil || s.cfg.LinkDownDelay <= 0 {
+		return
+	}
+	for j := range s.nodes {
+		j := int32(j)
+		key, lo, hi := connKey(i, j)
+		if j == i || !s.connLive(key, lo, hi) {
+			continue
+		}
+		c := s.conns[key]
+		delete(s.conns, key)
+		if c.ready <= s.now && s.nodes[j].alive {
+			s.push(event{at: s.now + s.cfg.LinkDownDelay, kind: evLinkDown, node: j, from: i, life: s.nodes[j].life})
+		}
+	}
+}
+
+// connLive reports whether the connection between lo and hi was set up by
+// the processes they run now.
+func (s *Sim) connLive(key uint64, lo, hi int32) bool {
+	c, ok := s.conns[key]
+	return ok && c.lifeA == s.nodes[lo].life && c.lifeB == s.nodes[hi].life
 }

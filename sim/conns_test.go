@@ -88,3 +88,55 @@ func TestConnectModel(t *testing.T) {
 		t.Errorf("%d connections set up, want 4", c)
 	}
 }
+
+// A node that crashes while a connection to it is being set up never
+// finishes the setup: the other end must not hear PeerUp for it.
+func TestConnectNoPeerUpFromCrashedPeer(t *testing.T) {
+	cfg := DefaultConfig(1)
+	cfg.Latency = Fixed(10 * time.Millisecond)
+	cfg.Connect = Fixed(100 * time.Millisecond)
+	s, err := New(cfg, 2, func(id membership.NodeID, _ int, _ *rand.Rand) Process {
+		return &connProc{core: &connCore{got: map[membership.NodeID][]time.Duration{}, ups: map[membership.NodeID][]time.Duration{}}}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	core := func(i int) *connCore { return s.Process(i).(*connProc).core }
+	s.Invoke(1, func(time.Duration) { core(1).Send(NodeName(0), &wrapperspb.UInt64Value{Value: 1}) })
+	s.RunFor(50 * time.Millisecond)
+	s.Crash(0)
+	s.RunFor(time.Second)
+	if ups := core(1).ups[NodeName(0)]; len(ups) != 0 {
+		t.Fatalf("node 1 heard PeerUp(0) at %v; node 0 crashed at 50 ms, before the setup could finish", ups)
+	}
+}
+
+// A paused process cannot do its half of a handshake (on libp2p the
+// kernel accepts the TCP connection, but Noise needs the process): the
+// dialer must not hear PeerUp until the peer resumes.
+func TestConnectPeerUpWaitsForPausedPeer(t *testing.T) {
+	cfg := DefaultConfig(1)
+	cfg.Latency = Fixed(10 * time.Millisecond)
+	cfg.Connect = Fixed(100 * time.Millisecond)
+	s, err := New(cfg, 2, func(id membership.NodeID, _ int, _ *rand.Rand) Process {
+		return &connProc{core: &connCore{got: map[membership.NodeID][]time.Duration{}, ups: map[membership.NodeID][]time.Duration{}}}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	core := func(i int) *connCore { return s.Process(i).(*connProc).core }
+	s.Pause(0)
+	s.Invoke(1, func(time.Duration) { core(1).Send(NodeName(0), &wrapperspb.UInt64Value{Value: 1}) })
+	s.RunFor(5 * time.Second)
+	if ups := core(1).ups[NodeName(0)]; len(ups) != 0 {
+		t.Fatalf("node 1 heard PeerUp(0) at %v while node 0 was paused", ups)
+	}
+	s.Resume(0)
+	s.RunFor(time.Second)
+	if ups := core(1).ups[NodeName(0)]; len(ups) != 1 || ups[0] != 5*time.Second {
+		t.Fatalf("node 1 heard PeerUp(0) at %v; want once, when node 0 resumed (5s)", ups)
+	}
+	if got := core(0).got[NodeName(1)]; len(got) != 1 {
+		t.Fatalf("node 0 got %v from node 1 after resuming; want the one message", got)
+	}
+}

@@ -8,6 +8,7 @@ func (s *Sim) Crash(i int) {
 	if !nd.alive {
 		return
 	}
+	s.connsDied(int32(i))
 	nd.alive = false
 	nd.paused = false
 	nd.held = nil

@@ -251,3 +251,31 @@ func TestFormationStormNoFalseSuspicion(t *testing.T) {
 		t.Fatalf("seed %d: the scenario makes no suspicion without connection waits either: it tests nothing", seed)
 	}
 }
+
+// A member that crashes and restarts at once: every member connected to
+// it sees its connection reset (PeerDown; the simulator models it since
+// review), so the next probe of it waits for the new connection instead
+// of running the setup on its ProbeTimeout: the restarted member is never
+// suspected.
+func TestRestartedMemberWaitsForNewConnection(t *testing.T) {
+	seed := randomSeed(t)
+	const n = 10
+	cfg := swim.DefaultTestConfig()
+	cfg.ConnectTimeout = 10 * time.Second
+	cfg.InconclusiveProbes = 3
+	net := sim.DefaultConfig(seed)
+	net.Connect = sim.Fixed(800 * time.Millisecond)
+	cl := newCluster(t, seed, n, net, cfg)
+	cl.waitConverged(60 * time.Second)
+	cl.s.RunFor(30 * time.Second) // every pair has probed, so is connected
+	if k := cl.memberEvents(membership.MemberSuspect, "", 0); k != 0 {
+		t.Fatalf("seed %d: %d suspicions while forming", seed, k)
+	}
+	at := cl.s.Now()
+	cl.s.Crash(3)
+	cl.s.Restart(3)
+	cl.s.RunFor(30 * time.Second)
+	if k := cl.memberEvents(membership.MemberSuspect, sim.NodeName(3), at); k != 0 {
+		t.Fatalf("seed %d: restarted member suspected %d times (connections set up: %d)", seed, k, cl.s.Stats().Connections)
+	}
+}
