@@ -29,10 +29,12 @@
 //     and yamux flow control pushes back to the sender, whose queue fills
 //     and whose Send starts dropping (counted there). Nothing is dropped on
 //     the receiving side; the owner must keep draining Inbound.
-//   - Events() delivers PeerUp (first connection to a peer) and PeerDown
-//     (last connection gone, or a dial, stream open or write failed). Feed
-//     PeerDown to the membership core as a neighbour failure; it can repeat
-//     and must be handled idempotently. Events wait in a FIFO of
+//   - Events() delivers PeerUp (first connection to a peer), StreamUp (a
+//     sender's stream opened; streams are opened without waiting for
+//     identify, see stream.go) and PeerDown (last connection gone, or a
+//     dial, stream open or write failed; TimedOut tells a timeout from a
+//     refusal). Feed PeerDown to the membership core as a neighbour
+//     failure; it can repeat and must be handled idempotently. Events wait in a FIFO of
 //     Config.EventQueueLen; overflow is counted and logged at error level.
 //   - Disconnect(p) writes what is queued for p (bounded by
 //     Config.FlushTimeout), then closes the connections; a PeerDown follows.
