@@ -30,6 +30,10 @@ type Stats struct {
 	// MaxTreeLag after it came up, of the messages delivered in the
 	// CatchUpSpan before (Config.CatchUpSpan).
 	CatchUpAnnounced uint64
+	// LateAnswersPruned counts GRAFT answers that came after another copy
+	// had delivered the message, whose senders were pruned (see
+	// pruneLateAnswer).
+	LateAnswersPruned uint64
 
 	LazyDropped    uint64 // announcements dropped: a peer's IHAVE queue was full
 	MissingDropped uint64 // announcements dropped: the missing table was full
