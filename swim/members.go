@@ -305,6 +305,7 @@ func (c *Core) reap(now time.Duration) {
 		m := c.members[id]
 		if !isLive(m.state) && now-m.since > c.cfg.DeadRetention {
 			delete(c.members, id)
+			delete(c.conns, id)
 			continue
 		}
 		kept = append(kept, id)
