@@ -30,6 +30,22 @@ func (c *connCore) PeerUp(now time.Duration, p membership.NodeID) { c.ups[p] = a
 
 type connProc struct{ core *connCore }
 
+// newConnSim is n connCore nodes with 10 ms latency and 100 ms connection
+// setups, and an accessor for node i's core.
+func newConnSim(t *testing.T, n int) (*Sim, func(i int) *connCore) {
+	t.Helper()
+	cfg := DefaultConfig(1)
+	cfg.Latency = Fixed(10 * time.Millisecond)
+	cfg.Connect = Fixed(100 * time.Millisecond)
+	s, err := New(cfg, n, func(id membership.NodeID, _ int, _ *rand.Rand) Process {
+		return &connProc{core: &connCore{got: map[membership.NodeID][]time.Duration{}, ups: map[membership.NodeID][]time.Duration{}}}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, func(i int) *connCore { return s.Process(i).(*connProc).core }
+}
+
 func (p *connProc) Cores() []membership.Core              { return []membership.Core{p.core} }
 func (p *connProc) Route(time.Duration, membership.Event) {}
 
@@ -39,16 +55,7 @@ func (p *connProc) Route(time.Duration, membership.Event) {}
 // time (three nodes dialling one at once are connected 100, 200 and 300 ms
 // later), and a restarted process needs a new connection.
 func TestConnectModel(t *testing.T) {
-	cfg := DefaultConfig(1)
-	cfg.Latency = Fixed(10 * time.Millisecond)
-	cfg.Connect = Fixed(100 * time.Millisecond)
-	s, err := New(cfg, 4, func(id membership.NodeID, _ int, _ *rand.Rand) Process {
-		return &connProc{core: &connCore{got: map[membership.NodeID][]time.Duration{}, ups: map[membership.NodeID][]time.Duration{}}}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	core := func(i int) *connCore { return s.Process(i).(*connProc).core }
+	s, core := newConnSim(t, 4)
 	send := func(from, to int) {
 		s.Invoke(from, func(time.Duration) { core(from).Send(NodeName(to), &wrapperspb.UInt64Value{Value: 1}) })
 	}
@@ -92,16 +99,7 @@ func TestConnectModel(t *testing.T) {
 // A node that crashes while a connection to it is being set up never
 // finishes the setup: the other end must not hear PeerUp for it.
 func TestConnectNoPeerUpFromCrashedPeer(t *testing.T) {
-	cfg := DefaultConfig(1)
-	cfg.Latency = Fixed(10 * time.Millisecond)
-	cfg.Connect = Fixed(100 * time.Millisecond)
-	s, err := New(cfg, 2, func(id membership.NodeID, _ int, _ *rand.Rand) Process {
-		return &connProc{core: &connCore{got: map[membership.NodeID][]time.Duration{}, ups: map[membership.NodeID][]time.Duration{}}}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	core := func(i int) *connCore { return s.Process(i).(*connProc).core }
+	s, core := newConnSim(t, 2)
 	s.Invoke(1, func(time.Duration) { core(1).Send(NodeName(0), &wrapperspb.UInt64Value{Value: 1}) })
 	s.RunFor(50 * time.Millisecond)
 	s.Crash(0)
@@ -115,16 +113,7 @@ func TestConnectNoPeerUpFromCrashedPeer(t *testing.T) {
 // kernel accepts the TCP connection, but Noise needs the process): the
 // dialer must not hear PeerUp until the peer resumes.
 func TestConnectPeerUpWaitsForPausedPeer(t *testing.T) {
-	cfg := DefaultConfig(1)
-	cfg.Latency = Fixed(10 * time.Millisecond)
-	cfg.Connect = Fixed(100 * time.Millisecond)
-	s, err := New(cfg, 2, func(id membership.NodeID, _ int, _ *rand.Rand) Process {
-		return &connProc{core: &connCore{got: map[membership.NodeID][]time.Duration{}, ups: map[membership.NodeID][]time.Duration{}}}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	core := func(i int) *connCore { return s.Process(i).(*connProc).core }
+	s, core := newConnSim(t, 2)
 	s.Pause(0)
 	s.Invoke(1, func(time.Duration) { core(1).Send(NodeName(0), &wrapperspb.UInt64Value{Value: 1}) })
 	s.RunFor(5 * time.Second)
