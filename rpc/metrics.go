@@ -50,6 +50,7 @@ var metricDefs = []metric{
 	{"hearsay_protocol_frames_received_total", "Frames received per protocol.", true, []string{"protocol"}},
 	{"hearsay_protocol_frames_dropped_total", "Frames dropped per protocol (full queue or failed stream).", true, []string{"protocol"}},
 	{"hearsay_protocol_bad_frames_total", "Inbound streams reset for a bad frame, per protocol.", true, []string{"protocol"}},
+	{"hearsay_protocol_dials_total", "Connections set up to send a protocol's first message to a peer, per protocol.", true, []string{"protocol"}},
 }
 
 func newCollector(src StatsSource) *collector {
@@ -103,6 +104,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		emit("hearsay_protocol_frames_received_total", float64(ps.Received), string(p))
 		emit("hearsay_protocol_frames_dropped_total", float64(ps.DroppedQueueFull+ps.DroppedSendFailed), string(p))
 		emit("hearsay_protocol_bad_frames_total", float64(ps.BadFrames), string(p))
+		emit("hearsay_protocol_dials_total", float64(ps.Dials), string(p))
 	}
 }
 

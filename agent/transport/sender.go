@@ -127,7 +127,7 @@ func (s *sender) open() (network.Stream, error) {
 	ctx, cancel := context.WithTimeout(s.ctx, s.t.cfg.DialTimeout)
 	defer cancel()
 	ctx = network.WithForceDirectDial(ctx, "hearsay: protocols pace their own retries")
-	str, err := s.t.newStream(ctx, s.key.peer, s.key.proto)
+	str, err := s.t.newStream(ctx, s.key.peer, s.key.proto, s.stats)
 	for try := 0; err != nil && ctx.Err() == nil && try < maxHandshakeRetries; try++ {
 		if s.t.h.Network().Connectedness(s.key.peer) != network.Connected {
 			if !handshakeRace(err) {
@@ -148,7 +148,7 @@ func (s *sender) open() (network.Stream, error) {
 		}
 		// Our dial lost, but the peer's connection may be up: use it. If
 		// not, dial again (ctx bypasses the dial backoff, see above).
-		str, err = s.t.newStream(ctx, s.key.peer, s.key.proto)
+		str, err = s.t.newStream(ctx, s.key.peer, s.key.proto, s.stats)
 	}
 	if err != nil && s.ctx.Err() == nil && s.t.h.Network().Connectedness(s.key.peer) == network.Connected {
 		// Our dial ran out of time (a stale address that does not answer)
@@ -156,7 +156,7 @@ func (s *sender) open() (network.Stream, error) {
 		// connection rather than report a connected peer down.
 		retry, cancel := context.WithTimeout(s.ctx, s.t.cfg.DialTimeout)
 		defer cancel()
-		str, err = s.t.newStream(retry, s.key.peer, s.key.proto)
+		str, err = s.t.newStream(retry, s.key.peer, s.key.proto, s.stats)
 	}
 	if err != nil {
 		return nil, err

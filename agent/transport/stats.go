@@ -16,6 +16,7 @@ type ProtocolStats struct {
 	DroppedSendFailed uint64 // queued messages discarded because dial, stream open or write failed, or the peer went down
 	RejectedTooLarge  uint64 // messages Send refused because they encode to more than MaxFrameSize
 	BadFrames         uint64 // inbound streams reset for an oversized, truncated or undecodable frame
+	Dials             uint64 // connections this node set up to open a stream of this protocol (the peer had none)
 }
 
 // Stats is a snapshot of the transport's counters.
@@ -25,7 +26,7 @@ type Stats struct {
 }
 
 type counters struct {
-	sent, sentBytes, flushes, received, droppedFull, droppedFailed, tooLarge, badFrames atomic.Uint64
+	sent, sentBytes, flushes, received, droppedFull, droppedFailed, tooLarge, badFrames, dials atomic.Uint64
 }
 
 func (c *counters) snapshot() ProtocolStats {
@@ -38,5 +39,6 @@ func (c *counters) snapshot() ProtocolStats {
 		DroppedSendFailed: c.droppedFailed.Load(),
 		RejectedTooLarge:  c.tooLarge.Load(),
 		BadFrames:         c.badFrames.Load(),
+		Dials:             c.dials.Load(),
 	}
 }

@@ -23,12 +23,16 @@ import (
 // the peer speaks it: multistream-select's header and proposal go out with
 // the first frame and the answer is read with the first read. A peer that
 // does not speak proto resets the stream and the next write fails.
-func (t *Transport) newStream(ctx context.Context, p peer.ID, proto protocol.ID) (network.Stream, error) {
+//
+// A dial that sets up a connection counts in st.dials: which protocol's
+// first message to a peer paid for the connection.
+func (t *Transport) newStream(ctx context.Context, p peer.ID, proto protocol.ID, st *counters) (network.Stream, error) {
 	n := t.h.Network()
 	if n.Connectedness(p) != network.Connected {
 		if _, err := n.DialPeer(ctx, p); err != nil {
 			return nil, err
 		}
+		st.dials.Add(1)
 	}
 	str, err := n.NewStream(network.WithNoDial(ctx, "hearsay: dialed above"), p)
 	if err != nil {
