@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/hearsay-mesh/hearsay/agent/store"
 	"github.com/hearsay-mesh/hearsay/agent/transport"
@@ -137,6 +138,9 @@ func defaultSwimConfig() swim.Config {
 	c := swim.DefaultLANConfig()
 	c.ConnectTimeout = transport.DefaultConfig().DialTimeout
 	c.InconclusiveProbes = 3
+	c.DialInterval = 5 * time.Second
+	c.PushPullInterval = 10 * time.Second
+	c.PushPullFlat = true
 	return c
 }
 

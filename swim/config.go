@@ -80,6 +80,17 @@ type Config struct {
 	// before anyone connected to it is still suspected, after this many
 	// rounds. A refused dial (PeerDown) is evidence and never counts here.
 	InconclusiveProbes int
+	// DialInterval paces first contacts, for a driver whose messages
+	// travel on connections (it reports them with PeerUp): a probe goes
+	// to a member this node never had a connection to at most once per
+	// DialInterval (jittered by ±50 %); the other periods probe members
+	// already reached, in the same round-robin order, and gossip and
+	// indirect probes prefer links, then reached members. SWIM's
+	// round-robin otherwise builds a full mesh of connections at one new
+	// one a second per member, which as 200 agents formed a cluster held
+	// a 2-core machine for minutes (dials.go, docs/swim-bench.md). Zero
+	// (the default, and the simulator's datagrams): no pacing.
+	DialInterval time.Duration
 	// Lifeguard turns on the local health multiplier, nacks and
 	// confirmation-based suspicion timeouts; off gives plain SWIM with a
 	// fixed suspicion timeout of min.
@@ -112,6 +123,16 @@ type Config struct {
 	// random member; above 32 members it is scaled by n/32 so that its
 	// bytes per member per second stay flat in n. Zero disables it.
 	PushPullInterval time.Duration
+	// PushPullFlat keeps PushPullInterval at every size, and sends the
+	// periodic exchange to a link first (then a reached member, as
+	// gossip). The exchange starts with a digest of the member table and
+	// carries the table only when the digests differ, so in a settled
+	// cluster it costs two small messages whatever n; scaling by n/32
+	// left an update that gossip missed at some members (a refutation
+	// during a formation storm, when gossip queues overflow) waiting up to
+	// 190 s at n=200 (docs/swim-bench.md, "First contacts"). Off: scaled
+	// and to a random member, as memberlist does.
+	PushPullFlat bool
 	// JoinSyncDelay is when, after joining, a second push-pull with a
 	// random member happens (so a joiner quickly learns members the
 	// contact did not yet know). Zero disables it.
@@ -232,6 +253,7 @@ func (c Config) Validate() error {
 		{"FuseRetryInterval", c.FuseRetryInterval, false},
 		{"FuseCreateTimeout", c.FuseCreateTimeout, false},
 		{"ConnectTimeout", c.ConnectTimeout, true},
+		{"DialInterval", c.DialInterval, true},
 	} {
 		if d.v < 0 || (!d.zero && d.v == 0) {
 			return fmt.Errorf("swim: Config.%s = %v; want > 0", d.name, d.v)

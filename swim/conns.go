@@ -49,6 +49,9 @@ func (c *Core) awaitsConn(id membership.NodeID) bool {
 // waiting for it (Config.ConnectTimeout) starts its ProbeTimeout now.
 // Without ConnectTimeout it does nothing.
 func (c *Core) PeerUp(now time.Duration, node membership.NodeID) {
+	if m := c.members[node]; m != nil {
+		m.reached = true
+	}
 	if c.cfg.ConnectTimeout <= 0 || node == c.self.ID || !node.Valid() {
 		return
 	}

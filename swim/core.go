@@ -28,6 +28,9 @@ type member struct {
 	// noConn counts our probes of it in a row that found no connection
 	// within ConnectTimeout (conns.go).
 	noConn int
+	// reached: the driver has had a connection to it (PeerUp, or a
+	// message from it), so probing it is no first contact (dials.go).
+	reached bool
 }
 
 // Core is one node's SWIM failure detector. Build it with New.
@@ -76,6 +79,9 @@ type Core struct {
 	// conns are the members the driver holds a connection to, with
 	// Config.ConnectTimeout (PeerUp, PeerDown; conns.go).
 	conns map[membership.NodeID]struct{}
+	// nextDial is when a probe may next go to a member never reached
+	// (Config.DialInterval; dials.go).
+	nextDial time.Duration
 
 	fuse  fuseState
 	stats Stats
@@ -135,6 +141,9 @@ func (c *Core) Step(now time.Duration, from membership.NodeID, msg proto.Message
 	for _, u := range env.Updates {
 		c.apply(now, u, from)
 	}
+	if m := c.members[from]; m != nil {
+		m.reached = true // its first message may carry its record
+	}
 	for _, t := range env.Triggers {
 		c.onTrigger(now, t)
 	}
@@ -163,6 +172,9 @@ func (c *Core) start(now time.Duration) {
 	}
 	c.started = true
 	c.nextProbe = now + time.Duration(c.rng.Int64N(int64(c.cfg.ProbeInterval)))
+	if c.cfg.DialInterval > 0 {
+		c.nextDial = now + time.Duration(c.rng.Int64N(int64(c.cfg.DialInterval)))
+	}
 	c.nextGossip = now + c.cfg.GossipInterval
 	c.nextReap = now + c.cfg.ProbeInterval
 	if c.cfg.PushPullInterval > 0 {

@@ -79,7 +79,7 @@ func (c *Core) tickJoin(now time.Duration) {
 
 func (c *Core) pushPullInterval() time.Duration {
 	n := c.NumAlive()
-	if n <= 32 {
+	if n <= 32 || c.cfg.PushPullFlat {
 		return c.cfg.PushPullInterval
 	}
 	return time.Duration(int64(c.cfg.PushPullInterval) * int64(n) / 32)
@@ -90,7 +90,11 @@ func (c *Core) tickPushPull(now time.Duration) {
 		return
 	}
 	c.nextPushPull = now + c.pushPullInterval()
-	if to := c.pickMembers(1, c.probeable); len(to) > 0 {
+	pick := c.pickMembers
+	if c.cfg.PushPullFlat {
+		pick = c.pickLinkedFirst
+	}
+	if to := pick(1, c.probeable); len(to) > 0 {
 		c.sendDigest(to[0])
 	}
 }

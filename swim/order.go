@@ -45,8 +45,10 @@ func (o *probeOrder) queueConfirm(id membership.NodeID, urgent bool) {
 }
 
 // pick returns the next member to probe, or "" if there is none. ok tells
-// whether a member may be probed.
-func (o *probeOrder) pick(r *rand.Rand, ids []membership.NodeID, ok func(membership.NodeID) bool, suspectOK func(membership.NodeID) bool) membership.NodeID {
+// whether a member may be probed; a member for which deferred is true is
+// passed over and stays in the round, behind the member picked instead
+// (Config.DialInterval); when only such members remain, the round ends.
+func (o *probeOrder) pick(r *rand.Rand, ids []membership.NodeID, ok, suspectOK, deferred func(membership.NodeID) bool) membership.NodeID {
 	for len(o.confirm) > 0 {
 		id := o.confirm[0]
 		o.confirm = o.confirm[1:]
@@ -55,12 +57,14 @@ func (o *probeOrder) pick(r *rand.Rand, ids []membership.NodeID, ok func(members
 		}
 	}
 	for pass := 0; pass < 2; pass++ {
-		for o.next < len(o.list) {
-			id := o.list[o.next]
-			o.next++
-			if ok(id) {
-				return id
+		for i := o.next; i < len(o.list); i++ {
+			id := o.list[i]
+			if !ok(id) || deferred(id) {
+				continue
 			}
+			o.list[o.next], o.list[i] = id, o.list[o.next]
+			o.next++
+			return id
 		}
 		// New round: reshuffle the live members, in a deterministic
 		// starting order.

@@ -79,10 +79,11 @@ func (c *Core) tickProbe(now time.Duration) {
 func (c *Core) startProbe(now time.Duration) {
 	interval := c.scaled(c.cfg.ProbeInterval)
 	c.nextProbe = now + interval
-	target := c.probes.pick(c.rng, c.ids, c.probeable, c.isSuspect)
+	target := c.probes.pick(c.rng, c.ids, c.probeable, c.isSuspect, func(id membership.NodeID) bool { return c.dialDeferred(now, id) })
 	if target == "" {
 		return
 	}
+	c.firstContact(now, target)
 	c.seq++
 	c.stats.Probes++
 	c.probe = &probeState{target: target, seq: c.seq, start: now, ackBy: now + c.ackTimeout(), end: now + interval}
@@ -215,6 +216,18 @@ func (c *Core) onPingReq(now time.Duration, from membership.NodeID, r *pb.PingRe
 	if len(c.relays) >= maxRelays {
 		return
 	}
+	if c.dialDeferred(now, target) {
+		// A first contact, with the dial budget spent (dials.go): nack
+		// at once rather than set up a connection for someone else's
+		// probe.
+		c.stats.RelaysDeclined++
+		if r.Nack {
+			c.stats.Nacks++
+			c.send(from, &pb.Envelope{Body: &pb.Envelope_Nack{Nack: &pb.Nack{Seq: r.Seq}}}, c.cfg.PiggybackBytes)
+		}
+		return
+	}
+	c.firstContact(now, target)
 	c.seq++
 	c.relays = append(c.relays, relay{seq: c.seq, origSeq: r.Seq, requester: from, target: target, suspectInc: r.SuspectIncarnation, deadline: now + c.cfg.ProbeTimeout, nack: r.Nack})
 	c.stats.Pings++

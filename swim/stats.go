@@ -29,6 +29,13 @@ type Stats struct {
 	// Inconclusive counts those waits that ran out with no verdict
 	// (Config.InconclusiveProbes).
 	Inconclusive uint64
+	// FirstContacts counts probes of members never reached before, paced
+	// by Config.DialInterval.
+	FirstContacts uint64
+	// RelaysDeclined counts ping-reqs for members never reached that
+	// this node answered with a nack at once because its dial budget was
+	// spent (Config.DialInterval).
+	RelaysDeclined uint64
 	// OversizedUpdates counts updates too large for any gossip message
 	// (GossipBytes), left to push-pull instead of queued.
 	OversizedUpdates uint64
