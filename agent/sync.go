@@ -87,7 +87,10 @@ func (a *Agent) saveClock() error {
 func (a *Agent) routeSync(now time.Duration, ev membership.Event) {
 	switch e := ev.(type) {
 	case membership.NeighborUp:
+		a.ae.LinkUp(e.Node.ID)
 		a.ae.NeighborUp(now, e.Node.ID)
+	case membership.NeighborDown:
+		a.ae.LinkDown(e.Node.ID)
 	case membership.MemberEvent:
 		a.ae.SetMember(e.Node.ID, memberLive(e.Change))
 	case antientropy.Merged:

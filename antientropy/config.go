@@ -29,6 +29,12 @@ type Config struct {
 	// SessionTimeout is how long a session may wait for its next message
 	// before it is abandoned (a lost message, a crashed peer). Default 5 s.
 	SessionTimeout time.Duration
+	// RandomSyncEvery: with links (LinkUp: the agent's HyParView active
+	// view), every RandomSyncEvery-th periodic session goes to a random
+	// member and the others to a random link, which needs no new
+	// connection (links.go). 0 or 1: every session with a random member.
+	// Default 4.
+	RandomSyncEvery int
 	// MaxSessions bounds the sessions this node runs as initiator at
 	// once; Tick starts none while it is reached. Default 2.
 	MaxSessions int
@@ -76,6 +82,7 @@ func DefaultConfig() Config {
 		IdleSyncMax:     8 * time.Second,
 		TickInterval:    200 * time.Millisecond,
 		SessionTimeout:  5 * time.Second,
+		RandomSyncEvery: 4,
 		MaxSessions:     2,
 		MaxInbound:      64,
 		PruneInterval:   time.Second,
@@ -116,6 +123,7 @@ func (c Config) Validate() error {
 		max    int
 	}{
 		{"MaxSessions", c.MaxSessions, 1, 1 << 10},
+		{"RandomSyncEvery", c.RandomSyncEvery, 0, 1 << 20},
 		{"MaxInbound", c.MaxInbound, 1, 1 << 16},
 		{"MaxLogEntries", c.MaxLogEntries, 0, 1 << 30},
 		{"MaxLogAnswer", c.MaxLogAnswer, 0, 1 << 26},

@@ -29,11 +29,14 @@ type Core struct {
 	tree  *tree
 
 	members []NodeID // live members, sorted, without self
-	peers   map[NodeID]*peerInfo
-	intern  map[[16]byte]*Clock // acked clocks by hash, shared among peers
-	out     map[NodeID]*outSession
-	in      map[inKey]*inSession
-	inOrder []inKey // oldest first
+	links   []NodeID // open links, sorted (links.go)
+	// periodic counts the periodic sessions picked (RandomSyncEvery).
+	periodic uint64
+	peers    map[NodeID]*peerInfo
+	intern   map[[16]byte]*Clock // acked clocks by hash, shared among peers
+	out      map[NodeID]*outSession
+	in       map[inKey]*inSession
+	inOrder  []inKey // oldest first
 
 	nextID    uint64
 	nextSync  time.Duration
@@ -227,14 +230,9 @@ func (c *Core) Tick(now time.Duration) {
 	}
 	if now >= c.nextSync {
 		c.nextSync = now + c.jitter()
-		if len(c.out) < c.cfg.MaxSessions && len(c.members) > 0 {
-			// Pick a random member without a running session.
-			for try := 0; try < 4; try++ {
-				p := c.members[c.rng.IntN(len(c.members))]
-				if _, busy := c.out[p]; !busy {
-					c.startSession(now, p)
-					break
-				}
+		if len(c.out) < c.cfg.MaxSessions {
+			if p := c.pickPartner(); p != "" {
+				c.startSession(now, p)
 			}
 		}
 	}

@@ -1,0 +1,85 @@
+package antientropy
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+// periodicPeers ticks c for d and returns the peer of each periodic
+// session it started, in order (each session is forgotten at once, so
+// MaxSessions never holds one back).
+func periodicPeers(c *Core, d time.Duration) []NodeID {
+	var got []NodeID
+	for now := time.Duration(0); now < d; now += 100 * time.Millisecond {
+		c.Tick(now)
+		for p := range c.out {
+			got = append(got, p)
+			delete(c.out, p)
+		}
+	}
+	return got
+}
+
+// With links, periodic sessions go to a random link, and every
+// RandomSyncEvery-th one to a random member; a link that is not a member
+// or went down is not picked. Without links, or with RandomSyncEvery 1,
+// every session is with a random member (the control).
+func TestPeriodicSessionsPreferLinks(t *testing.T) {
+	newCore := func(every int) *Core {
+		cfg := testConfig()
+		cfg.RandomSyncEvery = every
+		c, err := New(cfg, "self", NewMemStore(), rand.New(rand.NewPCG(7, 8)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ms []NodeID
+		for i := range 40 {
+			ms = append(ms, NodeID(fmt.Sprintf("n%02d", i)))
+		}
+		c.SetMembers(0, ms)
+		c.LinkUp("n03")
+		c.LinkUp("n17")
+		c.LinkUp("n29")
+		c.LinkUp("x-not-a-member")
+		c.LinkDown("n29")
+		return c
+	}
+	links := []NodeID{"n03", "n17"}
+	linked := func(p NodeID) bool { return slices.Contains(links, p) }
+
+	c := newCore(4)
+	got := periodicPeers(c, 60*time.Second)
+	if len(got) < 40 {
+		t.Fatalf("%d periodic sessions in 60 s; want about one a second", len(got))
+	}
+	others := 0
+	for i, p := range got {
+		if (i+1)%4 != 0 && !linked(p) {
+			t.Fatalf("session %d went to %s; want a link (%v): %v", i+1, p, links, got)
+		}
+		if !linked(p) {
+			others++
+		}
+	}
+	if others == 0 {
+		t.Fatalf("no session with a member outside the links in %d: %v", len(got), got)
+	}
+
+	ctl := newCore(1)
+	got = periodicPeers(ctl, 60*time.Second)
+	inLinks := 0
+	for _, p := range got {
+		if linked(p) {
+			inLinks++
+		}
+		if p == "x-not-a-member" {
+			t.Fatalf("session with a link that is no member")
+		}
+	}
+	if inLinks > len(got)/4 {
+		t.Fatalf("RandomSyncEvery 1: %d of %d sessions with the 2 links among 40 members; want random", inLinks, len(got))
+	}
+}
