@@ -139,8 +139,6 @@ func defaultSwimConfig() swim.Config {
 	c.ConnectTimeout = transport.DefaultConfig().DialTimeout
 	c.InconclusiveProbes = 3
 	c.DialInterval = 5 * time.Second
-	c.PushPullInterval = 10 * time.Second
-	c.PushPullFlat = true
 	return c
 }
 
