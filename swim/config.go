@@ -84,8 +84,8 @@ type Config struct {
 	// travel on connections (it reports them with PeerUp): a probe goes
 	// to a member this node never had a connection to at most once per
 	// DialInterval (jittered by ±50 %); the other periods probe members
-	// already reached, in the same round-robin order; relays and final
-	// checks do not dial members never reached either. SWIM's
+	// already reached, in the same round-robin order, and gossip and
+	// indirect probes prefer links, then reached members. SWIM's
 	// round-robin otherwise builds a full mesh of connections at one new
 	// one a second per member, which as 200 agents formed a cluster held
 	// a 2-core machine for minutes (dials.go, docs/swim-bench.md). Zero
@@ -124,7 +124,7 @@ type Config struct {
 	// bytes per member per second stay flat in n. Zero disables it.
 	PushPullInterval time.Duration
 	// PushPullFlat keeps PushPullInterval at every size, and sends the
-	// periodic exchange to a link first (then a random member, as
+	// periodic exchange to a link first (then a reached member, as
 	// gossip). The exchange starts with a digest of the member table and
 	// carries the table only when the digests differ, so in a settled
 	// cluster it costs two small messages whatever n; scaling by n/32

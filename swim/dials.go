@@ -28,8 +28,8 @@ import (
 // second. Suspects queued for a final probe are never deferred, nor is a
 // member whose connection was lost: it was reached once, so a probe of it
 // is a test of the member, not a first contact. Gossip, indirect probes
-// and post-join syncs go to links first, then random members
-// (pickLinkedFirst).
+// and post-join syncs go to links first, then reached members, then
+// others (pickLinkedFirst).
 //
 // A ping-req is someone else's probe, and during a storm of failed direct
 // probes each brought three relays a dial each: 7,533 ping-reqs in the
