@@ -66,17 +66,8 @@ func (c *Core) startCheck(now time.Duration, target membership.NodeID, final boo
 		c.stats.ConnectWaits++
 	}
 	c.checks = append(c.checks, k)
-	if final && c.cfg.DialInterval > 0 && !c.reached(target) {
-		// A suspect we never reached: every member that heard of the
-		// suspicion checks it at about the same moment, and 199 first
-		// dials into one struggling process held it down until it
-		// was declared dead (docs/swim-bench.md, "First contacts
-		// paced"). Ask the relays only; those connected to it ping it.
-		c.stats.ChecksViaRelaysOnly++
-	} else {
-		c.stats.Pings++
-		c.send(target, &pb.Envelope{Body: &pb.Envelope_Ping{Ping: &pb.Ping{Seq: k.seq, Target: string(target), SuspectIncarnation: c.suspectInc(target)}}}, c.cfg.PiggybackBytes)
-	}
+	c.stats.Pings++
+	c.send(target, &pb.Envelope{Body: &pb.Envelope_Ping{Ping: &pb.Ping{Seq: k.seq, Target: string(target), SuspectIncarnation: c.suspectInc(target)}}}, c.cfg.PiggybackBytes)
 	if final {
 		c.sendCheckIndirect(now, k, 2*c.cfg.IndirectChecks)
 	}

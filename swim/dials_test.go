@@ -152,34 +152,3 @@ func TestRelayDeclinesFirstContactWithoutBudget(t *testing.T) {
 		t.Fatalf("RelaysDeclined %d; want 1", got)
 	}
 }
-
-// A final check of a suspect this node never reached asks relays only:
-// no first dial into a member that everyone who heard of the suspicion
-// checks at about the same moment.
-func TestFinalCheckOfUnreachedSuspectViaRelays(t *testing.T) {
-	cfg := swim.DefaultTestConfig()
-	cfg.ConnectTimeout = 10 * time.Second
-	cfg.DialInterval = time.Hour // c is never probed in round-robin
-	cfg.ConfirmProbes = false    // nor as a confirmation
-	a := connCoreWith(t, cfg, rand.New(rand.NewPCG(13, 14)))
-	if err := a.Step(0, "b", &pb.Envelope{Updates: []*pb.Member{{Id: "c", Incarnation: 1, State: pb.State_STATE_SUSPECT, From: "b"}}, Body: &pb.Envelope_Gossip{Gossip: &pb.Gossip{}}}); err != nil {
-		t.Fatal(err)
-	}
-	pings, reqs := 0, 0
-	for now := 10 * time.Millisecond; now <= 2*time.Minute; now += 10 * time.Millisecond {
-		a.Tick(now)
-		for _, s := range a.Ready().Sends {
-			env := s.Msg.(*pb.Envelope)
-			if env.GetPing() != nil && s.To == "c" {
-				pings++
-			}
-			if r := env.GetPingReq(); r != nil && r.Target == "c" {
-				reqs++
-			}
-		}
-	}
-	st := a.Stats()
-	if st.ChecksViaRelaysOnly == 0 || pings != 0 || reqs < 2*cfg.IndirectChecks {
-		t.Fatalf("%d final checks via relays only, %d pings to c, %d ping-reqs for c; want a check by %d relays and no ping", st.ChecksViaRelaysOnly, pings, reqs, 2*cfg.IndirectChecks)
-	}
-}

@@ -36,9 +36,6 @@ type Stats struct {
 	// this node answered with a nack at once because its dial budget was
 	// spent (Config.DialInterval).
 	RelaysDeclined uint64
-	// ChecksViaRelaysOnly counts final checks of suspects never reached
-	// that asked relays only, without a first dial (Config.DialInterval).
-	ChecksViaRelaysOnly uint64
 	// OversizedUpdates counts updates too large for any gossip message
 	// (GossipBytes), left to push-pull instead of queued.
 	OversizedUpdates uint64
