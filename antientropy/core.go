@@ -28,8 +28,8 @@ type Core struct {
 	log   dotLog
 	tree  *tree
 
-	members []NodeID // live members, sorted, without self
-	links   []NodeID // open links, sorted (links.go)
+	members []NodeID         // live members, sorted, without self
+	links   membership.IDSet // open links (links.go)
 	// periodic counts the periodic sessions picked (RandomSyncEvery).
 	periodic uint64
 	peers    map[NodeID]*peerInfo

@@ -20,16 +20,12 @@ func (c *Core) LinkUp(node NodeID) {
 	if node == c.self || !node.Valid() {
 		return
 	}
-	if i, ok := slices.BinarySearch(c.links, node); !ok {
-		c.links = slices.Insert(c.links, i, node)
-	}
+	c.links.Add(node)
 }
 
 // LinkDown records that the link to node is gone.
 func (c *Core) LinkDown(node NodeID) {
-	if i, ok := slices.BinarySearch(c.links, node); ok {
-		c.links = slices.Delete(c.links, i, i+1)
-	}
+	c.links.Remove(node)
 }
 
 // pickPartner returns the peer of the next periodic session, or "" if

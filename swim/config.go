@@ -123,16 +123,6 @@ type Config struct {
 	// random member; above 32 members it is scaled by n/32 so that its
 	// bytes per member per second stay flat in n. Zero disables it.
 	PushPullInterval time.Duration
-	// PushPullFlat keeps PushPullInterval at every size, and sends the
-	// periodic exchange to a link first (then a reached member, as
-	// gossip). The exchange starts with a digest of the member table and
-	// carries the table only when the digests differ, so in a settled
-	// cluster it costs two small messages whatever n; scaling by n/32
-	// left an update that gossip missed at some members (a refutation
-	// during a formation storm, when gossip queues overflow) waiting up to
-	// 190 s at n=200 (docs/swim-bench.md, "First contacts"). Off: scaled
-	// and to a random member, as memberlist does.
-	PushPullFlat bool
 	// JoinSyncDelay is when, after joining, a second push-pull with a
 	// random member happens (so a joiner quickly learns members the
 	// contact did not yet know). Zero disables it.

@@ -75,7 +75,7 @@ type Core struct {
 
 	// links are the members the driver has an open link to, sorted
 	// (LinkUp, LinkDown; links.go).
-	links []membership.NodeID
+	links membership.IDSet
 	// conns are the members the driver holds a connection to, with
 	// Config.ConnectTimeout (PeerUp, PeerDown; conns.go).
 	conns map[membership.NodeID]struct{}
@@ -137,13 +137,12 @@ func (c *Core) Step(now time.Duration, from membership.NodeID, msg proto.Message
 	}
 	c.stats.Received++
 	c.start(now)
-	c.PeerUp(now, from) // it reached us: there is a connection
 	for _, u := range env.Updates {
 		c.apply(now, u, from)
 	}
-	if m := c.members[from]; m != nil {
-		m.reached = true // its first message may carry its record
-	}
+	// It reached us: there is a connection (after the updates, which may
+	// carry its own record, so that it counts as reached; dials.go).
+	c.PeerUp(now, from)
 	for _, t := range env.Triggers {
 		c.onTrigger(now, t)
 	}

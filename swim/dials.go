@@ -1,7 +1,6 @@
 package swim
 
 import (
-	"slices"
 	"time"
 
 	"github.com/hearsay-mesh/hearsay/membership"
@@ -48,8 +47,7 @@ func (c *Core) reached(id membership.NodeID) bool {
 	if _, ok := c.conns[id]; ok {
 		return true
 	}
-	_, linked := slices.BinarySearch(c.links, id)
-	return linked
+	return c.links.Has(id)
 }
 
 // dialDeferred reports whether a probe of id must wait for the dial

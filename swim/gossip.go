@@ -79,7 +79,7 @@ func (c *Core) tickJoin(now time.Duration) {
 
 func (c *Core) pushPullInterval() time.Duration {
 	n := c.NumAlive()
-	if n <= 32 || c.cfg.PushPullFlat {
+	if n <= 32 {
 		return c.cfg.PushPullInterval
 	}
 	return time.Duration(int64(c.cfg.PushPullInterval) * int64(n) / 32)
@@ -90,11 +90,7 @@ func (c *Core) tickPushPull(now time.Duration) {
 		return
 	}
 	c.nextPushPull = now + c.pushPullInterval()
-	pick := c.pickMembers
-	if c.cfg.PushPullFlat {
-		pick = c.pickLinkedFirst
-	}
-	if to := pick(1, c.probeable); len(to) > 0 {
+	if to := c.pickMembers(1, c.probeable); len(to) > 0 {
 		c.sendDigest(to[0])
 	}
 }

@@ -1,8 +1,6 @@
 package swim
 
 import (
-	"slices"
-
 	"github.com/hearsay-mesh/hearsay/membership"
 )
 
@@ -23,16 +21,12 @@ func (c *Core) LinkUp(node membership.NodeID) {
 	if node == c.self.ID || !node.Valid() {
 		return
 	}
-	if i, ok := slices.BinarySearch(c.links, node); !ok {
-		c.links = slices.Insert(c.links, i, node)
-	}
+	c.links.Add(node)
 }
 
 // LinkDown records that the link to node is gone.
 func (c *Core) LinkDown(node membership.NodeID) {
-	if i, ok := slices.BinarySearch(c.links, node); ok {
-		c.links = slices.Delete(c.links, i, i+1)
-	}
+	c.links.Remove(node)
 }
 
 // pickLinkedFirst returns up to k distinct members that satisfy ok,
@@ -47,21 +41,18 @@ func (c *Core) pickLinkedFirst(k int, ok func(membership.NodeID) bool) []members
 	if len(out) == k {
 		return out
 	}
-	linked := func(id membership.NodeID) bool {
-		_, l := slices.BinarySearch(c.links, id)
-		return l
-	}
-	if c.cfg.DialInterval > 0 {
+	tiered := c.cfg.DialInterval > 0
+	if tiered {
 		out = append(out, c.pickMembers(k-len(out), func(id membership.NodeID) bool {
-			return !linked(id) && c.reached(id) && ok(id)
+			return !c.links.Has(id) && c.reached(id) && ok(id)
 		})...)
 		if len(out) == k {
 			return out
 		}
 	}
-	chosen := func(id membership.NodeID) bool { return slices.Contains(out, id) }
+	// Whatever qualified in the tiers above was taken already.
 	return append(out, c.pickMembers(k-len(out), func(id membership.NodeID) bool {
-		return !linked(id) && !chosen(id) && ok(id)
+		return !c.links.Has(id) && !(tiered && c.reached(id)) && ok(id)
 	})...)
 }
 
