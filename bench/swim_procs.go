@@ -48,8 +48,15 @@ import (
 // procsSide is one implementation's member processes.
 type procsSide interface {
 	// launch starts member 0, then the others at once; it returns when
-	// every member has said it is up (the launch time is before).
-	launch(ctx context.Context, every time.Duration) error
+	// every member has said it is up (the launch time is before). With
+	// join false the others start without joining anyone (joinAll joins
+	// them later).
+	launch(ctx context.Context, every time.Duration, join bool) error
+	// joinAll has members 1..N-1, started with join false, join through
+	// member 0 at the same instant, which it returns: when the joins were
+	// released, after everything the harness needs for them was ready.
+	// It returns once every member has been told.
+	joinAll(ctx context.Context) (time.Time, error)
 	// setMeta has member i set metaKey=val and returns when the update
 	// was issued.
 	setMeta(ctx context.Context, i int, val string) (time.Time, error)
@@ -81,6 +88,7 @@ type hearsayProcs struct {
 	ps       []*memberProc
 	ids      []string
 	cls      []*rpc.Client
+	seed     string             // member 0's address
 	expect   map[int]metaExpect // guarded by rec.mu
 }
 
@@ -191,12 +199,55 @@ func (h *hearsayProcs) start(i int, join string) (string, error) {
 	return addr, nil
 }
 
-func (h *hearsayProcs) launch(ctx context.Context, every time.Duration) error {
+func (h *hearsayProcs) launch(ctx context.Context, every time.Duration, join bool) error {
 	seed, err := h.start(0, "")
 	if err != nil {
 		return err
 	}
+	h.seed = seed
+	if !join {
+		seed = ""
+	}
 	return launchRest(h.n, every, func(i int) error { _, err := h.start(i, seed); return err })
+}
+
+// joinAll calls mesh_join on members 1..N-1 at once, each with its own
+// client made beforehand (mesh_join joins HyParView and SWIM, as --join
+// at start-up does).
+func (h *hearsayProcs) joinAll(ctx context.Context) (time.Time, error) {
+	for i := 1; i < h.n; i++ {
+		if h.cls[i] != nil {
+			continue
+		}
+		cl, err := rpc.Dial(h.dataDir(i))
+		if err != nil {
+			return time.Time{}, fmt.Errorf("agent %d: %w", i, err)
+		}
+		h.cls[i] = cl
+	}
+	// A call that fails is tried once more with a new client (retried),
+	// as the other calls the harness makes: at N=200 a member's RPC
+	// server sometimes closes a connection while the member is starved.
+	// A second mesh_join through the same contact is harmless.
+	return releaseAll(h.n, func(i int) error {
+		return h.retried(ctx, i, "mesh_join", func() error { return h.cls[i].Join(ctx, h.seed) })
+	})
+}
+
+// releaseAll runs join(i) for members 1..n-1, each in its own goroutine,
+// all released at one instant (which it returns), and waits for them.
+func releaseAll(n int, join func(i int) error) (time.Time, error) {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	gate := make(chan struct{})
+	for i := 1; i < n; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); <-gate; errs[i] = join(i) }()
+	}
+	t0 := time.Now()
+	close(gate)
+	wg.Wait()
+	return t0, errors.Join(errs...)
 }
 
 // launchRest starts members 1..n-1, one every `every` (0: all at once).
@@ -372,6 +423,7 @@ type memberlistProcs struct {
 	rec      *swimRecorder
 	ps       []*memberProc
 	bytesCh  []chan uint64
+	seed     string // member 0's address
 	wg       sync.WaitGroup
 }
 
@@ -434,12 +486,25 @@ func (m *memberlistProcs) read(obs int, dec *json.Decoder) {
 	}
 }
 
-func (m *memberlistProcs) launch(ctx context.Context, every time.Duration) error {
+func (m *memberlistProcs) launch(ctx context.Context, every time.Duration, join bool) error {
 	seed, err := m.start(0, "")
 	if err != nil {
 		return err
 	}
+	m.seed = seed
+	if !join {
+		seed = ""
+	}
 	return launchRest(m.n, every, func(i int) error { _, err := m.start(i, seed); return err })
+}
+
+// joinAll writes "join ADDR" to members 1..N-1 at once; each then joins
+// as -join at start-up does (retried 20 times 500 ms apart).
+func (m *memberlistProcs) joinAll(ctx context.Context) (time.Time, error) {
+	return releaseAll(m.n, func(i int) error {
+		_, err := io.WriteString(m.ps[i].stdin, "join "+m.seed+"\n")
+		return err
+	})
 }
 
 func (m *memberlistProcs) setMeta(_ context.Context, i int, val string) (time.Time, error) {
@@ -544,10 +609,17 @@ func runSwimProcs(ctx context.Context, cfg SwimConfig, impl string, n int, mlBin
 	// Formation.
 	progress.Report(0, 1, what+"starting and forming")
 	t0 := time.Now()
-	if err := side.launch(ctx, cfg.LaunchEvery); err != nil {
+	if err := side.launch(ctx, cfg.LaunchEvery, !cfg.JoinAfterUp); err != nil {
 		return nil, err
 	}
 	res.StartS = time.Since(t0).Seconds()
+	if cfg.JoinAfterUp {
+		progress.Report(0, 1, what+"joining")
+		if t0, err = side.joinAll(ctx); err != nil {
+			return nil, err
+		}
+		res.JoinCallsS = time.Since(t0).Seconds()
+	}
 	formed, err := pollUntil(ctx, 50*time.Millisecond, cfg.FormTimeout-time.Since(t0), rec.allAlive)
 	if err != nil {
 		return nil, err

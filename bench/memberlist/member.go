@@ -254,18 +254,22 @@ func (e *lineEvents) NotifyUpdate(n *memberlist.Node) { e.put(n, "updated") }
 // NotifyLeave, NotifyUpdate; no table polling, no periodic lines, so that
 // an idle member does only memberlist's own work). Commands on stdin, one
 // a line: "meta VALUE" sets this member's metadata and calls UpdateNode;
-// "bytes" prints a Bytes line. It exits on SIGTERM, SIGINT or the end of
+// "join ADDR" joins through ADDR as -join does; "bytes" prints a Bytes
+// line. It exits on SIGTERM, SIGINT or the end of
 // stdin, without leaving.
 func memberEvents(o options, m *memberlist.Memberlist, del *delegate, ct *countingTransport, out *lineWriter, stop chan os.Signal) error {
-	if o.join != "" {
+	join := func(addr string) {
 		go func() {
 			for try := 0; try < 20; try++ {
-				if _, err := m.Join([]string{o.join}); err == nil {
+				if _, err := m.Join([]string{addr}); err == nil {
 					return
 				}
 				time.Sleep(500 * time.Millisecond)
 			}
 		}()
+	}
+	if o.join != "" {
+		join(o.join)
 	}
 	cmds := make(chan string)
 	go func() {
@@ -290,6 +294,8 @@ func memberEvents(o options, m *memberlist.Memberlist, del *delegate, ct *counti
 				if err := m.UpdateNode(o.metaTimeout); err != nil {
 					fmt.Fprintf(os.Stderr, "UpdateNode: %v\n", err)
 				}
+			case strings.HasPrefix(cmd, "join "):
+				join(strings.TrimPrefix(cmd, "join "))
 			case cmd == "bytes":
 				out.put(Line{Bytes: &MemberBytes{Packet: ct.packetBytes.Load(), Stream: ct.streamBytes.Load()}})
 			}
