@@ -127,6 +127,17 @@ type Config struct {
 	// random member happens (so a joiner quickly learns members the
 	// contact did not yet know). Zero disables it.
 	JoinSyncDelay time.Duration
+	// JoinSyncs is how many such push-pulls follow a join: the first
+	// JoinSyncDelay after the reply, each next one twice as long after the
+	// one before (1, 3, 7, 15 s with 4 and a 1 s delay). Each starts with
+	// the 64-bit digest, so one that finds the tables equal costs two
+	// small messages. When many members join at once, a member whose
+	// contact answered early misses the joins after it that gossip did
+	// not bring (gossip sends each update a bounded number of times), and
+	// the periodic push-pull is minutes away at N=200 (PushPullInterval
+	// scaled by n/32): one of 200 members that joined together still
+	// missed 8 of them 80 s later with a single sync (docs/swim-bench.md).
+	JoinSyncs int
 	// JoinRetry is how long to wait for a join reply before retrying.
 	JoinRetry time.Duration
 	// DeadRetention is how long dead and left members stay in the table
@@ -184,6 +195,7 @@ func DefaultLANConfig() Config {
 		GossipBytes:            4096,
 		PushPullInterval:       30 * time.Second,
 		JoinSyncDelay:          time.Second,
+		JoinSyncs:              4,
 		JoinRetry:              time.Second,
 		DeadRetention:          5 * time.Minute,
 		MaxMetaBytes:           512,
@@ -274,12 +286,16 @@ func (c Config) Validate() error {
 		{"MaxMembers", c.MaxMembers, 2, 1 << 24},
 		{"MaxBroadcasts", c.MaxBroadcasts, 1, 1 << 24},
 		{"FuseRetries", c.FuseRetries, 0, 1 << 10},
+		{"JoinSyncs", c.JoinSyncs, 0, 16},
 		{"MaxGroupSize", c.MaxGroupSize, 2, 1 << 12},
 		{"MaxGroups", c.MaxGroups, 1, 1 << 20},
 	} {
 		if x.v < x.min || x.v > x.max {
 			return fmt.Errorf("swim: Config.%s = %d; want %d..%d", x.name, x.v, x.min, x.max)
 		}
+	}
+	if c.JoinSyncDelay > 0 && c.JoinSyncs == 0 {
+		return fmt.Errorf("swim: Config.JoinSyncs = 0 with JoinSyncDelay = %v; want >= 1, or JoinSyncDelay 0 for no sync", c.JoinSyncDelay)
 	}
 	if c.SuspicionMult <= 0 || c.SuspicionMult > 100 {
 		return fmt.Errorf("swim: Config.SuspicionMult = %v; want in (0,100]", c.SuspicionMult)

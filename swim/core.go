@@ -72,6 +72,8 @@ type Core struct {
 	nextReap     time.Duration
 	join         *joinState
 	syncAt       time.Duration // pending post-join push-pull (0 = none)
+	syncGap      time.Duration // from the last post-join push-pull to syncAt
+	syncsLeft    int           // post-join push-pulls still to come, syncAt's included
 
 	// links are the members the driver has an open link to, sorted
 	// (LinkUp, LinkDown; links.go).
@@ -229,6 +231,10 @@ func (c *Core) Self() membership.Node { return c.self.Clone() }
 // Left reports whether this node has left (Leave): it probes no one and
 // refuses Join from then on.
 func (c *Core) Left() bool { return c.left }
+
+// Joining reports whether a Join is still waiting for its full-state
+// reply.
+func (c *Core) Joining() bool { return c.join != nil }
 
 // Incarnation is this node's current incarnation number.
 func (c *Core) Incarnation() uint64 { return c.inc }

@@ -3,6 +3,7 @@ package swim
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -38,7 +39,8 @@ type group struct {
 	reason    FuseReason
 	about     membership.NodeID
 	out       []fuseOut
-	active    bool // listed in fuseState.active
+	active    bool   // listed in fuseState.active
+	inc       uint64 // this node's incarnation when the group was installed here
 }
 
 // fuseOut is a message to resend until acknowledged.
@@ -144,6 +146,7 @@ func (c *Core) Groups() []GroupID {
 }
 
 func (c *Core) installGroup(g *group) {
+	g.inc = c.inc
 	c.fuse.groups[g.id] = g
 	for _, m := range g.members {
 		if m != c.self.ID {
@@ -345,12 +348,24 @@ func (c *Core) fuseMemberDown(now time.Duration, id membership.NodeID, st member
 	}
 }
 
-// fuseSelfDeclaredDead fires every group of this node when it learns it
-// was declared dead: the members that declared it fired those groups, and
-// their signals skip a member they hold dead, so a member wrongly declared
-// dead (paused, partitioned) would otherwise never hear its groups fired.
-func (c *Core) fuseSelfDeclaredDead(now time.Duration) {
-	c.fuseMemberDown(now, c.self.ID, membership.StateDead)
+// fuseSelfDeclaredDead fires the groups of this node that it held when
+// it was declared dead at incarnation inc (those installed at inc or
+// before): the members that declared it fired them, and their signals
+// skip a member they hold dead, so a member wrongly declared dead (paused,
+// partitioned) would otherwise never hear its groups fired. The news may
+// come after this node has refuted a suspicion at that incarnation, so
+// the death is then stale for the member table but not for the groups.
+func (c *Core) fuseSelfDeclaredDead(now time.Duration, inc uint64) {
+	var due []GroupID
+	for id, g := range c.fuse.groups {
+		if g.phase != phaseFired && !incNewer(g.inc, inc) {
+			due = append(due, id)
+		}
+	}
+	slices.Sort(due) // map order is random; the core's sends must not be
+	for _, id := range due {
+		c.fire(now, c.fuse.groups[id], FuseMemberFailed, c.self.ID)
+	}
 }
 
 // tickFuse resends unacknowledged messages, fails overdue creations and

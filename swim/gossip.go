@@ -71,6 +71,10 @@ func (c *Core) tickJoin(now time.Duration) {
 	}
 	if c.syncAt > 0 && now >= c.syncAt {
 		c.syncAt = 0
+		if c.syncsLeft--; c.syncsLeft > 0 {
+			c.syncGap *= 2
+			c.syncAt = now + c.syncGap
+		}
 		if to := c.pickLinkedFirst(1, c.probeable); len(to) > 0 {
 			c.sendDigest(to[0])
 		}
@@ -134,9 +138,11 @@ func (c *Core) onPushPull(now time.Duration, from membership.NodeID, p *pb.PushP
 		if u.State == pb.State_STATE_DEAD || u.State == pb.State_STATE_SUSPECT {
 			// A remote death may be stale: only suspect, with the
 			// sender as the suspector (as memberlist does).
-			if u.Id == string(c.self.ID) && u.State == pb.State_STATE_DEAD && !incNewer(c.inc, u.Incarnation) && !c.left {
-				c.refute(u.Incarnation)
-				c.fuseSelfDeclaredDead(now)
+			if u.Id == string(c.self.ID) && u.State == pb.State_STATE_DEAD && !c.left {
+				if !incNewer(c.inc, u.Incarnation) {
+					c.refute(u.Incarnation)
+				}
+				c.fuseSelfDeclaredDead(now, u.Incarnation)
 				continue
 			}
 			suspector := u.From // the suspicion's originator, or the sender for a death
@@ -161,6 +167,7 @@ func (c *Core) onPushPull(now time.Duration, from membership.NodeID, p *pb.PushP
 		c.join = nil
 		if c.cfg.JoinSyncDelay > 0 {
 			c.syncAt = now + c.cfg.JoinSyncDelay
+			c.syncGap, c.syncsLeft = c.cfg.JoinSyncDelay, c.cfg.JoinSyncs
 		}
 	}
 }

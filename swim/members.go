@@ -190,8 +190,12 @@ func (c *Core) onDead(now time.Duration, u *pb.Member, st membership.MemberState
 		case !incNewer(c.inc, u.Incarnation):
 			c.refute(u.Incarnation)
 			if st == membership.StateDead {
-				c.fuseSelfDeclaredDead(now)
+				c.fuseSelfDeclaredDead(now, u.Incarnation)
 			}
+		case st == membership.StateDead:
+			// Declared dead at an incarnation refuted since (a suspicion
+			// of it came first): the groups fired all the same.
+			c.fuseSelfDeclaredDead(now, u.Incarnation)
 		}
 		return
 	}

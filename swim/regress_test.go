@@ -253,3 +253,49 @@ func TestForgedIncarnationJumpIsRefuted(t *testing.T) {
 		t.Fatalf("a refuted at incarnation %d; b: %v, holds a %v at %d", a.Incarnation(), err, m.State, m.Incarnation)
 	}
 }
+
+// A member that refuted a suspicion of itself and then hears that it was
+// declared dead at the incarnation it refuted (the death overtook no one:
+// the suspicion simply arrived first) still fires its groups: the member
+// that declared it fired them, and signals skip a member held dead.
+// fuseSelfDeclaredDead used to look the groups up under this node's own
+// ID, where none is indexed, and so fired nothing in any case.
+func TestFuseOwnDeathAfterRefutationFiresGroups(t *testing.T) {
+	for _, viaPushPull := range []bool{false, true} {
+		c := newCore(t, "c")
+		_ = c.Step(0, "a", gossip(&pb.Member{Id: "a", Incarnation: 1, State: pb.State_STATE_ALIVE}, &pb.Member{Id: "b", Incarnation: 1, State: pb.State_STATE_ALIVE}))
+		create := &pb.Envelope{Body: &pb.Envelope_Fuse{Fuse: &pb.FuseMsg{Kind: pb.FuseKind_FUSE_CREATE, Group: "a/1", Members: []string{"a", "b", "c"}}}}
+		if err := c.Step(time.Millisecond, "a", create); err != nil {
+			t.Fatal(err)
+		}
+		if gs := c.Groups(); len(gs) != 1 {
+			t.Fatalf("group not armed: %v", gs)
+		}
+		c.Ready()
+		inc := c.Incarnation()
+		_ = c.Step(2*time.Millisecond, "b", gossip(&pb.Member{Id: "c", Incarnation: inc, State: pb.State_STATE_SUSPECT, From: "b"}))
+		if c.Incarnation() == inc {
+			t.Fatalf("suspicion at incarnation %d not refuted", inc)
+		}
+		if gs := c.Groups(); len(gs) != 1 {
+			t.Fatalf("a suspicion fired the group: %v", gs)
+		}
+		dead := &pb.Member{Id: "c", Incarnation: inc, State: pb.State_STATE_DEAD, From: "b"}
+		msg := gossip(dead)
+		if viaPushPull {
+			msg = &pb.Envelope{Body: &pb.Envelope_PushPull{PushPull: &pb.PushPull{Members: []*pb.Member{dead}}}}
+		}
+		_ = c.Step(3*time.Millisecond, "b", msg)
+		if gs := c.Groups(); len(gs) != 0 {
+			t.Fatalf("push-pull %v: declared dead at incarnation %d (refuted since, now %d), the group is still armed: %v", viaPushPull, inc, c.Incarnation(), gs)
+		}
+		// A death at an incarnation before the group was armed here says
+		// nothing about it.
+		create2 := &pb.Envelope{Body: &pb.Envelope_Fuse{Fuse: &pb.FuseMsg{Kind: pb.FuseKind_FUSE_CREATE, Group: "a/2", Members: []string{"a", "b", "c"}}}}
+		_ = c.Step(4*time.Millisecond, "a", create2)
+		_ = c.Step(5*time.Millisecond, "b", gossip(&pb.Member{Id: "c", Incarnation: inc, State: pb.State_STATE_DEAD, From: "b"}))
+		if gs := c.Groups(); len(gs) != 1 {
+			t.Fatalf("push-pull %v: an old death fired a group armed after it: %v", viaPushPull, gs)
+		}
+	}
+}
