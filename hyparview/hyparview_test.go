@@ -125,7 +125,9 @@ func TestConfigValidateNamesField(t *testing.T) {
 // Paper §4.1: "the contact node adds the new node to its active view ...
 // and sends FORWARDJOIN to all other nodes in its active view".
 func TestJoinAddsAndForwards(t *testing.T) {
-	h := connected(t, testConfig(), "a", "b")
+	cfg := testConfig()
+	cfg.SpliceJoins = false
+	h := connected(t, cfg, "a", "b")
 	r := step(t, h, "j", joinMsg(nodeRec("j")))
 	got := sent(r)
 	for _, want := range []string{"a:forwardjoin", "b:forwardjoin", "j:neighbor-high"} {

@@ -17,22 +17,28 @@ func (h *HyParView) Join(now time.Duration, contact membership.Node) {
 	if contact.ID == h.self.ID || !contact.ID.Valid() {
 		return
 	}
-	found := false
-	for i := range h.contacts {
-		if h.contacts[i].node.ID == contact.ID {
-			h.contacts[i] = entryOf(contact)
-			found = true
-			break
-		}
-	}
-	if !found {
-		h.contacts = append(h.contacts, entryOf(contact))
-	}
+	h.AddContact(contact)
 	h.joining = h.active.empty()
 	h.joinBackoff = h.cfg.JoinTimeout
 	h.joinAt = now + h.joinBackoff
 	h.stats.JoinsSent++
 	h.send(contact.ID, joinMsg(h.selfRec))
+}
+
+// AddContact remembers contact for the retries of JOIN (see Join) without
+// sending anything now: a node that joins through one member keeps the
+// address it was first given as a fallback. Oneself is ignored.
+func (h *HyParView) AddContact(contact membership.Node) {
+	if contact.ID == h.self.ID || !contact.ID.Valid() {
+		return
+	}
+	for i := range h.contacts {
+		if h.contacts[i].node.ID == contact.ID {
+			h.contacts[i] = entryOf(contact)
+			return
+		}
+	}
+	h.contacts = append(h.contacts, entryOf(contact))
 }
 
 // retryJoin sends JOIN to the next contact when the node is isolated and
@@ -62,13 +68,45 @@ func (h *HyParView) retryJoin(now time.Duration) {
 func (h *HyParView) onJoin(now time.Duration, from membership.NodeID, m *pb.Join) {
 	h.stats.JoinsReceived++
 	e := newEntry(m.Node)
-	for i := 0; i < h.active.len(); i++ {
-		if id := h.active.e[i].node.ID; id != from {
-			h.send(id, forwardJoinMsg(m.Node, h.cfg.ARWL))
+	if h.cfg.SpliceJoins {
+		// ActiveSize/2 walks from neighbours taken in a random order
+		// (each walk may bring two links).
+		walks := h.cfg.ActiveSize / 2
+		for _, i := range h.rng.Perm(h.active.len()) {
+			if walks == 0 {
+				break
+			}
+			if id := h.active.e[i].node.ID; id != from {
+				h.send(id, forwardJoinMsg(m.Node, h.cfg.ARWL))
+				walks--
+			}
+		}
+	} else {
+		for i := 0; i < h.active.len(); i++ {
+			if id := h.active.e[i].node.ID; id != from {
+				h.send(id, forwardJoinMsg(m.Node, h.cfg.ARWL))
+			}
+		}
+	}
+	h.takeJoiner(now, e)
+}
+
+// takeJoiner puts a joiner into the active view and confirms it: with
+// SpliceJoins and a full view by splicing it in (one neighbour handed
+// over to it), otherwise as the paper does (addActive evicts if full).
+func (h *HyParView) takeJoiner(now time.Duration, e entry) {
+	id := e.node.ID
+	if h.cfg.SpliceJoins && h.active.full() {
+		if z := h.randomActiveExcept(id, id); z != "" {
+			ze := h.dropActive(h.active.index(z), false)
+			h.disconnect(z)
+			h.send(z, forwardJoinMsg(e.rec, 0))
+			h.addPassive(ze)
+			h.stats.Splices++
 		}
 	}
 	h.addActive(now, e)
-	h.confirm(now, from)
+	h.confirm(now, id)
 }
 
 // onForwardJoin continues the joiner's random walk: the node where the TTL
@@ -80,8 +118,7 @@ func (h *HyParView) onForwardJoin(now time.Duration, from membership.NodeID, m *
 	ttl := int(m.Ttl)
 	if ttl == 0 || h.active.len() <= 1 {
 		if !h.active.has(id) {
-			h.addActive(now, newEntry(m.Node))
-			h.confirm(now, id)
+			h.takeJoiner(now, newEntry(m.Node))
 		}
 		return
 	}

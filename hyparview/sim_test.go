@@ -92,19 +92,29 @@ func testSeed(t *testing.T) uint64 {
 
 func TestSimOverlayForms(t *testing.T) {
 	seed := testSeed(t)
-	cfg := SimConfig()
-	s := buildOverlay(t, seed, 300, cfg)
-	s.RunFor(20 * cfg.ShuffleInterval)
-	comp, full, asym := overlayStats(s, cfg.ActiveSize)
-	t.Logf("seed %d: components %d full %.3f asym %d", seed, comp, full, asym)
-	if comp != 1 || full < 0.97 {
-		t.Fatalf("seed %d: components %d, full active views %.3f", seed, comp, full)
+	for _, splice := range []bool{false, true} {
+		cfg := SimConfig()
+		cfg.SpliceJoins = splice
+		s := buildOverlay(t, seed, 300, cfg)
+		s.RunFor(20 * cfg.ShuffleInterval)
+		comp, full, asym := overlayStats(s, cfg.ActiveSize)
+		t.Logf("seed %d, SpliceJoins %v: components %d full %.3f asym %d", seed, splice, comp, full, asym)
+		if comp != 1 || full < 0.97 {
+			t.Fatalf("seed %d, SpliceJoins %v: components %d, full active views %.3f", seed, splice, comp, full)
+		}
 	}
 }
 
 func TestSimHealsAfterHalfCrash(t *testing.T) {
 	seed := testSeed(t)
+	for _, splice := range []bool{false, true} {
+		testSimHealsAfterHalfCrash(t, seed, splice)
+	}
+}
+
+func testSimHealsAfterHalfCrash(t *testing.T, seed uint64, splice bool) {
 	cfg := SimConfig()
+	cfg.SpliceJoins = splice
 	s := buildOverlay(t, seed, 300, cfg)
 	s.RunFor(10 * cfg.ShuffleInterval)
 	perm := s.Rand().Perm(s.N())
@@ -113,9 +123,9 @@ func TestSimHealsAfterHalfCrash(t *testing.T) {
 	}
 	s.RunFor(20 * cfg.ShuffleInterval)
 	comp, full, asym := overlayStats(s, cfg.ActiveSize)
-	t.Logf("seed %d: after crashing half: components %d full %.3f asym %d", seed, comp, full, asym)
+	t.Logf("seed %d, SpliceJoins %v: after crashing half: components %d full %.3f asym %d", seed, splice, comp, full, asym)
 	if comp != 1 || full < 0.95 {
-		t.Fatalf("seed %d: after crashing half: components %d, full active views %.3f", seed, comp, full)
+		t.Fatalf("seed %d, SpliceJoins %v: after crashing half: components %d, full active views %.3f", seed, splice, comp, full)
 	}
 }
 
