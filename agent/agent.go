@@ -61,6 +61,8 @@ type Agent struct {
 	peersSaved   time.Time
 	fuseLog      []FuseEvent
 	fuseSeq      uint64
+	rng          *rand.Rand   // the agent's own choices (overlay.go), not the cores'
+	overlay      *overlayJoin // a HyParView join waiting for SWIM's
 }
 
 // New builds an agent: identity, host, transport and cores. It does not
@@ -97,6 +99,7 @@ func New(cfg Config) (*Agent, error) {
 		byProto: map[protocol.ID]membership.Core{},
 		cmds:    make(chan func(time.Duration), 64),
 		done:    make(chan struct{}),
+		rng:     newRand(),
 	}
 	a.self = nodeOf(peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()})
 	if err := a.openStore(); err != nil {
@@ -196,10 +199,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			continue
 		}
 		a.tr.AddAddrs(info, peerstore.PermanentAddrTTL)
-		a.hv.Join(a.now(), nodeOf(info))
-		if err := a.sw.Join(a.now(), nodeOf(info)); err != nil {
-			a.log.Warn("swim join", "peer", info.ID.String(), "err", err)
-		}
+		a.joinMesh(a.now(), nodeOf(info))
 	}
 	if len(a.cfg.Join) == 0 {
 		a.rejoin()
@@ -296,6 +296,10 @@ func (a *Agent) loop(ctx context.Context) error {
 			f(a.now())
 		}
 		a.flush()
+		if a.overlay != nil {
+			a.maybeJoinOverlay(a.now())
+			a.flush()
+		}
 		arm() // a step may have made an idle core busy
 		if d := time.Since(t0); d > slowStep {
 			a.log.Warn("slow loop step", "kind", kind, "took", d)

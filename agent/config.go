@@ -89,6 +89,18 @@ type Config struct {
 	// plumtree's p99 latency 2-10x worse in every run, for a reason not
 	// found yet (docs/agent-resources.md). Ignored with FixedTicks.
 	SwimDeadlines bool
+	// OverlayJoinWait defers the overlay's (HyParView's) join until SWIM's
+	// join has its full-state reply, and then joins the overlay through a
+	// random live member of that table instead of the contact (which stays
+	// a fallback for HyParView's retries); if SWIM has no reply after this
+	// long, the overlay joins through the contact. A contact that every
+	// node joins through otherwise takes each joiner into its active view
+	// (evicting another) and starts a walk from each of its neighbours:
+	// 199 agents joining one seed at once made 2,145 evictions and 3,768
+	// overlay connections in their first 45 s, with the seed starved for
+	// CPU while it also had to answer the SWIM joins (overlay.go,
+	// docs/swim-bench.md). Zero joins both through the contact at once.
+	OverlayJoinWait time.Duration
 	// Log receives the agent's structured logs.
 	Log *slog.Logger
 }
@@ -115,18 +127,19 @@ func DefaultListen() []string { return append([]string(nil), defaultListen...) }
 // DefaultConfig returns an agent configuration with the defaults.
 func DefaultConfig() Config {
 	return Config{
-		DataDir:        DefaultDataDir(),
-		Listen:         DefaultListen(),
-		RPCListen:      "127.0.0.1:7781",
-		Datastore:      DatastorePebble,
-		HyParView:      hyparview.DefaultConfig(),
-		Swim:           defaultSwimConfig(),
-		AntiEntropy:    antientropy.DefaultConfig(),
-		Broadcast:      BroadcastPlumtree,
-		Plumtree:       plumtree.DefaultConfig(),
-		GossipSubQueue: 1024,
-		Transport:      transport.DefaultConfig(),
-		Log:            slog.Default(),
+		DataDir:         DefaultDataDir(),
+		Listen:          DefaultListen(),
+		RPCListen:       "127.0.0.1:7781",
+		Datastore:       DatastorePebble,
+		HyParView:       hyparview.DefaultConfig(),
+		Swim:            defaultSwimConfig(),
+		AntiEntropy:     antientropy.DefaultConfig(),
+		Broadcast:       BroadcastPlumtree,
+		Plumtree:        plumtree.DefaultConfig(),
+		GossipSubQueue:  1024,
+		OverlayJoinWait: 5 * time.Second,
+		Transport:       transport.DefaultConfig(),
+		Log:             slog.Default(),
 	}
 }
 
@@ -192,6 +205,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Transport.Validate(); err != nil {
 		return fmt.Errorf("agent: Transport: %w", err)
+	}
+	if c.OverlayJoinWait < 0 {
+		return fmt.Errorf("agent: OverlayJoinWait = %v; want >= 0", c.OverlayJoinWait)
 	}
 	if c.Log == nil {
 		return fmt.Errorf("agent: Log is nil")

@@ -69,13 +69,10 @@ func (a *Agent) JoinPeer(ctx context.Context, addr string) error {
 			return
 		}
 		a.tr.AddAddrs(info, peerstore.PermanentAddrTTL)
-		a.hv.Join(now, nodeOf(info))
-		// SWIM too, as --join at start-up does: otherwise the node is in
-		// the overlay but no SWIM member knows it until someone's
-		// push-pull happens to bring it in.
-		if err := a.sw.Join(now, nodeOf(info)); err != nil {
-			a.log.Warn("swim join", "peer", info.ID.String(), "err", err)
-		}
+		// SWIM and the overlay, as --join at start-up does: otherwise the
+		// node is in the overlay but no SWIM member knows it until
+		// someone's push-pull happens to bring it in.
+		a.joinMesh(now, nodeOf(info))
 	}); err != nil {
 		return err
 	}
