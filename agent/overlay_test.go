@@ -1,0 +1,98 @@
+package agent
+
+import (
+	"context"
+	"crypto/rand"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// runAgent starts an agent from cfg (memory datastore) until the test ends.
+func runAgent(t *testing.T, cfg Config) *Agent {
+	t.Helper()
+	cfg.Datastore = DatastoreMemory
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := a.Run(ctx); err != nil {
+			t.Errorf("agent: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return a
+}
+
+func joinsSent(t *testing.T, a *Agent) uint64 {
+	t.Helper()
+	s, err := a.Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.HyParView.JoinsSent
+}
+
+// The overlay's join waits for SWIM's reply, and then goes out (through
+// the only member there is, the contact) long before OverlayJoinWait.
+func TestOverlayJoinWaitsForSWIMReply(t *testing.T) {
+	dir := t.TempDir()
+	seed := runAgent(t, localConfig(filepath.Join(dir, "seed")))
+	cfg := localConfig(filepath.Join(dir, "joiner"))
+	cfg.OverlayJoinWait = time.Hour
+	j := runAgent(t, cfg)
+	if err := j.JoinPeer(context.Background(), seed.Addrs()[0]); err != nil {
+		t.Fatal(err)
+	}
+	if n := joinsSent(t, j); n != 0 {
+		t.Fatalf("HyParView sent %d JOINs before SWIM's join was answered", n)
+	}
+	waitUntil(t, 20*time.Second, "the joiner's overlay link to the seed, after SWIM's reply", func() bool {
+		p, err := j.Peers(context.Background())
+		return err == nil && len(p.Active) == 1 && p.Active[0].ID == seed.ID().String()
+	})
+	if n := joinsSent(t, j); n != 1 {
+		t.Fatalf("HyParView sent %d JOINs, want 1", n)
+	}
+}
+
+// A contact that never answers SWIM still gets the overlay's JOIN once
+// OverlayJoinWait has passed (SWIM knows no other member), and with
+// OverlayJoinWait 0 it gets it at once, as before.
+func TestOverlayJoinFallsBackToTheContact(t *testing.T) {
+	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nobody := "/ip4/127.0.0.1/tcp/1/p2p/" + id.String() // nothing listens on port 1
+	dir := t.TempDir()
+	for _, wait := range []time.Duration{0, 2 * time.Second} {
+		cfg := localConfig(filepath.Join(dir, wait.String()))
+		cfg.OverlayJoinWait = wait
+		j := runAgent(t, cfg)
+		if err := j.JoinPeer(context.Background(), nobody); err != nil {
+			t.Fatal(err)
+		}
+		n := joinsSent(t, j)
+		if wait == 0 && n != 1 {
+			t.Fatalf("OverlayJoinWait 0: %d JOINs right after the join, want 1", n)
+		}
+		if wait > 0 && n != 0 {
+			t.Fatalf("OverlayJoinWait %v: %d JOINs before the wait ran out", wait, n)
+		}
+		waitUntil(t, 10*time.Second, "the overlay's JOIN to the contact", func() bool { return joinsSent(t, j) >= 1 })
+	}
+}
