@@ -133,7 +133,7 @@ func DefaultConfig() Config {
 		Datastore:       DatastorePebble,
 		HyParView:       hyparview.DefaultConfig(),
 		Swim:            defaultSwimConfig(),
-		AntiEntropy:     antientropy.DefaultConfig(),
+		AntiEntropy:     defaultAntiEntropyConfig(),
 		Broadcast:       BroadcastPlumtree,
 		Plumtree:        plumtree.DefaultConfig(),
 		GossipSubQueue:  1024,
@@ -152,6 +152,16 @@ func defaultSwimConfig() swim.Config {
 	c.ConnectTimeout = transport.DefaultConfig().DialTimeout
 	c.InconclusiveProbes = 3
 	c.DialInterval = 5 * time.Second
+	return c
+}
+
+// defaultAntiEntropyConfig is anti-entropy's default with its periodic
+// sessions waiting for an overlay link (antientropy.Config.LinkedSyncs):
+// the overlay joins after SWIM's reply (OverlayJoinWait), and until then
+// every session would dial a random member.
+func defaultAntiEntropyConfig() antientropy.Config {
+	c := antientropy.DefaultConfig()
+	c.LinkedSyncs = true
 	return c
 }
 

@@ -30,20 +30,28 @@ func (c *Core) LinkDown(node NodeID) {
 
 // pickPartner returns the peer of the next periodic session, or "" if
 // there is none without a running session: a random link that is a
-// member, but every RandomSyncEvery-th session (or when no link
-// qualifies) a random member.
+// member, but every RandomSyncEvery-th session (or when no link is free)
+// a random member; with LinkedSyncs and no link that is a member, ""
+// except on those random turns.
 func (c *Core) pickPartner() NodeID {
 	c.periodic++
 	free := func(p NodeID) bool { _, busy := c.out[p]; return !busy }
 	if c.cfg.RandomSyncEvery > 1 && c.periodic%uint64(c.cfg.RandomSyncEvery) != 0 {
 		var cands []NodeID
+		linked := false
 		for _, l := range c.links {
-			if _, member := slices.BinarySearch(c.members, l); member && free(l) {
-				cands = append(cands, l)
+			if _, member := slices.BinarySearch(c.members, l); member {
+				linked = true
+				if free(l) {
+					cands = append(cands, l)
+				}
 			}
 		}
 		if len(cands) > 0 {
 			return cands[c.rng.IntN(len(cands))]
+		}
+		if c.cfg.LinkedSyncs && !linked {
+			return "" // no link yet: wait for one, or for the random turn
 		}
 	}
 	if len(c.members) == 0 {

@@ -83,3 +83,54 @@ func TestPeriodicSessionsPreferLinks(t *testing.T) {
 		t.Fatalf("RandomSyncEvery 1: %d of %d sessions with the 2 links among 40 members; want random", inLinks, len(got))
 	}
 }
+
+// With LinkedSyncs and no link that is a member, only every
+// RandomSyncEvery-th periodic session runs (with a random member): a node
+// whose overlay has not joined yet does not dial a random member every
+// second. Once a link comes up the sessions go to it as before; without
+// LinkedSyncs every session goes to a random member (the control).
+func TestLinkedSyncsWaitForALink(t *testing.T) {
+	run := func(linked bool) (*Core, []NodeID) {
+		cfg := testConfig()
+		cfg.RandomSyncEvery = 4
+		cfg.LinkedSyncs = linked
+		c, err := New(cfg, "self", NewMemStore(), rand.New(rand.NewPCG(9, 10)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ms []NodeID
+		for i := range 40 {
+			ms = append(ms, NodeID(fmt.Sprintf("n%02d", i)))
+		}
+		c.SetMembers(0, ms)
+		c.LinkUp("x-not-a-member") // a link that is no member does not count
+		return c, periodicPeers(c, 60*time.Second)
+	}
+	_, all := run(false)
+	_, few := run(true)
+	if len(all) < 40 {
+		t.Fatalf("control: %d sessions in 60 s; want about one a second", len(all))
+	}
+	if len(few) == 0 || 4*len(few) > len(all)+8 {
+		t.Fatalf("LinkedSyncs without a link: %d sessions in 60 s; want about a quarter of the control's %d", len(few), len(all))
+	}
+	c, _ := run(true)
+	c.LinkUp("n05")
+	var got []NodeID
+	for now := 60 * time.Second; now < 90*time.Second; now += 100 * time.Millisecond {
+		c.Tick(now)
+		for p := range c.out {
+			got = append(got, p)
+			delete(c.out, p)
+		}
+	}
+	onLink := 0
+	for _, p := range got {
+		if p == "n05" {
+			onLink++
+		}
+	}
+	if len(got) < 20 || onLink < len(got)/2 {
+		t.Fatalf("with a link: %d sessions, %d to it: %v", len(got), onLink, got)
+	}
+}
