@@ -23,31 +23,14 @@ func testAgents(t *testing.T, n int, broadcast string, onDeliver func(i int, d D
 	t.Helper()
 	dir := t.TempDir()
 	agents := make([]*Agent, n)
-	var wg sync.WaitGroup
-	t.Cleanup(wg.Wait) // runs after every cancel below (cleanups run last-in first-out)
 	for i := range agents {
 		cfg := localConfig(filepath.Join(dir, fmt.Sprint(i)))
 		cfg.Broadcast = broadcast
-		cfg.Datastore = DatastoreMemory
-		idx := i
-		cfg.OnDeliver = func(d Delivery) { onDeliver(idx, d) }
+		cfg.OnDeliver = func(d Delivery) { onDeliver(i, d) }
 		if i > 0 && broadcast == BroadcastPlumtree {
 			cfg.Join = agents[0].Addrs()[:1]
 		}
-		a, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		agents[i] = a
-		ctx, cancel := context.WithCancel(context.Background())
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := a.Run(ctx); err != nil {
-				t.Errorf("agent %d: %v", idx, err)
-			}
-		}()
-		t.Cleanup(cancel)
+		agents[i] = runAgent(t, cfg)
 	}
 	if broadcast == BroadcastGossipSub {
 		for i, a := range agents {
@@ -59,6 +42,27 @@ func testAgents(t *testing.T, n int, broadcast string, onDeliver func(i int, d D
 		}
 	}
 	return agents
+}
+
+// runAgent starts an agent from cfg (memory datastore) until the test ends.
+func runAgent(t *testing.T, cfg Config) *Agent {
+	t.Helper()
+	cfg.Datastore = DatastoreMemory
+	a, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := a.Run(ctx); err != nil {
+			t.Errorf("agent: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return a
 }
 
 // waitUntil polls cond every 20 ms until it holds or the deadline passes.

@@ -13,15 +13,7 @@ func TestIDCacheConvertsBothWaysAndStaysBounded(t *testing.T) {
 	var c idCache
 	var ids []peer.ID
 	for range 3 {
-		priv, _, err := crypto.GenerateEd25519Key(rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		id, err := peer.IDFromPrivateKey(priv)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
+		ids = append(ids, newPeerID(t))
 	}
 	for _, p := range ids {
 		n := c.node(p)
@@ -52,14 +44,7 @@ func TestIDCacheConvertsBothWaysAndStaysBounded(t *testing.T) {
 // cached, it replaced the peer's canonical name, and every message from
 // that peer was credited to a node no core knew.
 func TestIDCacheRefusesNonCanonicalIDs(t *testing.T) {
-	priv, _, err := crypto.GenerateEd25519Key(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := peer.IDFromPrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newPeerID(t)
 	var c idCache
 	c.node(p)
 	alias := membership.NodeID(peer.ToCid(p).String())
@@ -72,4 +57,18 @@ func TestIDCacheRefusesNonCanonicalIDs(t *testing.T) {
 	if q, err := c.peer(membership.NodeID(p.String())); err != nil || q != p {
 		t.Fatalf("the canonical form: %v %v", q, err)
 	}
+}
+
+// newPeerID is a fresh peer ID (Ed25519).
+func newPeerID(t *testing.T) peer.ID {
+	t.Helper()
+	priv, _, err := crypto.GenerateEd25519Key(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := peer.IDFromPrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }

@@ -2,36 +2,10 @@ package agent
 
 import (
 	"context"
-	"crypto/rand"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/libp2p/go-libp2p/core/crypto"
-	"github.com/libp2p/go-libp2p/core/peer"
 )
-
-// runAgent starts an agent from cfg (memory datastore) until the test ends.
-func runAgent(t *testing.T, cfg Config) *Agent {
-	t.Helper()
-	cfg.Datastore = DatastoreMemory
-	a, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		if err := a.Run(ctx); err != nil {
-			t.Errorf("agent: %v", err)
-		}
-	}()
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	return a
-}
 
 func joinsSent(t *testing.T, a *Agent) uint64 {
 	t.Helper()
@@ -69,15 +43,7 @@ func TestOverlayJoinWaitsForSWIMReply(t *testing.T) {
 // OverlayJoinWait has passed (SWIM knows no other member), and with
 // OverlayJoinWait 0 it gets it at once, as before.
 func TestOverlayJoinFallsBackToTheContact(t *testing.T) {
-	key, _, err := crypto.GenerateEd25519Key(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := peer.IDFromPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nobody := "/ip4/127.0.0.1/tcp/1/p2p/" + id.String() // nothing listens on port 1
+	nobody := "/ip4/127.0.0.1/tcp/1/p2p/" + newPeerID(t).String() // nothing listens on port 1
 	dir := t.TempDir()
 	for _, wait := range []time.Duration{0, 2 * time.Second} {
 		cfg := localConfig(filepath.Join(dir, wait.String()))

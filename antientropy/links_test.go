@@ -11,9 +11,12 @@ import (
 // periodicPeers ticks c for d and returns the peer of each periodic
 // session it started, in order (each session is forgotten at once, so
 // MaxSessions never holds one back).
-func periodicPeers(c *Core, d time.Duration) []NodeID {
+func periodicPeers(c *Core, d time.Duration) []NodeID { return periodicPeersFrom(c, 0, d) }
+
+// periodicPeersFrom is periodicPeers from virtual time from to to.
+func periodicPeersFrom(c *Core, from, to time.Duration) []NodeID {
 	var got []NodeID
-	for now := time.Duration(0); now < d; now += 100 * time.Millisecond {
+	for now := from; now < to; now += 100 * time.Millisecond {
 		c.Tick(now)
 		for p := range c.out {
 			got = append(got, p)
@@ -21,6 +24,21 @@ func periodicPeers(c *Core, d time.Duration) []NodeID {
 		}
 	}
 	return got
+}
+
+// coreOf40 is a core "self" with members n00..n39 and a seeded rng.
+func coreOf40(t *testing.T, cfg Config, seed uint64) *Core {
+	t.Helper()
+	c, err := New(cfg, "self", NewMemStore(), rand.New(rand.NewPCG(seed, seed+1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ms []NodeID
+	for i := range 40 {
+		ms = append(ms, NodeID(fmt.Sprintf("n%02d", i)))
+	}
+	c.SetMembers(0, ms)
+	return c
 }
 
 // With links, periodic sessions go to a random link, and every
@@ -31,15 +49,7 @@ func TestPeriodicSessionsPreferLinks(t *testing.T) {
 	newCore := func(every int) *Core {
 		cfg := testConfig()
 		cfg.RandomSyncEvery = every
-		c, err := New(cfg, "self", NewMemStore(), rand.New(rand.NewPCG(7, 8)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ms []NodeID
-		for i := range 40 {
-			ms = append(ms, NodeID(fmt.Sprintf("n%02d", i)))
-		}
-		c.SetMembers(0, ms)
+		c := coreOf40(t, cfg, 7)
 		c.LinkUp("n03")
 		c.LinkUp("n17")
 		c.LinkUp("n29")
@@ -94,15 +104,7 @@ func TestLinkedSyncsWaitForALink(t *testing.T) {
 		cfg := testConfig()
 		cfg.RandomSyncEvery = 4
 		cfg.LinkedSyncs = linked
-		c, err := New(cfg, "self", NewMemStore(), rand.New(rand.NewPCG(9, 10)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var ms []NodeID
-		for i := range 40 {
-			ms = append(ms, NodeID(fmt.Sprintf("n%02d", i)))
-		}
-		c.SetMembers(0, ms)
+		c := coreOf40(t, cfg, 9)
 		c.LinkUp("x-not-a-member") // a link that is no member does not count
 		return c, periodicPeers(c, 60*time.Second)
 	}
@@ -116,14 +118,7 @@ func TestLinkedSyncsWaitForALink(t *testing.T) {
 	}
 	c, _ := run(true)
 	c.LinkUp("n05")
-	var got []NodeID
-	for now := 60 * time.Second; now < 90*time.Second; now += 100 * time.Millisecond {
-		c.Tick(now)
-		for p := range c.out {
-			got = append(got, p)
-			delete(c.out, p)
-		}
-	}
+	got := periodicPeersFrom(c, 60*time.Second, 90*time.Second)
 	onLink := 0
 	for _, p := range got {
 		if p == "n05" {

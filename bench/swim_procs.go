@@ -216,14 +216,9 @@ func (h *hearsayProcs) launch(ctx context.Context, every time.Duration, join boo
 // at start-up does).
 func (h *hearsayProcs) joinAll(ctx context.Context) (time.Time, error) {
 	for i := 1; i < h.n; i++ {
-		if h.cls[i] != nil {
-			continue
-		}
-		cl, err := rpc.Dial(h.dataDir(i))
-		if err != nil {
+		if err := h.client(i); err != nil {
 			return time.Time{}, fmt.Errorf("agent %d: %w", i, err)
 		}
-		h.cls[i] = cl
 	}
 	// A call that fails is tried once more with a new client (retried),
 	// as the other calls the harness makes: at N=200 a member's RPC
@@ -267,12 +262,8 @@ func launchRest(n int, every time.Duration, start func(i int) error) error {
 }
 
 func (h *hearsayProcs) setMeta(ctx context.Context, i int, val string) (time.Time, error) {
-	if h.cls[i] == nil {
-		cl, err := rpc.Dial(h.dataDir(i))
-		if err != nil {
-			return time.Time{}, err
-		}
-		h.cls[i] = cl
+	if err := h.client(i); err != nil {
+		return time.Time{}, err
 	}
 	var ms []agent.Member
 	if err := h.retried(ctx, i, "mesh_members", func() (err error) { ms, err = h.cls[i].Members(ctx); return err }); err != nil {
@@ -326,6 +317,19 @@ func (h *hearsayProcs) retried(ctx context.Context, i int, what string, call fun
 	return nil
 }
 
+// client makes member i's JSON-RPC client if it has none yet.
+func (h *hearsayProcs) client(i int) error {
+	if h.cls[i] != nil {
+		return nil
+	}
+	cl, err := rpc.Dial(h.dataDir(i))
+	if err != nil {
+		return err
+	}
+	h.cls[i] = cl
+	return nil
+}
+
 // renewClient replaces member i's client after what failed with err, and
 // says so on stderr. Each index is touched by one goroutine at a time.
 func (h *hearsayProcs) renewClient(i int, what string, err error) error {
@@ -365,12 +369,8 @@ func (h *hearsayProcs) sent(ctx context.Context) (sentCount, bool) {
 		if p == nil || crashed[i] {
 			continue
 		}
-		if h.cls[i] == nil {
-			cl, err := rpc.Dial(h.dataDir(i))
-			if err != nil {
-				return sentCount{}, false
-			}
-			h.cls[i] = cl
+		if h.client(i) != nil {
+			return sentCount{}, false
 		}
 		wg.Add(1)
 		sem <- struct{}{}

@@ -146,16 +146,23 @@ func (h *HyParView) splice(now time.Duration, from membership.NodeID, m *pb.Neig
 	if z == "" || h.active.len() < 2 {
 		return false
 	}
-	i := h.active.index(z)
-	ze := h.dropActive(i, false)
-	h.disconnect(z)
-	h.send(z, forwardJoinMsg(m.Node, 0))
-	h.addPassive(ze)
-	h.stats.Splices++
+	h.handOver(z, m.Node)
 	h.stats.RequestsAccepted++
 	h.addActive(now, newEntry(m.Node))
 	h.send(from, neighborReplyMsg(true))
 	return true
+}
+
+// handOver drops active neighbour z and makes it link to n instead: a
+// DISCONNECT, then a FORWARDJOIN for n with TTL 0, which z reads in that
+// order (one stream), so it has the free slot n takes. z goes to the
+// passive view. The caller links to n itself (splice, takeJoiner).
+func (h *HyParView) handOver(z membership.NodeID, n *pb.Node) {
+	ze := h.dropActive(h.active.index(z), false)
+	h.disconnect(z)
+	h.send(z, forwardJoinMsg(n, 0))
+	h.addPassive(ze)
+	h.stats.Splices++
 }
 
 // onNeighborReply settles a request we sent. An acceptance we no longer

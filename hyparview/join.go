@@ -98,11 +98,7 @@ func (h *HyParView) takeJoiner(now time.Duration, e entry) {
 	id := e.node.ID
 	if h.cfg.SpliceJoins && h.active.full() {
 		if z := h.randomActiveExcept(id, id); z != "" {
-			ze := h.dropActive(h.active.index(z), false)
-			h.disconnect(z)
-			h.send(z, forwardJoinMsg(e.rec, 0))
-			h.addPassive(ze)
-			h.stats.Splices++
+			h.handOver(z, e.rec)
 		}
 	}
 	h.addActive(now, e)

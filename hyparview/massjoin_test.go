@@ -1,7 +1,6 @@
 package hyparview
 
 import (
-	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -16,16 +15,7 @@ func massJoin(t *testing.T, seed uint64, n int, cfg Config, d time.Duration) (*s
 	t.Helper()
 	scfg := sim.DefaultConfig(seed)
 	scfg.Connect = sim.Uniform{Min: 5 * time.Millisecond, Max: 20 * time.Millisecond}
-	s, err := sim.New(scfg, n, func(id membership.NodeID, _ int, rng *rand.Rand) sim.Process {
-		h, err := New(membership.Node{ID: id}, cfg, rng)
-		if err != nil {
-			t.Fatalf("seed %d: %v", seed, err)
-		}
-		return &simProc{h: h}
-	})
-	if err != nil {
-		t.Fatalf("seed %d: %v", seed, err)
-	}
+	s := newOverlaySimOn(t, scfg, n, cfg)
 	for i := 1; i < n; i++ {
 		s.At(time.Duration(s.Rand().IntN(1000))*time.Millisecond, func() {
 			s.Invoke(i, func(now time.Duration) { core(s, i).Join(now, membership.Node{ID: s.ID(0)}) })

@@ -257,7 +257,14 @@ func persistent(a, b map[string]bool) []string {
 // newOverlaySim is n HyParView nodes in the simulator, not yet joined.
 func newOverlaySim(t testing.TB, seed uint64, n int, cfg Config) *sim.Sim {
 	t.Helper()
-	s, err := sim.New(sim.DefaultConfig(seed), n, func(id membership.NodeID, _ int, rng *rand.Rand) sim.Process {
+	return newOverlaySimOn(t, sim.DefaultConfig(seed), n, cfg)
+}
+
+// newOverlaySimOn is newOverlaySim on the network scfg.
+func newOverlaySimOn(t testing.TB, scfg sim.Config, n int, cfg Config) *sim.Sim {
+	t.Helper()
+	seed := scfg.Seed
+	s, err := sim.New(scfg, n, func(id membership.NodeID, _ int, rng *rand.Rand) sim.Process {
 		h, err := New(membership.Node{ID: id}, cfg, rng)
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
