@@ -34,6 +34,8 @@ type procOpts struct {
 	// (from one goroutine; the slice is reused).
 	stderrTap func(line []byte)
 	stdin     bool // give the process a pipe as stdin (memberProc.stdin)
+	// env is added to the bench's own environment for the process.
+	env []string
 }
 
 func startProc(bin string, args []string, o procOpts) (*memberProc, error) {
@@ -41,6 +43,9 @@ func startProc(bin string, args []string, o procOpts) (*memberProc, error) {
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
+	}
+	if len(o.env) > 0 {
+		cmd.Env = append(os.Environ(), o.env...)
 	}
 	p := &memberProc{cmd: cmd, exited: make(chan struct{}), rest: out}
 	if o.stdin {
@@ -231,7 +236,7 @@ func startHearsayCluster(ctx context.Context, cfg PauseConfig) (_ pauseCluster, 
 		if err := os.MkdirAll(dd, 0o700); err != nil {
 			return nil, err
 		}
-		p, id, addr, err := startAgentProc(cfg.HearsayBin, []string{"agent"}, dd, join, "warn", nil)
+		p, id, addr, err := startAgentProc(cfg.HearsayBin, []string{"agent"}, dd, join, "warn", nil, nil)
 		if err != nil {
 			return nil, fmt.Errorf("agent %d: %w", i, err)
 		}
@@ -258,13 +263,13 @@ func startHearsayCluster(ctx context.Context, cfg PauseConfig) (_ pauseCluster, 
 // datastore, JSON logs at logLevel, RPC on a free loopback port), joined
 // through join if set, and reads its banner: peer ID and first
 // 127.0.0.1 address (with /p2p/). The rest of its stdout is discarded.
-func startAgentProc(bin string, cmd []string, dd, join, logLevel string, stderrTap func([]byte)) (p *memberProc, id, addr string, err error) {
+func startAgentProc(bin string, cmd []string, dd, join, logLevel string, stderrTap func([]byte), env []string) (p *memberProc, id, addr string, err error) {
 	args := append(slices.Clone(cmd), "--listen", "/ip4/127.0.0.1/tcp/0", "--data-dir", dd, "--datastore", agent.DatastoreMemory, "--keep-identity",
 		"--rpc-listen", "127.0.0.1:0", "--log-format", "json", "--log-level", logLevel)
 	if join != "" {
 		args = append(args, "--join", join)
 	}
-	p, err = startProc(bin, args, procOpts{stderr: filepath.Join(dd, "stderr.log"), stderrTap: stderrTap})
+	p, err = startProc(bin, args, procOpts{stderr: filepath.Join(dd, "stderr.log"), stderrTap: stderrTap, env: env})
 	if err != nil {
 		return nil, "", "", err
 	}
@@ -441,7 +446,7 @@ func startMemberlistCluster(ctx context.Context, cfg PauseConfig, bin string) (_
 	}
 	var join string
 	for i := range cfg.Nodes {
-		p, dec, first, err := startMemberlistProc(bin, fmt.Sprintf("m%03d", i), join, dir, false)
+		p, dec, first, err := startMemberlistProc(bin, fmt.Sprintf("m%03d", i), join, dir, false, nil)
 		if err != nil {
 			return nil, fmt.Errorf("memberlist member %d: %w", i, err)
 		}
@@ -459,7 +464,7 @@ func startMemberlistCluster(ctx context.Context, cfg PauseConfig, bin string) (_
 // (probe interval 1 s, timeout 500 ms), joined through join if set, and
 // reads its Ready line. events selects -events (memberlist's own events,
 // commands on stdin).
-func startMemberlistProc(bin, name, join, dir string, events bool) (*memberProc, *json.Decoder, mlLine, error) {
+func startMemberlistProc(bin, name, join, dir string, events bool, env []string) (*memberProc, *json.Decoder, mlLine, error) {
 	args := []string{"-member", "-name", name, "-probe-interval", "1s", "-probe-timeout", "500ms"}
 	if join != "" {
 		args = append(args, "-join", join)
@@ -467,7 +472,7 @@ func startMemberlistProc(bin, name, join, dir string, events bool) (*memberProc,
 	if events {
 		args = append(args, "-events")
 	}
-	p, err := startProc(bin, args, procOpts{stderr: filepath.Join(dir, name+".stderr"), stdin: events})
+	p, err := startProc(bin, args, procOpts{stderr: filepath.Join(dir, name+".stderr"), stdin: events, env: env})
 	if err != nil {
 		return nil, nil, mlLine{}, err
 	}

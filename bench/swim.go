@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"os"
 	"slices"
 	"time"
 
@@ -54,6 +55,10 @@ type SwimConfig struct {
 	// Join): formation is timed from the joins instead of from the
 	// launch, so it leaves out the processes' start-up.
 	JoinAfterUp bool
+	// MemberGOMAXPROCS, with Procs and when > 0, sets GOMAXPROCS in every
+	// member process of both implementations (0: each one's default:
+	// hearsay agents run on one core, memberlist members on all).
+	MemberGOMAXPROCS int
 	// KeepDir, with Procs, keeps the hearsay members' data directories,
 	// each with the member's log (stderr.log), under KeepDir/hearsay-N
 	// instead of a temporary directory that is removed.
@@ -96,6 +101,10 @@ func (c SwimConfig) Validate() error {
 	switch {
 	case c.JoinAfterUp && !c.Procs:
 		return fmt.Errorf("bench: JoinAfterUp needs Procs")
+	case c.MemberGOMAXPROCS < 0:
+		return fmt.Errorf("bench: MemberGOMAXPROCS = %d; want >= 0", c.MemberGOMAXPROCS)
+	case c.MemberGOMAXPROCS > 0 && !c.Procs:
+		return fmt.Errorf("bench: MemberGOMAXPROCS needs Procs")
 	case c.Crashes < 0:
 		return fmt.Errorf("bench: Crashes = %d; want >= 0", c.Crashes)
 	case c.MetaTrials < 0:
@@ -236,6 +245,7 @@ func swimTable(cfg SwimConfig, res map[string]map[int]*swimResult) *exp.Table {
 		if cfg.JoinAfterUp {
 			where += "; all members up before the joins, formation timed from the joins"
 		}
+		where += "; " + cfg.memberProcsNote()
 	}
 	t := &exp.Table{
 		Title: fmt.Sprintf("swim: hearsay agents beside memberlist v0.7.0 on 127.0.0.1 (%s), probe interval %v, probe timeout %v, %d crashes, %d metadata updates, quiet window %v",
@@ -405,4 +415,24 @@ func memberlistFor(ctx context.Context, impls []string, dir string) (*memberlist
 		return nil, nil
 	}
 	return buildMemberlist(ctx, dir)
+}
+
+// memberProcsNote says what GOMAXPROCS the member processes run with.
+func (c SwimConfig) memberProcsNote() string {
+	switch env := os.Getenv("GOMAXPROCS"); {
+	case c.MemberGOMAXPROCS > 0:
+		return fmt.Sprintf("GOMAXPROCS=%d in every member", c.MemberGOMAXPROCS)
+	case env != "":
+		return fmt.Sprintf("GOMAXPROCS=%s in every member (from the environment)", env)
+	}
+	return "GOMAXPROCS: hearsay 1 (the agent's default), memberlist Go's default"
+}
+
+// memberEnv is what the member processes' environment gets on top of the
+// bench's own.
+func (c SwimConfig) memberEnv() []string {
+	if c.MemberGOMAXPROCS > 0 {
+		return []string{fmt.Sprintf("GOMAXPROCS=%d", c.MemberGOMAXPROCS)}
+	}
+	return nil
 }

@@ -53,3 +53,28 @@ func TestReleaseAllStartsEveryJoinAfterTheRelease(t *testing.T) {
 		t.Fatalf("errors not joined: %v", err)
 	}
 }
+
+// MemberGOMAXPROCS goes into both implementations' member environments,
+// needs member processes, and cannot be negative.
+func TestSwimConfigMemberGOMAXPROCS(t *testing.T) {
+	c := DefaultSwimConfig()
+	c.Procs, c.HearsayBin = true, "hearsay"
+	if env := c.memberEnv(); env != nil {
+		t.Fatalf("default member environment %q; want none", env)
+	}
+	c.MemberGOMAXPROCS = 2
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if env := c.memberEnv(); len(env) != 1 || env[0] != "GOMAXPROCS=2" {
+		t.Fatalf("member environment %q; want GOMAXPROCS=2", env)
+	}
+	c.MemberGOMAXPROCS = -1
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "MemberGOMAXPROCS") {
+		t.Fatalf("MemberGOMAXPROCS -1: %v", err)
+	}
+	c.MemberGOMAXPROCS, c.Procs = 1, false
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "needs Procs") {
+		t.Fatalf("MemberGOMAXPROCS without Procs: %v", err)
+	}
+}

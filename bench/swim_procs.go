@@ -89,6 +89,7 @@ type hearsayProcs struct {
 	ids      []string
 	cls      []*rpc.Client
 	seed     string             // member 0's address
+	env      []string           // added to each member's environment
 	expect   map[int]metaExpect // guarded by rec.mu
 }
 
@@ -188,7 +189,7 @@ func newHearsayProcs(bin string, tick time.Duration, n int, rec *swimRecorder, k
 func (h *hearsayProcs) dataDir(i int) string { return filepath.Join(h.dir, fmt.Sprintf("n%03d", i)) }
 
 func (h *hearsayProcs) start(i int, join string) (string, error) {
-	p, id, addr, err := startAgentProc(h.bin, h.cmd, h.dataDir(i), join, "info", h.tap(i))
+	p, id, addr, err := startAgentProc(h.bin, h.cmd, h.dataDir(i), join, "info", h.tap(i), h.env)
 	if err != nil {
 		return "", fmt.Errorf("agent %d: %w", i, err)
 	}
@@ -423,7 +424,8 @@ type memberlistProcs struct {
 	rec      *swimRecorder
 	ps       []*memberProc
 	bytesCh  []chan uint64
-	seed     string // member 0's address
+	seed     string   // member 0's address
+	env      []string // added to each member's environment
 	wg       sync.WaitGroup
 }
 
@@ -443,7 +445,7 @@ func newMemberlistProcs(bin string, n int, rec *swimRecorder) (*memberlistProcs,
 func mlName(i int) string { return fmt.Sprintf("m%03d", i) }
 
 func (m *memberlistProcs) start(i int, join string) (string, error) {
-	p, dec, first, err := startMemberlistProc(m.bin, mlName(i), join, m.dir, true)
+	p, dec, first, err := startMemberlistProc(m.bin, mlName(i), join, m.dir, true, m.env)
 	if err != nil {
 		return "", fmt.Errorf("memberlist member %d: %w", i, err)
 	}
@@ -596,9 +598,15 @@ func runSwimProcs(ctx context.Context, cfg SwimConfig, impl string, n int, mlBin
 	rec := newSwimRecorder(n)
 	var side procsSide
 	if impl == ImplHearsay {
-		side, err = newHearsayProcs(cfg.HearsayBin, cfg.MemberTick, n, rec, cfg.KeepDir)
+		var h *hearsayProcs
+		if h, err = newHearsayProcs(cfg.HearsayBin, cfg.MemberTick, n, rec, cfg.KeepDir); err == nil {
+			h.env, side = cfg.memberEnv(), h
+		}
 	} else {
-		side, err = newMemberlistProcs(mlBin, n, rec)
+		var m *memberlistProcs
+		if m, err = newMemberlistProcs(mlBin, n, rec); err == nil {
+			m.env, side = cfg.memberEnv(), m
+		}
 	}
 	if err != nil {
 		return nil, err

@@ -68,6 +68,7 @@ func agentCommand() *cli.Command {
 			Value:   "127.0.0.1:7781",
 			EnvVars: []string{"HEARSAY_RPC_LISTEN"},
 		}),
+		altsrc.NewIntFlag(maxProcsFlag()),
 		altsrc.NewStringFlag(&cli.StringFlag{
 			Name:    "log-format",
 			Usage:   "text, json or auto",
@@ -98,6 +99,9 @@ func runAgent(c *cli.Context) error { return runAgentWith(c, nil) }
 func runAgentWith(c *cli.Context, tune func(*agent.Config)) error {
 	log, err := newLogger(c.App.ErrWriter, c.String("log-format"), c.String("log-level"))
 	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	if err := applyMaxProcs(c); err != nil {
 		return withCode(exitUsage, err)
 	}
 	cfg := agent.DefaultConfig()

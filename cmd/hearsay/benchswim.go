@@ -32,6 +32,7 @@ func benchSwimCommand() *cli.Command {
 			&cli.StringFlag{Name: "memberlist-dir", Usage: "the bench/memberlist module (default: found from the working directory)"},
 			&cli.DurationFlag{Name: "launch-every", Usage: "with --procs, launch members 1..N-1 one every this long instead of all at once"},
 			&cli.DurationFlag{Name: "member-tick", Usage: "with --procs, an experiment: hearsay members with this SWIM, plumtree and anti-entropy tick interval (hidden `bench swim member` command instead of `agent`)"},
+			&cli.IntFlag{Name: "member-gomaxprocs", Usage: "with --procs, GOMAXPROCS in every member process of both implementations (0: each one's default: hearsay 1, memberlist all cores)"},
 			&cli.BoolFlag{Name: "join-after-up", Usage: "with --procs, start all members without a join, then have them join member 0 at one instant; formation is timed from the joins, without the processes' start-up"},
 			&cli.StringFlag{Name: "keep-logs", Usage: "with --procs, keep each hearsay member's data directory and log (stderr.log) under `DIR`/hearsay-N"},
 			&cli.BoolFlag{Name: "procs", Usage: "one OS process per member: `hearsay agent` processes and memberlist-bench -member processes, crashes by SIGKILL"},
@@ -59,6 +60,7 @@ func benchSwimCommand() *cli.Command {
 			cfg.LaunchEvery = c.Duration("launch-every")
 			cfg.KeepDir = c.String("keep-logs")
 			cfg.JoinAfterUp = c.Bool("join-after-up")
+			cfg.MemberGOMAXPROCS = c.Int("member-gomaxprocs")
 			if cfg.Procs {
 				if cfg.HearsayBin, err = os.Executable(); err != nil {
 					return err

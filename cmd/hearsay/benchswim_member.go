@@ -24,6 +24,7 @@ func benchSwimMemberCommand() *cli.Command {
 			&cli.StringFlag{Name: "rpc-listen", Value: "127.0.0.1:0"},
 			&cli.StringFlag{Name: "log-format", Value: "json"},
 			&cli.StringFlag{Name: "log-level", Value: "info"},
+			maxProcsFlag(),
 			&cli.DurationFlag{Name: "tick", Usage: "SWIM, plumtree and anti-entropy tick interval (0: defaults)"},
 		},
 		Action: func(c *cli.Context) error {
