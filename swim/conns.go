@@ -83,6 +83,9 @@ func (c *Core) connLost(now time.Duration, node membership.NodeID) {
 		return
 	}
 	delete(c.conns, node)
+	if j := c.join; j != nil && j.lastTo == node {
+		j.waiting = false // that join push-pull is lost: the next retry sends again
+	}
 	// The wait's deadline was also the probe's end; the indirect phase
 	// sets its own from now.
 	if p := c.probe; p != nil && p.connecting && p.target == node {

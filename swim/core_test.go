@@ -269,3 +269,67 @@ func TestJoinRetriedUntilAnswered(t *testing.T) {
 		}
 	}
 }
+
+// With ConnectTimeout, a join retry is not sent while the last join
+// push-pull to the same member still waits for its connection: the
+// contact would answer every copy with its whole table once connected.
+// The retry goes out once the connection is up (the push-pull went out
+// and is late), or after a PeerDown (it was lost), or after ConnectTimeout.
+func TestJoinRetryHeldWhileConnecting(t *testing.T) {
+	joins := func(c *swim.Core) int {
+		n := 0
+		for _, s := range c.Ready().Sends {
+			if p := s.Msg.(*pb.Envelope).GetPushPull(); p != nil && p.Join && !p.Reply {
+				n++
+			}
+		}
+		return n
+	}
+	cfg := swim.DefaultTestConfig()
+	cfg.ConnectTimeout = 10 * cfg.JoinRetry
+	run := func(name string, at func(c *swim.Core, now time.Duration)) (sent []time.Duration, held uint64) {
+		c, err := swim.New(membership.Node{ID: membership.NodeID(name)}, cfg, rand.New(rand.NewPCG(1, 2)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Join(0, membership.Node{ID: "seed"}); err != nil {
+			t.Fatal(err)
+		}
+		if joins(c) != 1 {
+			t.Fatal("no join push-pull")
+		}
+		step := cfg.TickInterval
+		for now := step; now <= 40*cfg.JoinRetry; now += step {
+			at(c, now)
+			c.Tick(now)
+			if joins(c) > 0 {
+				sent = append(sent, now)
+			}
+		}
+		return sent, c.Stats().JoinRetriesHeld
+	}
+	// No connection ever reported: held until ConnectTimeout, then sent.
+	sent, held := run("a", func(*swim.Core, time.Duration) {})
+	if held == 0 || len(sent) == 0 || sent[0] < cfg.ConnectTimeout {
+		t.Fatalf("no connection: retries at %v, %d held; want the first at or after ConnectTimeout %v", sent, held, cfg.ConnectTimeout)
+	}
+	// The connection comes up at 2 JoinRetry: the next retry goes out.
+	up := 2 * cfg.JoinRetry
+	sent, _ = run("b", func(c *swim.Core, now time.Duration) {
+		if now == up {
+			c.PeerUp(now, "seed")
+		}
+	})
+	if len(sent) == 0 || sent[0] < up || sent[0] > up+8*cfg.JoinRetry {
+		t.Fatalf("connected at %v: retries at %v; want one soon after", up, sent)
+	}
+	// The dial is refused at 2 JoinRetry: the next retry goes out.
+	sent, _ = run("c", func(c *swim.Core, now time.Duration) {
+		if now == up {
+			c.PeerDown(now, "seed")
+		}
+	})
+	if len(sent) == 0 || sent[0] < up || sent[0] > up+8*cfg.JoinRetry {
+		t.Fatalf("refused at %v: retries at %v; want one soon after", up, sent)
+	}
+}

@@ -39,4 +39,8 @@ type Stats struct {
 	// OversizedUpdates counts updates too large for any gossip message
 	// (GossipBytes), left to push-pull instead of queued.
 	OversizedUpdates uint64
+	// JoinRetriesHeld counts join retries not sent because the last join
+	// push-pull to the same member was still waiting for its connection
+	// (Config.ConnectTimeout).
+	JoinRetriesHeld uint64
 }
