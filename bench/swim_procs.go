@@ -147,7 +147,7 @@ func (h *hearsayProcs) tap(obs int) func([]byte) {
 // newHearsayProcs prepares n members' data directories: in a temporary
 // directory removed by close, or under keepDir (when not empty) as
 // keepDir/hearsay-N/nIII, left in place with each member's stderr.log.
-func newHearsayProcs(bin string, tick time.Duration, n int, rec *swimRecorder, keepDir string) (*hearsayProcs, error) {
+func newHearsayProcs(bin string, tick time.Duration, n int, rec *swimRecorder, keepDir string, env []string) (*hearsayProcs, error) {
 	var dir string
 	var err error
 	if keepDir != "" {
@@ -165,7 +165,7 @@ func newHearsayProcs(bin string, tick time.Duration, n int, rec *swimRecorder, k
 	if tick > 0 {
 		cmd = []string{"bench", "swim", "member", "--tick", tick.String()}
 	}
-	h := &hearsayProcs{bin: bin, cmd: cmd, dir: dir, keep: keepDir != "", n: n, rec: rec, ps: make([]*memberProc, n), ids: make([]string, n),
+	h := &hearsayProcs{bin: bin, cmd: cmd, dir: dir, keep: keepDir != "", n: n, rec: rec, env: env, ps: make([]*memberProc, n), ids: make([]string, n),
 		cls: make([]*rpc.Client, n), expect: map[int]metaExpect{}}
 	// Identities first, so that every peer ID is known before any agent
 	// reports on it.
@@ -429,12 +429,12 @@ type memberlistProcs struct {
 	wg       sync.WaitGroup
 }
 
-func newMemberlistProcs(bin string, n int, rec *swimRecorder) (*memberlistProcs, error) {
+func newMemberlistProcs(bin string, n int, rec *swimRecorder, env []string) (*memberlistProcs, error) {
 	dir, err := os.MkdirTemp("", "hearsay-bench-swim-procs-ml-")
 	if err != nil {
 		return nil, err
 	}
-	m := &memberlistProcs{bin: bin, dir: dir, n: n, rec: rec, ps: make([]*memberProc, n), bytesCh: make([]chan uint64, n)}
+	m := &memberlistProcs{bin: bin, dir: dir, n: n, rec: rec, env: env, ps: make([]*memberProc, n), bytesCh: make([]chan uint64, n)}
 	for i := range n {
 		rec.idx[membership.NodeID(mlName(i))] = i
 		m.bytesCh[i] = make(chan uint64, 1)
@@ -598,15 +598,9 @@ func runSwimProcs(ctx context.Context, cfg SwimConfig, impl string, n int, mlBin
 	rec := newSwimRecorder(n)
 	var side procsSide
 	if impl == ImplHearsay {
-		var h *hearsayProcs
-		if h, err = newHearsayProcs(cfg.HearsayBin, cfg.MemberTick, n, rec, cfg.KeepDir); err == nil {
-			h.env, side = cfg.memberEnv(), h
-		}
+		side, err = newHearsayProcs(cfg.HearsayBin, cfg.MemberTick, n, rec, cfg.KeepDir, cfg.memberEnv())
 	} else {
-		var m *memberlistProcs
-		if m, err = newMemberlistProcs(mlBin, n, rec); err == nil {
-			m.env, side = cfg.memberEnv(), m
-		}
+		side, err = newMemberlistProcs(mlBin, n, rec, cfg.memberEnv())
 	}
 	if err != nil {
 		return nil, err

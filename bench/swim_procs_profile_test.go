@@ -56,7 +56,7 @@ func TestProfileIdleAgent(t *testing.T) {
 		}
 	}
 	rec := newSwimRecorder(n)
-	h, err := newHearsayProcs(bin, 0, n-1, rec, "")
+	h, err := newHearsayProcs(bin, 0, n-1, rec, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
