@@ -219,7 +219,7 @@ func (a *Agent) loop(ctx context.Context) error {
 		if s, ok := c.(sleeper); ok {
 			sleepers[i], busy[i], idle[i] = s, s.Busy, idleTick
 		}
-		if s, ok := c.(scheduler); ok && !a.cfg.FixedTicks && (c.Protocol() != swim.Protocol || a.cfg.SwimDeadlines) {
+		if s, ok := c.(scheduler); ok && !a.cfg.FixedTicks {
 			at[i] = func() (time.Time, bool) {
 				d, ok := s.NextDeadline()
 				return a.start.Add(d), ok

@@ -77,18 +77,12 @@ type Config struct {
 	OnDeliver func(Delivery)
 	// Transport configures the stream layer.
 	Transport transport.Config
-	// FixedTicks ticks anti-entropy every TickInterval, as the simulator
-	// does, instead of at the deadlines it reports (NextDeadline). For
-	// experiments and comparisons; the deadlines wake an idle agent less
-	// often.
+	// FixedTicks ticks SWIM and anti-entropy every TickInterval, as the
+	// simulator does by default, instead of at the deadlines they report
+	// (NextDeadline). For experiments and comparisons: the deadlines wake
+	// an idle agent about twice a second for SWIM instead of ten times
+	// (docs/agent-resources.md).
 	FixedTicks bool
-	// SwimDeadlines ticks SWIM at the deadlines it reports too, instead of
-	// every Swim.TickInterval (100 ms). Off by default: it takes an idle
-	// agent from 10 SWIM ticks a second to about 2, but under broadcast
-	// load (200 messages a second among 50 in-process agents) it made
-	// plumtree's p99 latency 2-10x worse in every run, for a reason not
-	// found yet (docs/agent-resources.md). Ignored with FixedTicks.
-	SwimDeadlines bool
 	// OverlayJoinWait defers the overlay's (HyParView's) join until SWIM's
 	// join has its full-state reply, and then joins the overlay through a
 	// random live member of that table instead of the contact (which stays

@@ -38,10 +38,10 @@ type BroadcastConfig struct {
 	OverlayFull time.Duration
 	Seed        uint64 // choice of senders and GossipSub dials
 	Plumtree    plumtree.Config
-	// FixedTicks and SwimDeadlines are agent.Config's: how SWIM and
-	// anti-entropy are ticked.
-	FixedTicks, SwimDeadlines bool
-	Log                       *slog.Logger
+	// FixedTicks is agent.Config's: SWIM and anti-entropy ticked every
+	// TickInterval instead of at their deadlines.
+	FixedTicks bool
+	Log        *slog.Logger
 }
 
 // DefaultBroadcastConfig is the comparison: 50 hosts, 200 messages
@@ -224,7 +224,7 @@ func runBroadcast(ctx context.Context, cfg BroadcastConfig, proto string, progre
 		ac.Log = cfg.Log
 		ac.Broadcast = proto
 		ac.Plumtree = cfg.Plumtree
-		ac.FixedTicks, ac.SwimDeadlines = cfg.FixedTicks, cfg.SwimDeadlines
+		ac.FixedTicks = cfg.FixedTicks
 		ac.Datastore = agent.DatastoreMemory
 		n := &node{bw: newProtoCounter(), done: make(chan error, 1)}
 		ac.Bandwidth = n.bw

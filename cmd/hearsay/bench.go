@@ -50,8 +50,7 @@ func benchBroadcastCommand() *cli.Command {
 			&cli.IntFlag{Name: "plumtree-cache", Value: d.Plumtree.CacheSize, Usage: "plumtree: received messages kept (payload included) per node"},
 			&cli.DurationFlag{Name: "plumtree-max-tree-lag", Value: d.Plumtree.MaxTreeLag, Usage: "plumtree: longest first wait for the tree after an IHAVE"},
 			&cli.DurationFlag{Name: "overlay-full", Value: d.OverlayFull, Usage: "plumtree: before the first message, wait up to this long for every node's active view to be full (0 = start once the overlay is connected)"},
-			&cli.BoolFlag{Name: "fixed-ticks", Usage: "tick anti-entropy every TickInterval instead of at its deadlines (comparison)"},
-			&cli.BoolFlag{Name: "swim-deadlines", Usage: "tick SWIM at its deadlines instead of every TickInterval (experiment)"},
+			&cli.BoolFlag{Name: "fixed-ticks", Usage: "tick SWIM and anti-entropy every TickInterval instead of at their deadlines (comparison)"},
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the whole run (all hosts) to `FILE`"},
 			&cli.StringFlag{Name: "agent-log-level", Usage: "write the hosts' agent logs at this level (debug, info, warn, error) to stderr; off by default"},
 			seedFlag(), csvFlag(), quietFlag(),
@@ -68,7 +67,6 @@ func benchBroadcastCommand() *cli.Command {
 			cfg.Plumtree.CatchUpSpan = c.Duration("plumtree-catch-up")
 			cfg.FixedTicks = c.Bool("fixed-ticks")
 			cfg.OverlayFull = c.Duration("overlay-full")
-			cfg.SwimDeadlines = c.Bool("swim-deadlines")
 			cfg.Nodes = c.Int("nodes")
 			cfg.Protocols = strings.Split(c.String("protocol"), ",")
 			cfg.Messages = c.Int("messages")
