@@ -11,10 +11,13 @@ import (
 
 // OpenPebble opens (creating if needed) a pebble datastore in directory
 // dir whose every write and batch commit is synced to disk before it
-// returns (pebble.Sync; go-ds-pebble's default is NoSync). Close it after
-// the Store's last call.
+// returns (pebble.Sync; go-ds-pebble's default is NoSync), with a
+// compaction scheduler that does not wake the process ten times a second
+// (compaction.go). Close it after the Store's last call.
 func OpenPebble(dir string) (datastore.Batching, error) {
-	d, err := pebbleds.NewDatastore(dir, pebbleds.WithPebbleWriteOptions(pebble.Sync))
+	opts := &pebble.Options{}
+	opts.Experimental.CompactionScheduler = newCompactionScheduler()
+	d, err := pebbleds.NewDatastore(dir, pebbleds.WithPebbleOpts(opts), pebbleds.WithPebbleWriteOptions(pebble.Sync))
 	if err != nil {
 		return nil, fmt.Errorf("store: open pebble in %s: %w", dir, err)
 	}
