@@ -18,22 +18,21 @@ import (
 // flush (UpdateGetAllowedWithoutPermission), or a slow safety sweep every
 // compactionSweep.
 //
-// Lock order as pebble requires: the DB's mutexes before mu. Done and
-// the sweep grant on their own goroutine (pebble allows Done to call back
-// into the DB; UpdateGetAllowedWithoutPermission may be called with the DB
-// mutex held, so it only pokes the sweeper).
+// Lock order as pebble requires: the DB's mutexes before mu. Only the
+// sweeper goroutine grants (calls GetWaitingCompaction and Schedule, which
+// take the DB's mutex): Done and UpdateGetAllowedWithoutPermission, which
+// pebble may call with its mutex held, only poke it. Unregister waits for
+// the sweeper to return, so no call into the DB outlives it.
 type compactionScheduler struct {
 	db   pebble.DBForCompaction
 	stop chan struct{}
 	poke chan struct{}
 	done chan struct{} // closed when the sweeper has returned
 
-	mu           sync.Mutex
-	granting     bool // a grant loop is running (serialises granting)
-	grantingCond *sync.Cond
-	running      int  // compactions granted and not Done
-	closed       bool // Unregister was called
-	lastAllowed  int
+	mu          sync.Mutex
+	running     int  // compactions granted and not Done
+	closed      bool // Unregister was called
+	lastAllowed int
 }
 
 // compactionSweep bounds how long a compaction can wait for a slot that
@@ -43,13 +42,11 @@ const compactionSweep = 5 * time.Second
 var _ pebble.CompactionScheduler = (*compactionScheduler)(nil)
 
 func newCompactionScheduler() *compactionScheduler {
-	s := &compactionScheduler{
+	return &compactionScheduler{
 		stop: make(chan struct{}),
 		poke: make(chan struct{}, 1),
 		done: make(chan struct{}),
 	}
-	s.grantingCond = sync.NewCond(&s.mu)
-	return s
 }
 
 // Register starts the sweeper; pebble calls it once, when the DB opens.
@@ -63,11 +60,8 @@ func (s *compactionScheduler) Unregister() {
 	close(s.stop)
 	<-s.done
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.closed = true
-	for s.granting {
-		s.grantingCond.Wait()
-	}
+	s.mu.Unlock()
 }
 
 // TrySchedule grants a compaction if fewer than the allowed number run.
@@ -120,24 +114,11 @@ func (s *compactionScheduler) sweep() {
 	}
 }
 
-// grant hands free slots to the DB's waiting compactions, one grant loop
-// at a time.
+// grant hands free slots to the DB's waiting compactions (sweeper only).
 func (s *compactionScheduler) grant() {
 	s.mu.Lock()
-	for s.granting {
-		s.grantingCond.Wait()
-	}
-	if s.closed {
-		s.mu.Unlock()
-		return
-	}
 	s.lastAllowed = s.db.GetAllowedWithoutPermission()
 	free := s.lastAllowed - s.running
-	if free <= 0 {
-		s.mu.Unlock()
-		return
-	}
-	s.granting = true
 	s.mu.Unlock()
 	// Without mu: GetWaitingCompaction and Schedule take the DB's mutex,
 	// which comes before mu.
@@ -155,10 +136,6 @@ func (s *compactionScheduler) grant() {
 			break
 		}
 	}
-	s.mu.Lock()
-	s.granting = false
-	s.grantingCond.Broadcast()
-	s.mu.Unlock()
 }
 
 // compactionGrant is the handle of one granted compaction.
