@@ -258,6 +258,7 @@ func (a *Agent) loop(ctx context.Context) error {
 			for _, i := range due {
 				a.cores[i].Tick(a.now())
 			}
+			a.refillPassive()
 			a.maybeSaveClock()
 			a.maybeSavePeers()
 		case in, ok := <-inbound:

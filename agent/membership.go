@@ -9,7 +9,8 @@ import (
 )
 
 // routeMembership handles SWIM's verdicts: a member declared dead or gone
-// is evicted from HyParView's views (as if its link had failed), and every
+// is evicted from HyParView's views (as if its link had failed), one that
+// joined or refuted a suspicion is offered back to them (Revive), and every
 // change is recorded for the layers above.
 func (a *Agent) routeMembership(now time.Duration, ev membership.Event) bool {
 	switch e := ev.(type) {
@@ -17,6 +18,10 @@ func (a *Agent) routeMembership(now time.Duration, ev membership.Event) bool {
 		switch e.Change {
 		case membership.MemberFailed, membership.MemberLeft:
 			a.hv.Evict(now, e.Node.ID)
+		case membership.MemberJoined, membership.MemberAlive:
+			// Back from a suspicion or a death: HyParView may have
+			// dropped it on the way (Evict, or a link that failed).
+			a.hv.Revive(e.Node)
 		}
 		a.log.Info("member", "change", e.Change.String(), "peer", string(e.Node.ID), "incarnation", e.Incarnation)
 		a.memberEvents++

@@ -64,3 +64,28 @@ func (a *Agent) randomMember() (membership.Node, bool) {
 	}
 	return alive[a.rng.IntN(len(alive))], true
 }
+
+// refillPassive offers HyParView random members SWIM holds alive while its
+// passive view is short (fewer entries than active slots) and its active
+// view has a free slot: the passive view is only refilled by shuffles over
+// active links, and a node left with one link to a peer as bare as itself
+// would otherwise stay cut off from the rest (hyparview.Suggest). Members
+// already in a view, asked or remembered as failed are skipped by Suggest.
+func (a *Agent) refillPassive() {
+	max := a.cfg.HyParView.ActiveSize
+	if a.hv.PassiveLen() >= max || a.hv.ActiveLen() >= max {
+		return
+	}
+	var alive []membership.Node
+	for _, m := range a.sw.Members() {
+		if m.State == membership.StateAlive && m.Node.ID != a.self.ID {
+			alive = append(alive, m.Node)
+		}
+	}
+	for _, i := range a.rng.Perm(len(alive)) {
+		if a.hv.PassiveLen() >= max {
+			break
+		}
+		a.hv.Suggest(alive[i])
+	}
+}

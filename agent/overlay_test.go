@@ -62,3 +62,45 @@ func TestOverlayJoinFallsBackToTheContact(t *testing.T) {
 		waitUntil(t, 10*time.Second, "the overlay's JOIN to the contact", func() bool { return joinsSent(t, j) >= 1 })
 	}
 }
+
+// A node whose HyParView lost every neighbour and every backup at once
+// (here: evicted by hand, with no failed-node memory to probe and no join
+// contact, as the seed has none) finds the overlay again through the
+// members SWIM holds alive, within a few ticks. Without the refill it
+// waits for a peer to ask it, which the peers, told DISCONNECT, put off
+// for a whole shuffle cycle (an hour here).
+func TestBareNodeRelinksThroughSWIMMembers(t *testing.T) {
+	dir := t.TempDir()
+	cfg := localConfig(filepath.Join(dir, "seed"))
+	cfg.HyParView.FailedSize = 0
+	cfg.HyParView.ShuffleInterval = time.Hour
+	seed := runAgent(t, cfg)
+	for _, name := range []string{"b", "c"} {
+		c := localConfig(filepath.Join(dir, name))
+		c.HyParView.ShuffleInterval = time.Hour
+		c.Join = seed.Addrs()[:1]
+		runAgent(t, c)
+	}
+	active := func() int {
+		p, err := seed.Peers(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(p.Active)
+	}
+	waitUntil(t, 20*time.Second, "the seed's links to both joiners", func() bool { return active() == 2 })
+	var passive, failed int
+	err := seed.Do(context.Background(), func(now time.Duration) {
+		for _, n := range seed.hv.Active() {
+			seed.hv.Evict(now, n.ID)
+		}
+		passive, failed = seed.hv.PassiveLen(), len(seed.hv.Failed())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if passive != 0 || failed != 0 {
+		t.Fatalf("after evicting its neighbours the seed still knows %d passive and %d failed nodes; the test needs none", passive, failed)
+	}
+	waitUntil(t, 10*time.Second, "the bare seed's links back to both joiners", func() bool { return active() == 2 })
+}

@@ -28,4 +28,5 @@ type Stats struct {
 	ShuffleRetries         uint64 // shuffles resent after their first hop failed
 	Probes, ProbesAnswered uint64 // failed-node probes sent / answered
 	HealLinks              uint64 // probes escalated to a high-priority NEIGHBOR
+	Suggested              uint64 // passive entries the layer above offered (Suggest, Revive)
 }
