@@ -52,17 +52,18 @@ type Agent struct {
 	cmds chan func(now time.Duration)
 	done chan struct{}
 
-	delivered    uint64 // broadcasts delivered to this node
-	memberEvents uint64 // SWIM membership changes seen
-	syncs        uint64 // anti-entropy sessions completed
-	clockDirty   bool   // the anti-entropy clock changed since it was saved
-	clockSaved   time.Time
-	peersDirty   bool // the overlay's views changed since they were saved
-	peersSaved   time.Time
-	fuseLog      []FuseEvent
-	fuseSeq      uint64
-	rng          *rand.Rand   // the agent's own choices (overlay.go), not the cores'
-	overlay      *overlayJoin // a HyParView join waiting for SWIM's
+	delivered     uint64 // broadcasts delivered to this node
+	memberEvents  uint64 // SWIM membership changes seen
+	syncs         uint64 // anti-entropy sessions completed
+	clockDirty    bool   // the anti-entropy clock changed since it was saved
+	clockSaved    time.Time
+	peersDirty    bool // the overlay's views changed since they were saved
+	peersSaved    time.Time
+	fuseLog       []FuseEvent
+	fuseSeq       uint64
+	rng           *rand.Rand    // the agent's own choices (overlay.go), not the cores'
+	overlay       *overlayJoin  // a HyParView join waiting for SWIM's
+	isolatedSince time.Duration // since when HyParView has had no neighbour and a short passive view (refillPassive); < 0: not so
 }
 
 // New builds an agent: identity, host, transport and cores. It does not
@@ -91,15 +92,16 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{
-		cfg:     cfg,
-		log:     cfg.Log.With("self", h.ID().String()),
-		host:    h,
-		tr:      tr,
-		start:   time.Now(),
-		byProto: map[protocol.ID]membership.Core{},
-		cmds:    make(chan func(time.Duration), 64),
-		done:    make(chan struct{}),
-		rng:     newRand(),
+		isolatedSince: -1,
+		cfg:           cfg,
+		log:           cfg.Log.With("self", h.ID().String()),
+		host:          h,
+		tr:            tr,
+		start:         time.Now(),
+		byProto:       map[protocol.ID]membership.Core{},
+		cmds:          make(chan func(time.Duration), 64),
+		done:          make(chan struct{}),
+		rng:           newRand(),
 	}
 	a.self = nodeOf(peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()})
 	if err := a.openStore(); err != nil {
@@ -258,7 +260,7 @@ func (a *Agent) loop(ctx context.Context) error {
 			for _, i := range due {
 				a.cores[i].Tick(a.now())
 			}
-			a.refillPassive()
+			a.refillPassive(a.now())
 			a.maybeSaveClock()
 			a.maybeSavePeers()
 		case in, ok := <-inbound:

@@ -51,14 +51,20 @@ func (a *Agent) maybeJoinOverlay(now time.Duration) {
 	a.hv.Join(now, via)
 }
 
-// randomMember picks a member SWIM holds alive, other than this node.
-func (a *Agent) randomMember() (membership.Node, bool) {
+// aliveMembers lists the members SWIM holds alive, other than this node.
+func (a *Agent) aliveMembers() []membership.Node {
 	var alive []membership.Node
 	for _, m := range a.sw.Members() {
 		if m.State == membership.StateAlive && m.Node.ID != a.self.ID {
 			alive = append(alive, m.Node)
 		}
 	}
+	return alive
+}
+
+// randomMember picks a member SWIM holds alive, other than this node.
+func (a *Agent) randomMember() (membership.Node, bool) {
+	alive := a.aliveMembers()
 	if len(alive) == 0 {
 		return membership.Node{}, false
 	}
@@ -69,19 +75,29 @@ func (a *Agent) randomMember() (membership.Node, bool) {
 // passive view is short (fewer entries than active slots) and its active
 // view has a free slot: the passive view is only refilled by shuffles over
 // active links, and a node left with one link to a peer as bare as itself
-// would otherwise stay cut off from the rest (hyparview.Suggest). Members
-// already in a view, asked or remembered as failed are skipped by Suggest.
-func (a *Agent) refillPassive() {
+// would otherwise stay cut off from the rest (hyparview.Suggest). A node
+// with no link at all waits a JoinTimeout first: it is likely a node whose
+// JOIN is on its way, whose answer brings links and backups of its own,
+// and its repair would ask the suggested members with high priority (which
+// they cannot refuse). Members already in a view, asked or remembered as
+// failed are skipped by Suggest.
+func (a *Agent) refillPassive(now time.Duration) {
 	max := a.cfg.HyParView.ActiveSize
 	if a.hv.PassiveLen() >= max || a.hv.ActiveLen() >= max {
+		a.isolatedSince = -1
 		return
 	}
-	var alive []membership.Node
-	for _, m := range a.sw.Members() {
-		if m.State == membership.StateAlive && m.Node.ID != a.self.ID {
-			alive = append(alive, m.Node)
+	if a.hv.ActiveLen() > 0 {
+		a.isolatedSince = -1
+	} else {
+		if a.isolatedSince < 0 {
+			a.isolatedSince = now
+		}
+		if now-a.isolatedSince < a.cfg.HyParView.JoinTimeout {
+			return
 		}
 	}
+	alive := a.aliveMembers()
 	for _, i := range a.rng.Perm(len(alive)) {
 		if a.hv.PassiveLen() >= max {
 			break

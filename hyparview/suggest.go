@@ -29,13 +29,16 @@ func (h *HyParView) Suggest(node membership.Node) bool {
 	return true
 }
 
-// Revive tells the core that node, remembered as failed, was heard from
-// by the layer above (SWIM refuted a suspicion of it, or saw it rejoin):
-// it is forgotten as failed, so the shuffles and Suggest may bring it back
-// at once instead of at the next probe of the failed memory (one random
-// entry per shuffle cycle).
+// Revive tells the core that node was heard from by the layer above (SWIM
+// refuted a suspicion of it, or saw it rejoin). If node is remembered as
+// failed it is forgotten as such and offered to the passive view (Suggest):
+// its eviction on a false death otherwise lasts until the failed memory's
+// probe picks it (one random entry per shuffle cycle) or FailedTTL. A node
+// not remembered as failed is left alone, so a burst of joins does not
+// fill the passive view with whatever SWIM heard first. It reports whether
+// the node was added.
 func (h *HyParView) Revive(node membership.Node) bool {
-	if h.left || !node.ID.Valid() {
+	if h.left || h.failedIndex(node.ID) < 0 {
 		return false
 	}
 	h.forgetFailed(node.ID)

@@ -10,8 +10,8 @@ import (
 )
 
 // Suggest fills free passive slots with nodes in no list, and nothing
-// else; Revive first forgets a failed node; the next Tick's repair asks a
-// suggested node for the free active slot.
+// else; Revive takes back only a node remembered as failed; the next
+// Tick's repair asks a suggested node for the free active slot.
 func TestSuggestFillsOnlyFreePassiveSlots(t *testing.T) {
 	cfg := testConfig() // ActiveSize 3, PassiveSize 4
 	h := connected(t, cfg, "a", "b")
@@ -23,6 +23,9 @@ func TestSuggestFillsOnlyFreePassiveSlots(t *testing.T) {
 		if h.Suggest(node(id)) {
 			t.Errorf("Suggest(%q) took a node that is self, active, failed or invalid", id)
 		}
+	}
+	if h.Revive(node("z")) || slices.Contains(ids(h.Passive()), "z") {
+		t.Fatal("Revive(z) took a node that was never remembered as failed")
 	}
 	if !h.Revive(node("b")) {
 		t.Fatal("Revive(b): a failed node heard from again was not taken back")
