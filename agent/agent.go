@@ -52,18 +52,18 @@ type Agent struct {
 	cmds chan func(now time.Duration)
 	done chan struct{}
 
-	delivered     uint64 // broadcasts delivered to this node
-	memberEvents  uint64 // SWIM membership changes seen
-	syncs         uint64 // anti-entropy sessions completed
-	clockDirty    bool   // the anti-entropy clock changed since it was saved
-	clockSaved    time.Time
-	peersDirty    bool // the overlay's views changed since they were saved
-	peersSaved    time.Time
-	fuseLog       []FuseEvent
-	fuseSeq       uint64
-	rng           *rand.Rand    // the agent's own choices (overlay.go), not the cores'
-	overlay       *overlayJoin  // a HyParView join waiting for SWIM's
-	isolatedSince time.Duration // since when HyParView has had no neighbour and a short passive view (refillPassive); < 0: not so
+	delivered    uint64 // broadcasts delivered to this node
+	memberEvents uint64 // SWIM membership changes seen
+	syncs        uint64 // anti-entropy sessions completed
+	clockDirty   bool   // the anti-entropy clock changed since it was saved
+	clockSaved   time.Time
+	peersDirty   bool // the overlay's views changed since they were saved
+	peersSaved   time.Time
+	fuseLog      []FuseEvent
+	fuseSeq      uint64
+	rng          *rand.Rand    // the agent's own choices (overlay.go), not the cores'
+	overlay      *overlayJoin  // a HyParView join waiting for SWIM's
+	shortSince   time.Duration // since when HyParView's views are short (refillPassive); < 0: they are not
 }
 
 // New builds an agent: identity, host, transport and cores. It does not
@@ -92,16 +92,16 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{
-		isolatedSince: -1,
-		cfg:           cfg,
-		log:           cfg.Log.With("self", h.ID().String()),
-		host:          h,
-		tr:            tr,
-		start:         time.Now(),
-		byProto:       map[protocol.ID]membership.Core{},
-		cmds:          make(chan func(time.Duration), 64),
-		done:          make(chan struct{}),
-		rng:           newRand(),
+		shortSince: -1,
+		cfg:        cfg,
+		log:        cfg.Log.With("self", h.ID().String()),
+		host:       h,
+		tr:         tr,
+		start:      time.Now(),
+		byProto:    map[protocol.ID]membership.Core{},
+		cmds:       make(chan func(time.Duration), 64),
+		done:       make(chan struct{}),
+		rng:        newRand(),
 	}
 	a.self = nodeOf(peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()})
 	if err := a.openStore(); err != nil {

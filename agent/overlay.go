@@ -71,31 +71,27 @@ func (a *Agent) randomMember() (membership.Node, bool) {
 	return alive[a.rng.IntN(len(alive))], true
 }
 
-// refillPassive offers HyParView random members SWIM holds alive while its
-// passive view is short (fewer entries than active slots) and its active
-// view has a free slot: the passive view is only refilled by shuffles over
-// active links, and a node left with one link to a peer as bare as itself
-// would otherwise stay cut off from the rest (hyparview.Suggest). A node
-// with no link at all waits a JoinTimeout first: it is likely a node whose
-// JOIN is on its way, whose answer brings links and backups of its own,
-// and its repair would ask the suggested members with high priority (which
-// they cannot refuse). Members already in a view, asked or remembered as
-// failed are skipped by Suggest.
+// refillPassive offers HyParView random members SWIM holds alive once its
+// passive view has been short (fewer entries than active slots) while its
+// active view had a free slot for a JoinTimeout: the passive view is only
+// refilled by shuffles over active links, and a node left with one link to
+// a peer as bare as itself would otherwise stay cut off from the rest
+// (hyparview.Suggest). The wait leaves a forming cluster to its JOINs:
+// refilled at once, the requests to the suggested members were extra first
+// contacts while 50 members joined one seed (SWIM's formation median 2.05
+// -> 2.5 s, docs/hyparview.md). Members already in a view, asked or
+// remembered as failed are skipped by Suggest.
 func (a *Agent) refillPassive(now time.Duration) {
 	max := a.cfg.HyParView.ActiveSize
 	if a.hv.PassiveLen() >= max || a.hv.ActiveLen() >= max {
-		a.isolatedSince = -1
+		a.shortSince = -1
 		return
 	}
-	if a.hv.ActiveLen() > 0 {
-		a.isolatedSince = -1
-	} else {
-		if a.isolatedSince < 0 {
-			a.isolatedSince = now
-		}
-		if now-a.isolatedSince < a.cfg.HyParView.JoinTimeout {
-			return
-		}
+	if a.shortSince < 0 {
+		a.shortSince = now
+	}
+	if now-a.shortSince < a.cfg.HyParView.JoinTimeout {
+		return
 	}
 	alive := a.aliveMembers()
 	for _, i := range a.rng.Perm(len(alive)) {
