@@ -41,8 +41,20 @@ type BroadcastConfig struct {
 	// FixedTicks is agent.Config's: SWIM and anti-entropy ticked every
 	// TickInterval instead of at their deadlines.
 	FixedTicks bool
+	// ClosedLoop publishes the measured messages one after another, each
+	// stamped when its Publish starts, as the bench did before 2026-12-08:
+	// a sender whose loop is busy delays every later message, and the
+	// delay is in no latency (coordinated omission). Default (false): each
+	// message is stamped with its scheduled time and published then, in a
+	// goroutine of its own, so a busy sender's wait is in that message's
+	// latency and the offered rate is the one asked for.
+	ClosedLoop bool
 	Log        *slog.Logger
 }
+
+// maxPublishing bounds the publishes in flight at once (open loop): past
+// it the schedule slips, and the run's worst publish lag says by how much.
+const maxPublishing = 4096
 
 // DefaultBroadcastConfig is the comparison: 50 hosts, 200 messages
 // of 1 KB at 20 per second.
@@ -272,6 +284,7 @@ func runBroadcast(ctx context.Context, cfg BroadcastConfig, proto string, progre
 	var peak atomic.Uint64
 	stopHeap := watchHeap(&peak)
 	senders := make([]int, total) // the node that published each message
+	pub := newPublisher(ctx)
 	for k := 0; k < total; k++ {
 		if k == cfg.Warmup {
 			if err := waitMessages(ctx, col, cfg.Warmup, cfg.Nodes, cfg.Settle); err != nil {
@@ -284,8 +297,21 @@ func runBroadcast(ctx context.Context, cfg BroadcastConfig, proto string, progre
 		si := rng.IntN(len(nodes))
 		senders[k] = si
 		sender := nodes[si]
+		measured := k >= cfg.Warmup
+		if measured && !cfg.ClosedLoop {
+			// Open loop: on the schedule, stamped with it.
+			want := start.Add(time.Duration(k-cfg.Warmup) * every)
+			if err := pub.at(want, sender.a.Publish, makePayload(cfg.Size, k, want)); err != nil {
+				return nil, err
+			}
+			if lag := time.Since(want); lag > r.sendLagMax {
+				r.sendLagMax = lag
+			}
+			progress.Report(k+1, total, proto+": publishing")
+			continue
+		}
 		want := start.Add(time.Duration(k-cfg.Warmup) * every)
-		if lag := time.Since(want); k >= cfg.Warmup && lag > r.sendLagMax {
+		if lag := time.Since(want); measured && lag > r.sendLagMax {
 			r.sendLagMax = lag
 		}
 		if err := sender.a.Publish(ctx, makePayload(cfg.Size, k, time.Now())); err != nil {
@@ -297,6 +323,9 @@ func runBroadcast(ctx context.Context, cfg BroadcastConfig, proto string, progre
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+	}
+	if err := pub.wait(); err != nil {
+		return nil, err
 	}
 	settle := time.NewTimer(cfg.Settle)
 	select {

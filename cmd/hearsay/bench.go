@@ -51,6 +51,7 @@ func benchBroadcastCommand() *cli.Command {
 			&cli.DurationFlag{Name: "plumtree-max-tree-lag", Value: d.Plumtree.MaxTreeLag, Usage: "plumtree: longest first wait for the tree after an IHAVE"},
 			&cli.DurationFlag{Name: "overlay-full", Value: d.OverlayFull, Usage: "plumtree: before the first message, wait up to this long for every node's active view to be full (0 = start once the overlay is connected)"},
 			&cli.BoolFlag{Name: "fixed-ticks", Usage: "tick SWIM and anti-entropy every TickInterval instead of at their deadlines (comparison)"},
+			&cli.BoolFlag{Name: "closed-loop", Usage: "publish each measured message after the last one's Publish returned, stamped when sent (before 2026-12-08); default: on a fixed schedule, stamped with it, so a busy sender's wait counts in the latency"},
 			&cli.StringFlag{Name: "cpuprofile", Usage: "write a CPU profile of the whole run (all hosts) to `FILE`"},
 			&cli.StringFlag{Name: "agent-log-level", Usage: "write the hosts' agent logs at this level (debug, info, warn, error) to stderr; off by default"},
 			seedFlag(), csvFlag(), quietFlag(),
@@ -66,6 +67,7 @@ func benchBroadcastCommand() *cli.Command {
 			cfg.Plumtree.AnnounceRecent = c.Duration("plumtree-announce-recent")
 			cfg.Plumtree.CatchUpSpan = c.Duration("plumtree-catch-up")
 			cfg.FixedTicks = c.Bool("fixed-ticks")
+			cfg.ClosedLoop = c.Bool("closed-loop")
 			cfg.OverlayFull = c.Duration("overlay-full")
 			cfg.Nodes = c.Int("nodes")
 			cfg.Protocols = strings.Split(c.String("protocol"), ",")
