@@ -10,8 +10,9 @@ import (
 
 // routeMembership handles SWIM's verdicts: a member declared dead or gone
 // is evicted from HyParView's views (as if its link had failed), one that
-// joined or refuted a suspicion is offered back to them (Revive), and every
-// change is recorded for the layers above.
+// HyParView remembers as failed and that joined again or refuted a
+// suspicion is taken back (Revive), and every change is recorded for the
+// layers above.
 func (a *Agent) routeMembership(now time.Duration, ev membership.Event) bool {
 	switch e := ev.(type) {
 	case membership.MemberEvent:

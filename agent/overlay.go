@@ -78,8 +78,8 @@ func (a *Agent) randomMember() (membership.Node, bool) {
 // a peer as bare as itself would otherwise stay cut off from the rest
 // (hyparview.Suggest). The wait leaves a forming cluster to its JOINs:
 // refilled at once, the requests to the suggested members were extra first
-// contacts while 50 members joined one seed (SWIM's formation median 2.05
-// -> 2.5 s, docs/hyparview.md). Members already in a view, asked or
+// contacts while 50 members joined one seed (SWIM's formation median 2.09
+// -> 2.45 s, docs/hyparview.md). Members already in a view, asked or
 // remembered as failed are skipped by Suggest.
 func (a *Agent) refillPassive(now time.Duration) {
 	max := a.cfg.HyParView.ActiveSize

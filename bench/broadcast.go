@@ -302,6 +302,7 @@ func runBroadcast(ctx context.Context, cfg BroadcastConfig, proto string, progre
 			// Open loop: on the schedule, stamped with it.
 			want := start.Add(time.Duration(k-cfg.Warmup) * every)
 			if err := pub.at(want, sender.a.Publish, makePayload(cfg.Size, k, want)); err != nil {
+				_ = pub.wait() // none left running when the hosts close
 				return nil, err
 			}
 			if lag := time.Since(want); lag > r.sendLagMax {
