@@ -298,9 +298,9 @@ func runBroadcast(ctx context.Context, cfg BroadcastConfig, proto string, progre
 		senders[k] = si
 		sender := nodes[si]
 		measured := k >= cfg.Warmup
+		want := start.Add(time.Duration(k-cfg.Warmup) * every)
 		if measured && !cfg.ClosedLoop {
 			// Open loop: on the schedule, stamped with it.
-			want := start.Add(time.Duration(k-cfg.Warmup) * every)
 			if err := pub.at(want, sender.a.Publish, makePayload(cfg.Size, k, want)); err != nil {
 				_ = pub.wait() // none left running when the hosts close
 				return nil, err
@@ -311,7 +311,6 @@ func runBroadcast(ctx context.Context, cfg BroadcastConfig, proto string, progre
 			progress.Report(k+1, total, proto+": publishing")
 			continue
 		}
-		want := start.Add(time.Duration(k-cfg.Warmup) * every)
 		if lag := time.Since(want); measured && lag > r.sendLagMax {
 			r.sendLagMax = lag
 		}

@@ -17,14 +17,14 @@ import "github.com/hearsay-mesh/hearsay/membership"
 // fifteen survivors stay so for a minute. A full member list held by SWIM
 // is a better source than none.
 func (h *HyParView) Suggest(node membership.Node) bool {
-	if h.left || node.ID == h.self.ID || !node.ID.Valid() || h.passive.full() {
+	if h.left || !node.ID.Valid() || h.passive.full() {
 		return false
 	}
-	e := entryOf(node)
-	if h.knownHash(e.hash, string(node.ID)) {
+	n := h.passive.len()
+	h.addPassive(entryOf(node)) // skips self and nodes in any list
+	if h.passive.len() == n {
 		return false
 	}
-	h.addPassive(e)
 	h.stats.Suggested++
 	return true
 }
